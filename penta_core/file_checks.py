@@ -1,0 +1,130 @@
+"""Checks every source file passes on its way into a dataset.
+
+A MIDI file must parse and hold at least one note; an audio file must decode,
+hold finite samples and not be silent. Anything else is rejected with a
+one-line reason that ends up in ``quarantine.json``.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MIDI_EXTENSIONS = frozenset({".mid", ".midi"})
+AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".mp3"})
+
+_CONTENT_NAMES = {"midi": "MIDI", "wav": "WAV audio", "flac": "FLAC audio", "ogg": "Ogg audio", "mp3": "MP3 audio"}
+
+
+class Rejected(Exception):
+    """The file cannot enter the dataset; ``str(err)`` is the one-line reason."""
+
+
+def kind_for(path: str | Path) -> str | None:
+    """``'midi'``, ``'audio'`` or ``None`` from the file's extension."""
+    ext = Path(path).suffix.lower()
+    if ext in MIDI_EXTENSIONS:
+        return "midi"
+    if ext in AUDIO_EXTENSIONS:
+        return "audio"
+    return None
+
+
+def sniff(head: bytes) -> str | None:
+    """Name the container from its first bytes, or ``None`` when unknown."""
+    if head.startswith(b"MThd"):
+        return "midi"
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return "wav"
+    if head.startswith(b"fLaC"):
+        return "flac"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return None
+
+
+def _check_container(head: bytes, kind: str, ext: str) -> None:
+    found = sniff(head)
+    if found is None:
+        if kind == "midi":
+            raise Rejected("not a MIDI file (no MThd header)")
+        return  # let the audio decoder have the last word
+    if (found == "midi") != (kind == "midi"):
+        raise Rejected(f"wrong extension: content is {_CONTENT_NAMES[found]} but the name ends in {ext}")
+
+
+def check_midi(data: bytes) -> dict[str, Any]:
+    """Parse MIDI bytes; return note count, track count and duration in seconds."""
+    import symusic
+
+    try:
+        score = symusic.Score.from_midi(data)
+    except Exception as err:
+        raise Rejected(f"MIDI does not parse: {' '.join(str(err).split())[:160]}") from None
+    n_notes = sum(len(track.notes) for track in score.tracks)
+    if n_notes == 0:
+        raise Rejected("MIDI holds no notes")
+    seconds = score.to("second")
+    duration = float(seconds.end())
+    if not math.isfinite(duration) or duration <= 0:
+        raise Rejected(f"MIDI has an unusable duration ({duration} s)")
+    return {"n_notes": int(n_notes), "n_tracks": len(score.tracks), "duration_s": round(duration, 6)}
+
+
+def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 << 16) -> dict[str, Any]:
+    """Decode an audio file block by block; return rate, channels, duration and peak level."""
+    import soundfile as sf
+
+    try:
+        handle = sf.SoundFile(str(path))
+    except Exception as err:
+        raise Rejected(f"audio does not decode: {' '.join(str(err).split())[:160]}") from None
+    peak = 0.0
+    frames = 0
+    with handle:
+        rate, channels = handle.samplerate, handle.channels
+        try:
+            for chunk in handle.blocks(blocksize=block, dtype="float32", always_2d=True):
+                if not np.isfinite(chunk).all():
+                    raise Rejected("audio holds NaN or infinite samples")
+                frames += len(chunk)
+                if len(chunk):
+                    peak = max(peak, float(np.abs(chunk).max()))
+        except Rejected:
+            raise
+        except Exception as err:
+            raise Rejected(f"audio is truncated or corrupt: {' '.join(str(err).split())[:160]}") from None
+    if frames == 0 or rate <= 0:
+        raise Rejected("audio holds no samples")
+    peak_db = 20 * math.log10(peak) if peak > 0 else -math.inf
+    if peak_db < silence_dbfs:
+        level = "-inf" if peak == 0 else f"{peak_db:.1f}"
+        raise Rejected(f"audio is silent (peak {level} dBFS, threshold {silence_dbfs:g} dBFS)")
+    return {
+        "sample_rate": int(rate),
+        "channels": int(channels),
+        "duration_s": round(frames / rate, 6),
+        "peak_dbfs": round(peak_db, 3),
+    }
+
+
+def check_file(task: tuple[str, str, float]) -> dict[str, Any]:
+    """Worker entry point: ``(path, kind, silence_dbfs)`` → info with ``sha256``.
+
+    Raises :class:`Rejected` (turned into a quarantine reason by the caller).
+    """
+    import hashlib
+
+    path, kind, silence_dbfs = task
+    data = Path(path).read_bytes()
+    if not data:
+        raise Rejected("empty file")
+    _check_container(data[:16], kind, Path(path).suffix.lower())
+    info = check_midi(data) if kind == "midi" else check_audio(path, silence_dbfs)
+    info["sha256"] = hashlib.sha256(data).hexdigest()
+    info["size"] = len(data)
+    return info

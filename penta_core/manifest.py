@@ -1,0 +1,63 @@
+"""The manifest: one entry per sample, merged from what each stage recorded.
+
+Stages never rewrite each other's files: import, annotate, augment and
+synthesize each write their own record under ``index/``, and the manifest
+stage merges them into ``manifest.json``. The schema is documented in
+README.md (section *Manifest*).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from .io import read_json, write_json
+from .layout import DatasetLayout
+
+SCHEMA_VERSION = 1
+
+
+def _read_index(layout: DatasetLayout, step: str) -> dict[str, Any] | None:
+    path = layout.index(step)
+    return read_json(path) if path.exists() else None
+
+
+def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
+    """Merge the stage records of ``layout`` into a manifest and write ``manifest.json``."""
+    imported = _read_index(layout, "imported") or {"samples": [], "duplicates": []}
+    annotated = (_read_index(layout, "annotated") or {}).get("annotations", {})
+    samples: list[dict[str, Any]] = []
+    for sample in imported["samples"]:
+        entry = dict(sample)
+        note = annotated.get(sample["id"], {})
+        entry["label"] = note.get("label")
+        entry["valence"] = note.get("valence")
+        entry["arousal"] = note.get("arousal")
+        if "conflict" in note:
+            entry["label_conflict"] = note["conflict"]
+        samples.append(entry)
+    samples.sort(key=lambda s: s["id"])
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "dataset": params["dataset"]["name"],
+        "target_model": params["dataset"]["target_model"],
+        "samples": samples,
+        "summary": summarise(samples),
+    }
+    write_json(layout.manifest, manifest)
+    return manifest
+
+
+def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "total": len(samples),
+        "per_origin": dict(sorted(Counter(s["origin"] for s in samples).items())),
+        "per_kind": dict(sorted(Counter(s["kind"] for s in samples).items())),
+        "per_label": dict(sorted(Counter(s["label"] or "null" for s in samples).items())),
+        "label_conflicts": sum(1 for s in samples if s.get("label_conflict")),
+    }
+
+
+def load_manifest(layout: DatasetLayout) -> dict[str, Any]:
+    if not layout.manifest.exists():
+        raise FileNotFoundError(f"{layout.manifest} does not exist; run the import and manifest steps first")
+    return read_json(layout.manifest)
