@@ -20,7 +20,7 @@ from .parallel import supervised_map
 from .params import n_jobs as resolve_jobs
 
 
-class ImportFailed(Exception):
+class ImportFailed(RuntimeError):
     """The import cannot proceed at all (missing source, nothing valid)."""
 
 
@@ -203,6 +203,8 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
             report.duplicates.append({"sample": sample["id"], "kept": rel, "sources": sources})
 
     _prune(layout, {layout.abs(s["path"]) for s in report.samples})
+    for kind in ("midi", "audio"):
+        layout.raw_dir(kind).mkdir(parents=True, exist_ok=True)  # an empty kind is still an output
     report.samples.sort(key=lambda s: s["id"])
     report.quarantined.sort(key=lambda q: q["path"])
     report.duplicates.sort(key=lambda d: d["sample"])

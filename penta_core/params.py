@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
         "n_jobs": 0,
     },
     "annotate": {
-        "vocabulary": None,
+        "vocabulary": "penta_core/vocabulary.yaml",
     },
     "features": {
         "n_jobs": 0,
@@ -182,7 +182,7 @@ SCHEMA: dict[str, Check] = {
     "import.timeout_s": _number(0, open_lo=True),
     "import.silence_dbfs": _number(-200, 0),
     "import.n_jobs": _int(0),
-    "annotate.vocabulary": _optional(_path),
+    "annotate.vocabulary": _path,
     "features.n_jobs": _int(0),
     "features.timeout_s": _number(0, open_lo=True),
     "features.audio_sample_rate": _int(8000),

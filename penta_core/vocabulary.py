@@ -9,6 +9,11 @@ from pathlib import Path
 import yaml
 
 
+# The shipped vocabulary, as params.yaml names it from the project folder. Run
+# from anywhere else, that relative path falls back to the installed copy.
+DEFAULT_VOCABULARY = "penta_core/vocabulary.yaml"
+
+
 @dataclass(frozen=True)
 class Label:
     name: str
@@ -37,7 +42,8 @@ class Vocabulary:
 
     @classmethod
     def load(cls, target_model: str, path: str | Path | None = None) -> "Vocabulary":
-        if path is None:
+        """Labels of ``target_model`` from the YAML at ``path`` (``None``: the shipped vocabulary)."""
+        if path is None or (Path(path).as_posix() == DEFAULT_VOCABULARY and not Path(path).is_file()):
             text = resources.files("penta_core").joinpath("vocabulary.yaml").read_text(encoding="utf-8")
             where = "the shipped vocabulary"
         else:

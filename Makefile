@@ -1,0 +1,29 @@
+# Quick start: `make run` builds the example dataset version, `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
+
+.PHONY: install run test examples bench clean-dataset
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	dvc repro
+
+test: install
+	pytest -q
+
+examples: install
+	python -m penta_core.examples datasets/examples
+
+bench: install
+	@for script in benchmarks/*.py; do echo "== $$script"; python $$script || exit 1; done

@@ -1,0 +1,103 @@
+"""``penta-dataset``: the seed's command line over the same steps as the DVC stages.
+
+Examples::
+
+    penta-dataset --create --dataset emotion_dataset_v1 --target-model emotionrecognizer
+    penta-dataset --import-dir /path/to/music --dataset emotion_dataset_v1
+    penta-dataset --annotate --dataset emotion_dataset_v1
+    penta-dataset --all --import-dir /path/to/music --multiplier 10 --count 5000
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from . import steps
+from .create import write_config
+from .layout import DatasetLayout
+from .locking import dataset_lock
+from .params import TARGET_MODELS, load_params
+from .stage_runner import EXPECTED_ERRORS, fail
+
+# Flag → step, in pipeline order. A step that is not built yet maps to None.
+FLAG_STEPS: list[tuple[str, str | None]] = [
+    ("create", "create"),
+    ("import_dir", "import"),
+    ("annotate", "annotate"),
+    ("augment", None),
+    ("synthesize", None),
+    ("extract_features", None),
+    ("splits", None),
+    ("validate", None),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="penta-dataset",
+        description="Prepare a versioned music training dataset (MIDI and audio).",
+        epilog="Parameters not given as flags come from ./params.yaml (or the built-in defaults).",
+    )
+    steps_group = parser.add_argument_group("steps (run in pipeline order)")
+    steps_group.add_argument("--create", action="store_true", help="create the dataset structure and config.json")
+    steps_group.add_argument("--import-dir", metavar="DIR", help="import MIDI/audio files from DIR (recursively)")
+    steps_group.add_argument("--annotate", action="store_true", help="label samples from their folder names")
+    steps_group.add_argument("--extract-features", action="store_true", help="extract MIDI and audio features")
+    steps_group.add_argument("--augment", action="store_true", help="write augmented variants of each sample")
+    steps_group.add_argument("--synthesize", action="store_true", help="generate synthetic emotion-labelled samples")
+    steps_group.add_argument("--validate", action="store_true", help="score balance, diversity, quality, leakage")
+    steps_group.add_argument("--splits", action="store_true", help="write leak-free train/val/test splits")
+    steps_group.add_argument("--all", action="store_true", help="run every step in sequence")
+    opts = parser.add_argument_group("options")
+    opts.add_argument("--dataset", metavar="NAME", help="dataset name under the datasets folder (dataset.name)")
+    opts.add_argument("--target-model", choices=TARGET_MODELS, help="model the labels are for (dataset.target_model)")
+    opts.add_argument("--multiplier", type=int, metavar="N", help="augmented variants per sample (augment.multiplier)")
+    opts.add_argument("--count", type=int, metavar="N", help="synthetic samples to generate (synthesize.count)")
+    opts.add_argument("--params", default="params.yaml", metavar="FILE", help="parameter file (default: params.yaml)")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    over: dict[str, Any] = {}
+    dataset = {k: v for k, v in (("name", args.dataset), ("target_model", args.target_model),
+                                 ("source_dir", args.import_dir)) if v is not None}
+    if dataset:
+        over["dataset"] = dataset
+    if args.multiplier is not None:
+        over["augment"] = {"multiplier": args.multiplier}
+    if args.count is not None:
+        over["synthesize"] = {"count": args.count}
+    return over
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    wanted = [(flag, step) for flag, step in FLAG_STEPS if args.all or getattr(args, flag)]
+    if not wanted:
+        parser.print_usage(sys.stderr)
+        return fail("choose at least one step (--create, --import-dir, ..., or --all)")
+    for flag, step in wanted:
+        if step is None:
+            return fail(f"--{flag.replace('_', '-')} is not available yet in this version of penta_core")
+    try:
+        params = load_params(args.params, _overrides(args))
+        layout = DatasetLayout.from_params(params)
+        with dataset_lock(layout.root):
+            if not layout.config.exists() and wanted[0][1] != "create":
+                wanted.insert(0, ("create", "create"))
+            for _, step in wanted:
+                for line in steps.STEPS[step](params, layout):
+                    print(line)
+            write_config(layout, params)
+            if any(step != "create" for _, step in wanted) or not layout.manifest.exists():
+                for line in steps.STEPS["manifest"](params, layout):
+                    print(line)
+    except EXPECTED_ERRORS as err:
+        return fail(str(err))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Machine-learning side of penta_core: datasets, features and models."""

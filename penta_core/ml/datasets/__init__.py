@@ -1,0 +1,1 @@
+"""Dataset preparation: feature extraction, augmentation and synthesis."""

@@ -1,0 +1,95 @@
+"""Annotation from folder names through the vocabulary, synonyms and conflicts included."""
+from __future__ import annotations
+
+import pytest
+
+from penta_core.annotate import annotate
+from penta_core.importer import import_sources
+from penta_core.io import read_json
+from penta_core.vocabulary import Vocabulary
+
+from conftest import write_midi
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return Vocabulary.load("emotionrecognizer")
+
+
+@pytest.mark.parametrize(
+    "folder, label",
+    [("happy", "happy"), ("Joy", "happy"), ("Q1", "happy"), ("q-1", "happy"), ("sad", "sad"), ("Q3", "sad"),
+     ("angry", "angry"), ("Q2", "angry"), ("calm", "calm"), ("Q4", "calm"), ("Relaxed", "calm"),
+     ("tender", "tender"), ("fear", "fearful"), ("neutral", "neutral")],
+)
+def test_folder_names_and_synonyms_map_to_labels(vocab, folder, label):
+    assert vocab.lookup(folder).name == label
+
+
+def test_every_label_has_valence_and_arousal_in_range(vocab):
+    assert {"happy", "sad", "angry", "calm"} <= set(vocab.labels)
+    for label in vocab.labels.values():
+        assert -1 <= label.valence <= 1 and -1 <= label.arousal <= 1
+    assert vocab.labels["happy"].valence > 0 > vocab.labels["sad"].valence
+    assert vocab.labels["angry"].arousal > 0 > vocab.labels["calm"].arousal
+
+
+def test_innermost_naming_folder_wins(vocab):
+    label, folder = vocab.label_for_path("sad/live_takes/Happy/x.mid")
+    assert (label.name, folder) == ("happy", "Happy")
+    label, folder = vocab.label_for_path("Q3/unsorted/x.mid")
+    assert (label.name, folder) == ("sad", "Q3")
+
+
+def test_unknown_folders_give_null_labels_counted_and_reported(tmp_path, layout, params, vocab):
+    src = tmp_path / "src"
+    write_midi(src / "happy" / "a.mid")
+    write_midi(src / "misc" / "b.mid", pitches=(50,))
+    write_midi(src / "misc" / "c.mid", pitches=(51,))
+    write_midi(src / "top.mid", pitches=(52,))
+    import_sources(src, layout, params)
+    summary = annotate(layout, vocab)
+    assert summary["labelled"] == 1 and summary["unlabelled"] == 3
+    assert summary["unknown_folders"] == {"misc": 2, ".": 1}
+    ids = {s["source"]: s["id"] for s in read_json(layout.index("imported"))["samples"]}
+    assert read_json(layout.annotations_dir / f"{ids['misc/b.mid']}.json")["label"] is None
+    happy = read_json(layout.annotations_dir / f"{ids['happy/a.mid']}.json")
+    assert (happy["label"], happy["valence"], happy["arousal"]) == ("happy", 0.8, 0.6)
+
+
+def test_same_content_under_two_labels_is_a_recorded_conflict(tmp_path, layout, params, vocab):
+    src = tmp_path / "src"
+    write_midi(src / "happy" / "a.mid")
+    (src / "sad").mkdir()
+    (src / "sad" / "a_copy.mid").write_bytes((src / "happy" / "a.mid").read_bytes())
+    import_sources(src, layout, params)
+    summary = annotate(layout, vocab)
+    assert summary["conflicts"] == 1
+    (record,) = read_json(layout.index("annotated"))["annotations"].values()
+    assert record["label"] is None and record["conflict"] == ["happy", "sad"]
+
+
+def test_same_content_under_a_label_and_an_unknown_folder_keeps_the_label(tmp_path, layout, params, vocab):
+    src = tmp_path / "src"
+    write_midi(src / "calm" / "a.mid")
+    (src / "inbox").mkdir()
+    (src / "inbox" / "a.mid").write_bytes((src / "calm" / "a.mid").read_bytes())
+    import_sources(src, layout, params)
+    assert annotate(layout, vocab)["per_label"] == {"calm": 1}
+
+
+def test_custom_vocabulary_file(tmp_path):
+    custom = tmp_path / "vocab.yaml"
+    custom.write_text("emotionrecognizer:\n  epic:\n    valence: 0.4\n    arousal: 0.9\n    synonyms: [heroic]\n")
+    vocab = Vocabulary.load("emotionrecognizer", custom)
+    assert vocab.lookup("Heroic").name == "epic" and vocab.lookup("happy") is None
+
+
+def test_target_model_without_vocabulary_names_the_fix():
+    with pytest.raises(ValueError, match="no labels for target model 'groovepredictor'.*annotate.vocabulary"):
+        Vocabulary.load("groovepredictor")
+
+
+def test_a_synonym_naming_two_labels_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="'joy' names both 'happy' and 'glad'"):
+        Vocabulary.from_mapping({"happy": {"synonyms": ["joy"]}, "glad": {"synonyms": ["joy"]}})

@@ -1,0 +1,81 @@
+"""The seed's command line: create, import and annotate through `penta-dataset`."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from penta_core import cli
+from penta_core.layout import STRUCTURE_DIRS
+from penta_core.locking import DatasetBusy, dataset_lock
+
+from conftest import REPO, run, write_midi
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text("import:\n  n_jobs: 1\n")
+    return tmp_path
+
+
+def test_create_makes_the_seed_layout_config_and_empty_manifest(workdir, capsys):
+    assert cli.main(["--create", "--dataset", "emo", "--target-model", "emotionrecognizer"]) == 0
+    root = workdir / "datasets" / "emo"
+    assert all((root / d).is_dir() for d in STRUCTURE_DIRS)
+    config = json.loads((root / "config.json").read_text())
+    assert config["dataset"] == "emo" and config["params"]["dataset"]["name"] == "emo"
+    assert json.loads((root / "manifest.json").read_text())["samples"] == []
+
+
+def test_import_then_annotate_fill_the_manifest(workdir, capsys):
+    write_midi(workdir / "music" / "Q1" / "a.mid")
+    write_midi(workdir / "music" / "sad" / "a.mid", pitches=(45, 48))
+    assert cli.main(["--import-dir", "music", "--dataset", "emo"]) == 0
+    manifest = json.loads((workdir / "datasets/emo/manifest.json").read_text())
+    assert sorted(s["source"] for s in manifest["samples"]) == ["Q1/a.mid", "sad/a.mid"]
+    assert all(s["label"] is None for s in manifest["samples"])
+    assert cli.main(["--annotate", "--dataset", "emo", "--params", "params.yaml"]) == 0
+    manifest = json.loads((workdir / "datasets/emo/manifest.json").read_text())
+    assert {s["source"]: s["label"] for s in manifest["samples"]} == {"Q1/a.mid": "happy", "sad/a.mid": "sad"}
+    out = capsys.readouterr().out
+    assert "imported 2 samples" in out and "annotated 2 samples (happy 1, sad 1)" in out
+
+
+def test_missing_import_dir_is_one_line_and_nonzero(workdir, capsys):
+    assert cli.main(["--import-dir", "nope", "--dataset", "emo"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: source_dir 'nope' does not exist"
+
+
+def test_bad_flag_value_is_caught_by_param_validation(workdir, capsys):
+    assert cli.main(["--create", "--multiplier", "-2"]) == 1
+    assert "'augment.multiplier' must be an integer >= 0, got -2" in capsys.readouterr().err
+
+
+def test_no_step_chosen_is_an_error(workdir, capsys):
+    assert cli.main([]) == 1
+    assert "choose at least one step" in capsys.readouterr().err
+
+
+def test_second_run_on_a_busy_dataset_refuses_with_a_clear_message(workdir, capsys):
+    with dataset_lock(workdir / "datasets" / "emo"):
+        assert cli.main(["--create", "--dataset", "emo"]) == 1
+    assert "is in use by another penta-dataset run" in capsys.readouterr().err
+    assert cli.main(["--create", "--dataset", "emo"]) == 0  # released with its holder
+
+
+def test_lock_is_exclusive_within_one_process_too(tmp_path):
+    with dataset_lock(tmp_path / "ds"):
+        with pytest.raises(DatasetBusy):
+            with dataset_lock(tmp_path / "ds"):
+                pass
+
+
+def test_console_script_is_installed_and_answers_help(tmp_path):
+    exe = shutil.which("penta-dataset") or str(REPO / ".venv/bin/penta-dataset")
+    result = run([exe, "--help"], tmp_path)
+    for flag in ("--create", "--import-dir", "--annotate", "--extract-features", "--augment", "--synthesize",
+                 "--validate", "--splits", "--all", "--dataset", "--target-model", "--multiplier", "--count"):
+        assert flag in result.stdout

@@ -1,0 +1,41 @@
+"""Atomic, canonical output."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from penta_core.io import TMP_PREFIX, atomic_write_bytes, dumps_json, remove_stale_temp_files, write_json
+
+
+def test_json_is_canonical_sorted_with_trailing_newline(tmp_path):
+    path = write_json(tmp_path / "a.json", {"b": 1, "a": {"z": [1, 2], "y": "é"}})
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("}\n") and text.index('"a"') < text.index('"b"') and "é" in text
+    assert json.loads(text) == {"a": {"y": "é", "z": [1, 2]}, "b": 1}
+
+
+def test_nan_is_refused_rather_than_written():
+    with pytest.raises(ValueError):
+        dumps_json({"x": float("nan")})
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    target = atomic_write_bytes(tmp_path / "out.bin", b"old")
+
+    def boom(*_):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("os.replace", boom)
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_stale_temp_files_are_swept(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / f"{TMP_PREFIX}abc").write_bytes(b"partial")
+    (tmp_path / "keep.json").write_text("{}\n")
+    assert remove_stale_temp_files(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["keep.json", "sub"]

@@ -1,0 +1,63 @@
+"""Parameters: params.yaml matches the defaults; bad values fail with a line naming the key."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from penta_core.params import DEFAULTS, ParamError, load_params, resolve
+
+from conftest import REPO
+
+
+def _keys(tree, prefix=""):
+    out = set()
+    for key, value in tree.items():
+        out |= _keys(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
+    return out
+
+
+def test_params_yaml_lists_every_knob_with_its_default():
+    shipped = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert _keys(shipped) == _keys(DEFAULTS)
+    assert load_params(REPO / "params.yaml") == resolve(shipped)
+
+
+def test_seed_defaults_are_the_seed_reports():
+    p = resolve()
+    assert (p["split"]["train"], p["split"]["val"], p["split"]["test"]) == (0.70, 0.15, 0.15)
+    assert p["dataset"]["name"] == "emotion_dataset_v1"
+    assert p["dataset"]["target_model"] == "emotionrecognizer"
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"split": {"train": 0.8}}, r"'split.train' \+ 'split.val' \+ 'split.test' must sum to 1.0, got 1.1"),
+        ({"augment": {"multiplier": -1}}, r"'augment.multiplier' must be an integer >= 0, got -1"),
+        ({"augment": {"multiplier": 2.5}}, r"'augment.multiplier' must be an integer >= 0"),
+        ({"augment": {"midi": {"time_stretch": [1.2, 0.8]}}}, r"'augment.midi.time_stretch' must be a \[min, max\] pair with min <= max"),
+        ({"augment": {"audio": {"gain_db": 3}}}, r"'augment.audio.gain_db' must be a \[min, max\] pair, got 3"),
+        ({"synthesize": {"count": "many"}}, r"'synthesize.count' must be an integer >= 0, got 'many'"),
+        ({"dataset": {"target_model": "gpt"}}, r"'dataset.target_model' must be one of emotionrecognizer"),
+        ({"dataset": {"name": "../escape"}}, r"'dataset.name' must be a folder name"),
+        ({"split": {"group_by": "(unclosed"}}, r"'split.group_by' is not a valid regular expression"),
+        ({"split": {"group_by": "no_group"}}, r"'split.group_by' must be a regular expression with at least one capture group"),
+        ({"validate": {"strict": "yes"}}, r"'validate.strict' must be true or false"),
+        ({"augment": {"multiplyer": 3}}, r"unknown key 'augment.multiplyer'"),
+    ],
+)
+def test_bad_values_fail_with_one_line_naming_the_key(override, message):
+    with pytest.raises(ParamError, match=message) as err:
+        resolve(override)
+    assert "\n" not in str(err.value)
+
+
+def test_broken_yaml_is_reported_as_such(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("seed: [1, 2\n")
+    with pytest.raises(ParamError, match="is not valid YAML"):
+        load_params(bad)
+
+
+def test_missing_params_file_means_defaults(tmp_path):
+    assert load_params(tmp_path / "absent.yaml") == resolve()
