@@ -26,7 +26,7 @@ FLAG_STEPS: list[tuple[str, str | None]] = [
     ("import_dir", "import"),
     ("annotate", "annotate"),
     ("augment", None),
-    ("synthesize", None),
+    ("synthesize", "synthesize"),
     ("extract_features", None),
     ("splits", None),
     ("validate", None),

@@ -35,6 +35,22 @@ def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
         if "conflict" in note:
             entry["label_conflict"] = note["conflict"]
         samples.append(entry)
+    labels = {s["id"]: s for s in samples}
+    for variant in (_read_index(layout, "augmented") or {}).get("samples", []):
+        parent = labels.get(variant["parent"], {})
+        entry = dict(variant)
+        entry["label"] = parent.get("label")
+        entry["valence"] = parent.get("valence")
+        entry["arousal"] = parent.get("arousal")
+        samples.append(entry)
+    samples += [dict(s) for s in (_read_index(layout, "synthetic") or {}).get("samples", [])]
+    features = (_read_index(layout, "features") or {}).get("samples", {})
+    if features:
+        for entry in samples:
+            status = features.get(entry["id"])
+            entry["features"] = status["status"] if status else "missing"
+            if status and status.get("reason"):
+                entry["features_reason"] = status["reason"]
     samples.sort(key=lambda s: s["id"])
     manifest = {
         "schema_version": SCHEMA_VERSION,
@@ -54,6 +70,7 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
         "per_kind": dict(sorted(Counter(s["kind"] for s in samples).items())),
         "per_label": dict(sorted(Counter(s["label"] or "null" for s in samples).items())),
         "label_conflicts": sum(1 for s in samples if s.get("label_conflict")),
+        "features_failed": sum(1 for s in samples if s.get("features") in ("failed", "missing")),
     }
 
 

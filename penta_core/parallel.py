@@ -9,6 +9,7 @@ memory stays bounded however many items there are.
 """
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import time
 from dataclasses import dataclass
@@ -97,6 +98,11 @@ def supervised_map(
     """
     ctx = mp.get_context("spawn")
     source = iter(enumerate(items))
+    try:
+        first = next(source)
+    except StopIteration:
+        return  # nothing to do: start no worker
+    source = itertools.chain([first], source)
     exhausted = False
     workers = [_Worker(ctx, func) for _ in range(max(1, n_jobs))]
     bar = tqdm(total=total, desc=desc, disable=None, unit="file", leave=False)

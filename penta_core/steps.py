@@ -14,6 +14,7 @@ from .create import create_structure, write_config
 from .importer import import_sources
 from .layout import DatasetLayout
 from .manifest import build_manifest
+from .synthesize import synthesize
 from .vocabulary import Vocabulary
 
 Step = Callable[[dict[str, Any], DatasetLayout], list[str]]
@@ -50,6 +51,15 @@ def annotate_(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     return lines
 
 
+def synthesize_(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
+    s = synthesize(layout, params)
+    if not s["planned"]:
+        return ["synthesis off (synthesize.count: 0): no synthetic samples"]
+    per_label = ", ".join(f"{k} {v}" for k, v in s["per_label"].items())
+    return [f"synthesized {s['planned'] - s['failed']} pieces ({per_label}); "
+            f"{s['generated']} generated, {s['reused']} kept from the last run, {s['failed']} failed"]
+
+
 def manifest(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     m = build_manifest(layout, params)
     origins = ", ".join(f"{k} {v}" for k, v in m["summary"]["per_origin"].items()) or "empty"
@@ -60,5 +70,6 @@ STEPS: dict[str, Step] = {
     "create": create,
     "import": import_,
     "annotate": annotate_,
+    "synthesize": synthesize_,
     "manifest": manifest,
 }
