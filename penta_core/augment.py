@@ -17,7 +17,6 @@ bytes as a clean one.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 from collections import Counter
 from pathlib import PurePosixPath
@@ -32,6 +31,7 @@ from .ml.datasets.audio_augmentation import AudioAugmenter, encode_audio, load_a
 from .ml.datasets.midi_augmentation import MIDIAugmenter, MidiPiece
 from .parallel import supervised_map
 from .params import n_jobs as resolve_jobs
+from .seeding import rng_for
 
 # Bump when a change to the augmentation code changes its output bytes.
 AUGMENT_VERSION = 1
@@ -41,13 +41,8 @@ TIMEOUT_PER_VARIANT_S = 120.0
 FLUSH_EVERY = 32  # completed parents between cache saves, so a killed run keeps its work
 
 
-class AugmentFailed(Exception):
+class AugmentFailed(FileNotFoundError):
     """The stage cannot run at all (no import record)."""
-
-
-def sample_number(sample_id: str) -> int:
-    """A stable 64-bit integer from a sample id (for seeding)."""
-    return int.from_bytes(hashlib.sha256(sample_id.encode("utf-8")).digest()[:8], "big")
 
 
 def variant_rng(seed: int, sample_id: str, k: int) -> np.random.Generator:
@@ -58,7 +53,7 @@ def variant_rng(seed: int, sample_id: str, k: int) -> np.random.Generator:
     >>> variant_rng(42, "a1b2", 1).integers(100) == variant_rng(42, "a1b2", 1).integers(100)
     True
     """
-    return np.random.default_rng([seed, sample_number(sample_id), k])
+    return rng_for(seed, sample_id, "augment", k)
 
 
 def variant_id(parent_id: str, k: int) -> str:
@@ -305,3 +300,24 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
         "regenerated_parents": sorted(t["parent"]["id"] for t in tasks),
         "failed": failed,
     }
+
+
+def augment_step(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
+    """The pipeline step: run :func:`augment_dataset` and return the lines to print."""
+    report = augment_dataset(layout, params)
+    s = report["summary"]
+    if s["multiplier"] == 0:
+        lines = ["augmentation off (augment.multiplier: 0): no variants"]
+    else:
+        lines = [
+            f"augmented {s['augmented_parents']} of {s['parents']} samples x{s['multiplier']}: "
+            f"{s['variants']} variants ({s['per_kind']['midi']} MIDI, {s['per_kind']['audio']} audio); "
+            f"{report['generated']} generated, {report['reused']} kept from the last run, "
+            f"{s['failed']} samples failed"
+        ]
+    if report["removed"]:
+        lines.append(f"  removed {report['removed']} stale files from {layout.rel(layout.augmented_dir)}")
+    lines += [f"  failed {f['parent']} ({f['path']}): {f['reason']}" for f in report["failed"][:20]]
+    if len(report["failed"]) > 20:
+        lines.append(f"  ... and {len(report['failed']) - 20} more in {layout.rel(layout.index('augmented'))}")
+    return lines

@@ -1,43 +1,11 @@
-"""DVC stage ``augment``: variants of every imported sample, with provenance.
+"""Stage `augment`: augment.multiplier variants of every imported MIDI/audio sample, with provenance.
 
-Reads ``index/imported.json`` and the ``seed`` and ``augment.*`` params;
-writes ``processed/augmented/`` (persistent, incremental) and
-``index/augmented.json``.
+Reads index/imported.json and the raw files; writes processed/augmented/ (kept
+between runs: only variants of new or changed samples are made) and
+index/augmented.json (parent, group and the transform values of each variant).
 """
-from __future__ import annotations
-
-import sys
-
-from penta_core.augment import AugmentFailed, augment_dataset
-from penta_core.layout import DatasetLayout
-from penta_core.locking import DatasetBusy, dataset_lock
-from penta_core.params import ParamError, load_params
-
-
-def main() -> int:
-    try:
-        params = load_params("params.yaml")
-    except ParamError as err:
-        print(err, file=sys.stderr)
-        return 2
-    layout = DatasetLayout.from_params(params)
-    try:
-        with dataset_lock(layout.root):
-            report = augment_dataset(layout, params)
-    except (AugmentFailed, DatasetBusy, ValueError) as err:
-        print(f"augment: {err}", file=sys.stderr)
-        return 1
-    summary = report["summary"]
-    print(
-        f"augment: {summary['variants']} variants of {summary['augmented_parents']}/{summary['parents']} "
-        f"samples (x{summary['multiplier']}; midi {summary['per_kind']['midi']}, "
-        f"audio {summary['per_kind']['audio']}); made {report['generated']}, kept {report['reused']}, "
-        f"deleted {report['removed']} stale files"
-    )
-    for failure in report["failed"]:
-        print(f"  failed {failure['parent']} ({failure['path']}): {failure['reason']}")
-    return 0
-
+from penta_core.augment import augment_step
+from penta_core.stage_runner import main_for
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main_for(augment_step)
