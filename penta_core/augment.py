@@ -27,7 +27,7 @@ import numpy as np
 from .io import atomic_write_bytes, dumps_json, read_json, remove_stale_temp_files, sha256_bytes, sha256_file, write_json
 from .layout import DatasetLayout
 from .ml.datasets.audio_augmentation import OUTPUT_SUFFIX as AUDIO_SUFFIX
-from .ml.datasets.audio_augmentation import AudioAugmenter, encode_audio, load_audio
+from .ml.datasets.audio_augmentation import AudioAugmenter, encode_audio, load_audio, prepare_workers
 from .ml.datasets.midi_augmentation import MIDIAugmenter, MidiPiece
 from .parallel import supervised_map
 from .params import n_jobs as resolve_jobs
@@ -247,6 +247,8 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     generated = 0
     if tasks:
         jobs = min(resolve_jobs(opts["n_jobs"]), len(tasks))
+        if jobs > 1 and any(t["parent"]["kind"] == "audio" for t in tasks):
+            prepare_workers()  # one compilation before several workers share numba's cache
         timeout = TIMEOUT_PER_VARIANT_S * max(len(t["variants"]) for t in tasks)
         for done, (index, outcome) in enumerate(supervised_map(
             augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
