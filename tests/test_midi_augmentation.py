@@ -381,3 +381,42 @@ def test_transforms_on_music21_midi_files(path):
 
     full = MIDIAugmenter()
     assert full.augment_bytes(parent, np.random.default_rng(9)) == full.augment_bytes(parent, np.random.default_rng(9))
+
+
+def _same_piece(a: MidiPiece, b: MidiPiece) -> bool:
+    return (a.ticks_per_beat == b.ticks_per_beat and a.file_type == b.file_type
+            and all(np.array_equal(a.notes[k], b.notes[k]) for k in a.notes)
+            and [[(e.tick, e.seq, e.msg) for e in t] for t in a.events]
+            == [[(e.tick, e.seq, e.msg) for e in t] for t in b.events])
+
+
+def test_the_fast_reader_reads_what_mido_reads(monkeypatch):
+    from penta_core.ml.datasets import midi_augmentation as module
+
+    extra = mido.MidiFile(ticks_per_beat=96)  # SysEx, text, a running-status stream, pitch bends
+    extra.tracks.append(mido.MidiTrack([
+        mido.Message("sysex", data=[0x7E, 0x7F, 0x09, 0x01]), mido.MetaMessage("text", text="héllo"),
+        *[mido.Message("note_on", note=60 + i % 5, velocity=(80 if i % 2 == 0 else 0), time=12) for i in range(40)],
+        *[mido.Message("pitchwheel", pitch=i * 100, time=3) for i in range(20)],
+    ]))
+    buffer = io.BytesIO()
+    extra.save(file=buffer)
+    files = [p.read_bytes() for p in MUSIC21_MIDI] + [buffer.getvalue()]
+    fast = [MidiPiece.from_bytes(data) for data in files]
+
+    def refuse(data):
+        raise module._Unusual("forced")
+
+    monkeypatch.setattr(module, "_read_smf", refuse)
+    for data, piece in zip(files, fast):
+        assert _same_piece(piece, MidiPiece.from_bytes(data))
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"RIFF....", "does not parse"),
+    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\xe7\x28MTrk\x00\x00\x00\x04\x00\xff\x2f\x00", "SMPTE"),
+    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\x00\x00\x00\x09\x00\x90\x3c\x40\x60\x80\x3c", "parse"),
+])
+def test_unreadable_midi_is_refused_with_a_reason(data, reason):
+    with pytest.raises(ValueError, match=reason):
+        MidiPiece.from_bytes(data)
