@@ -102,12 +102,13 @@ def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]
     return samples, sorted(repeated)
 
 
-def _cached(path: Path, sha: str, key: str) -> bool:
+def _cached(path: Path, sha: str, key: str) -> dict[str, Any] | None:
+    """The stored record when it belongs to this content and feature key, else ``None``."""
     try:
         record = read_json(path)
     except (OSError, ValueError):
-        return False
-    return record.get("sha256") == sha and record.get("feature_key") == key
+        return None
+    return record if record.get("sha256") == sha and record.get("feature_key") == key else None
 
 
 def _problem(layout: DatasetLayout, sample: dict[str, Any]) -> str | None:
@@ -175,15 +176,19 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
     keys = {kind: feature_key(kind, params) for kind in KINDS}
     status: dict[str, dict[str, Any]] = {}
     pending: list[dict[str, Any]] = []
-    reused = 0
+    # Rows of reused records, kept so each JSON is parsed once per run.
+    rows: dict[str, tuple[np.ndarray, str, list[str]]] = {}
     for sample in samples:
         problem = _problem(layout, sample)
         if problem:
             status[str(sample.get("id"))] = {"status": "failed", "reason": problem, "flags": []}
-        elif _cached(out_dir / f"{sample['id']}.json", sample["sha256"], keys[sample["kind"]]):
-            reused += 1
-        else:
+            continue
+        record = _cached(out_dir / f"{sample['id']}.json", sample["sha256"], keys[sample["kind"]])
+        if record is None:
             pending.append(sample)
+        else:
+            rows[sample["id"]] = (_row(record), record["kind"], record["flags"])
+    reused = len(rows)
 
     if any(s["kind"] == "audio" for s in pending):
         # Before any worker exists: they inherit the cache folder and find librosa compiled.
@@ -201,6 +206,9 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
                       "feature_key": keys[sample["kind"]], "feature_version": CODE_VERSIONS[sample["kind"]],
                       **outcome.value}
             write_json(target, record)
+            # The table is built from what was written, exactly as a later run would read it.
+            record = read_json(target)
+            rows[sample["id"]] = (_row(record), record["kind"], record["flags"])
         else:
             status[sample["id"]] = {"status": "failed", "reason": outcome.reason, "flags": []}
             target.unlink(missing_ok=True)  # features of an older version of this sample
@@ -217,11 +225,10 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
     kinds: Counter[str] = Counter()
     flag_counts: Counter[str] = Counter()
     for row, sample_id in enumerate(ok_ids):
-        record = read_json(out_dir / f"{sample_id}.json")
-        X[row] = _row(record)
-        kinds[record["kind"]] += 1
-        flag_counts.update(record["flags"])
-        status[sample_id] = {"status": "ok", "reason": None, "flags": record["flags"]}
+        X[row], kind, flags = rows.pop(sample_id)
+        kinds[kind] += 1
+        flag_counts.update(flags)
+        status[sample_id] = {"status": "ok", "reason": None, "flags": flags}
     if not np.isfinite(X).all():  # extractors replace non-finite values; this guards the table itself
         raise RuntimeError("feature table holds NaN or inf; this is a bug in the extractors")
     write_npz(table_path(layout), {

@@ -201,3 +201,20 @@ def test_stage_script_prints_a_summary_and_fails_only_on_real_errors(tmp_path):
     done = subprocess.run([sys.executable, script], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "1 of 2 samples" in done.stdout and "failed broken" in done.stdout
+
+
+def test_every_table_column_is_documented():
+    import re
+
+    doc = (REPO / "docs" / "features.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([a-z0-9_]+)`", doc))
+    for family in re.findall(r"`([a-z0-9_]+)_\{([a-z0-9_.,]+)\}(_[a-z_]+)?`", doc):
+        prefix, inner, suffix = family
+        if ".." in inner:
+            lo, hi = inner.split("..")
+            members = [str(i) for i in range(int(lo), int(hi) + 1)]
+        else:
+            members = inner.split(",")
+        documented |= {f"{prefix}_{m}{suffix}" for m in members}
+    missing = [c for c in TABLE_COLUMNS if c not in documented]
+    assert not missing, f"columns missing from docs/features.md: {missing}"

@@ -46,25 +46,35 @@ AUDIO_COLUMNS: tuple[str, ...] = (
 )
 
 
-def prepare_numba(cache_dir: str | os.PathLike, warm_up: bool = True) -> None:
-    """Give numba a private cache folder and compile librosa's jitted code once.
+def prepare_numba(cache_dir: str | os.PathLike, warm_up: bool = True, timeout_s: float = 900.0) -> None:
+    """Give numba a private cache folder and fill it once before workers start.
 
-    Call in the parent before starting workers: spawned workers inherit the
-    environment variable and then only read the finished cache.
+    Spawned workers inherit ``NUMBA_CACHE_DIR`` and then only read the
+    finished cache. The warm-up itself runs in one spawned process, not in
+    the caller: if the caller had already imported librosa, its functions
+    would stay bound to numba's previous cache folder.
 
     Parameters
     ----------
     cache_dir : folder for numba's cache (created). An already set
         ``NUMBA_CACHE_DIR`` is kept.
-    warm_up : also run the beat tracker and onset picker on a short click track.
+    warm_up : run the beat tracker and onset picker once on a short click track.
+    timeout_s : limit for the warm-up (a first compilation takes about 30 s).
     """
+    from penta_core.parallel import supervised_map
+
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(cache_dir).resolve()))
     if warm_up:
-        sr = 22050
-        clicks = np.zeros(sr * 3, dtype=np.float32)
-        clicks[:: sr // 2] = 1.0
-        extract_audio_features_from_array(clicks, sr, duration_s=3.0)
+        # A failed warm-up only costs speed: workers then compile for themselves.
+        for _ in supervised_map(_warm_up, [22050], n_jobs=1, timeout_s=timeout_s):
+            pass
+
+
+def _warm_up(sr: int) -> None:
+    clicks = np.zeros(sr * 3, dtype=np.float32)
+    clicks[:: sr // 2] = 1.0
+    extract_audio_features_from_array(clicks, sr, duration_s=3.0)
 
 
 def _stat(values: np.ndarray) -> tuple[float, float]:
