@@ -69,10 +69,12 @@ def check_midi(data: bytes) -> dict[str, Any]:
     if n_notes == 0:
         raise Rejected("MIDI holds no notes")
     seconds = score.to("second")
-    duration = float(seconds.end())
+    # Judge the duration as it will be recorded: a zero tempo gives the notes a length of a
+    # few float32 ulps, which would pass a `> 0` test and be recorded as 0.0 s.
+    duration = round(float(seconds.end()), 6)
     if not math.isfinite(duration) or duration <= 0:
         raise Rejected(f"MIDI has an unusable duration ({duration} s)")
-    return {"n_notes": int(n_notes), "n_tracks": len(score.tracks), "duration_s": round(duration, 6)}
+    return {"n_notes": int(n_notes), "n_tracks": len(score.tracks), "duration_s": duration}
 
 
 def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 << 16) -> dict[str, Any]:
