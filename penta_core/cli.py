@@ -25,12 +25,31 @@ FLAG_STEPS: list[tuple[str, str | None]] = [
     ("create", "create"),
     ("import_dir", "import"),
     ("annotate", "annotate"),
-    ("augment", None),
+    ("augment", "augment"),
     ("synthesize", "synthesize"),
-    ("extract_features", None),
-    ("splits", None),
-    ("validate", None),
+    ("extract_features", "features"),
+    ("splits", "splits"),
+    ("validate", "validate"),
+    ("baseline", "baseline"),
 ]
+# Steps that read manifest.json: the manifest is rebuilt before them when an
+# earlier step of the same run changed what it merges.
+READS_MANIFEST = frozenset({"splits", "validate", "baseline"})
+
+
+def plan_run(wanted: list[str], has_config: bool) -> list[str]:
+    """The steps to run, in order, with ``create`` and ``manifest`` added where needed."""
+    order = ([] if has_config or wanted[0] == "create" else ["create"])
+    dirty = False
+    for step in wanted:
+        if step in READS_MANIFEST and dirty:
+            order.append("manifest")
+            dirty = False
+        order.append(step)
+        dirty = dirty or step not in READS_MANIFEST
+    if dirty:
+        order.append("manifest")
+    return order
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     steps_group.add_argument("--synthesize", action="store_true", help="generate synthetic emotion-labelled samples")
     steps_group.add_argument("--validate", action="store_true", help="score balance, diversity, quality, leakage")
     steps_group.add_argument("--splits", action="store_true", help="write leak-free train/val/test splits")
+    steps_group.add_argument("--baseline", action="store_true", help="train and score the baseline classifier")
     steps_group.add_argument("--all", action="store_true", help="run every step in sequence")
     opts = parser.add_argument_group("options")
     opts.add_argument("--dataset", metavar="NAME", help="dataset name under the datasets folder (dataset.name)")
@@ -85,15 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         params = load_params(args.params, _overrides(args))
         layout = DatasetLayout.from_params(params)
         with dataset_lock(layout.root):
-            if not layout.config.exists() and wanted[0][1] != "create":
-                wanted.insert(0, ("create", "create"))
-            for _, step in wanted:
+            for step in plan_run([step for _, step in wanted], layout.config.exists()):
                 for line in steps.STEPS[step](params, layout):
                     print(line)
             write_config(layout, params)
-            if any(step != "create" for _, step in wanted) or not layout.manifest.exists():
-                for line in steps.STEPS["manifest"](params, layout):
-                    print(line)
     except EXPECTED_ERRORS as err:
         return fail(str(err))
     return 0

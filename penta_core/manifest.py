@@ -12,6 +12,7 @@ from typing import Any
 
 from .io import read_json, write_json
 from .layout import DatasetLayout
+from .splits import assign_groups, group_stats
 
 SCHEMA_VERSION = 1
 
@@ -51,6 +52,9 @@ def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
             entry["features"] = status["status"] if status else "missing"
             if status and status.get("reason"):
                 entry["features_reason"] = status["reason"]
+    groups = assign_groups(samples, params["split"]["group_by"])
+    for entry in samples:
+        entry["group"] = groups[entry["id"]]
     samples.sort(key=lambda s: s["id"])
     manifest = {
         "schema_version": SCHEMA_VERSION,
@@ -71,6 +75,7 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
         "per_label": dict(sorted(Counter(s["label"] or "null" for s in samples).items())),
         "label_conflicts": sum(1 for s in samples if s.get("label_conflict")),
         "features_failed": sum(1 for s in samples if s.get("features") in ("failed", "missing")),
+        **group_stats(s["group"] for s in samples),
     }
 
 

@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "synthesize": {
         "count": 70,
+        "emotions": "present",
         "n_jobs": 0,
         "render_audio": False,
     },
@@ -172,6 +173,15 @@ def _regex(key: str, value: Any) -> None:
         _fail(key, "a regular expression with at least one capture group", value)
 
 
+def _emotions(key: str, value: Any) -> None:
+    if value in ("present", "all"):
+        return
+    if not (isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)):
+        _fail(key, "'present', 'all' or a non-empty list of emotion names", value)
+    if len(set(value)) != len(value):
+        _fail(key, "a list without repeats", value)
+
+
 SCHEMA: dict[str, Check] = {
     "seed": _int(0),
     "dataset.name": _name,
@@ -199,6 +209,7 @@ SCHEMA: dict[str, Check] = {
     "augment.audio.noise_snr_db": _range(-20, 120),
     "augment.audio.gain_db": _range(-60, 24),
     "synthesize.count": _int(0),
+    "synthesize.emotions": _emotions,
     "synthesize.n_jobs": _int(0),
     "synthesize.render_audio": _bool,
     "split.train": _number(0, 1),

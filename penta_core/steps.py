@@ -10,10 +10,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .annotate import annotate
+from .augment import augment_step
+from .baseline import train_and_score, write_baseline
 from .create import create_structure, write_config
 from .importer import import_sources
 from .layout import DatasetLayout
-from .manifest import build_manifest
+from .manifest import build_manifest, load_manifest
+from .features import features_step, load_feature_table
+from .io import read_json
+from .splits import make_splits, read_splits, write_splits
+from .validation import report_lines, validate_dataset, write_validation
 from .synthesize import synthesize
 from .vocabulary import Vocabulary
 
@@ -66,10 +72,53 @@ def manifest(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     return [f"manifest.json: {m['summary']['total']} samples ({origins})"]
 
 
+def splits_(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
+    result = make_splits(load_manifest(layout)["samples"], params["split"], params["seed"])
+    write_splits(layout, result)
+    counts = ", ".join(f"{name} {len(result[name])}" for name in ("train", "val", "test"))
+    left_out = ", ".join(f"{k} {v}" for k, v in result["excluded"].items()) or "none"
+    return [f"splits: {counts}; left out: {left_out}"]
+
+
+def validate_(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
+    samples = load_manifest(layout)["samples"]
+    feature_rows, feature_status = {}, {}
+    if layout.index("features").exists():
+        feature_status = {k: v["status"] for k, v in read_json(layout.index("features"))["samples"].items()}
+        ids, columns, X = load_feature_table(layout)
+        wanted = [columns.index(c) for c in ("key_tonic", "mode_minor", "tempo_bpm")]
+        feature_rows = {i: dict(zip(("key_tonic", "mode_minor", "tempo_bpm"), row[wanted])) for i, row in zip(ids, X)}
+    metrics, details = validate_dataset(layout, samples, read_splits(layout), feature_rows, feature_status,
+                                        params["validate"])
+    write_validation(layout, metrics, details)
+    lines = report_lines(metrics, details)
+    if params["validate"]["strict"] and not metrics["valid"]:
+        print("\n".join(lines))
+        raise ValueError(f"validation failed (validate.strict: true): {'; '.join(details['failing'])}")
+    return lines
+
+
+def baseline_(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
+    ids, columns, X = load_feature_table(layout)
+    labels = {s["id"]: s["label"] for s in load_manifest(layout)["samples"]}
+    metrics, pairs = train_and_score(ids, columns, X, read_splits(layout), labels, params["seed"])
+    write_baseline(layout, metrics, pairs)
+    if not metrics["trained"]:
+        return [f"baseline: not trained, the train split holds {metrics['classes']} label(s)"]
+    return [f"baseline ({metrics['n_train']} train rows, chance {metrics['chance_accuracy']:.2f}): "
+            + "; ".join(f"{name} accuracy {metrics[name]['accuracy']:.3f}, macro-F1 {metrics[name]['macro_f1']:.3f} "
+                        f"(n={metrics[name]['n']})" for name in ("val", "test"))]
+
+
 STEPS: dict[str, Step] = {
     "create": create,
     "import": import_,
     "annotate": annotate_,
+    "augment": augment_step,
     "synthesize": synthesize_,
+    "features": features_step,
     "manifest": manifest,
+    "splits": splits_,
+    "validate": validate_,
+    "baseline": baseline_,
 }

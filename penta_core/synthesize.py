@@ -43,6 +43,27 @@ def plan_ids(count: int, emotions: list[str]) -> list[tuple[str, str]]:
     return ids
 
 
+def choose_emotions(setting: str | list[str], known: list[str], layout: DatasetLayout) -> list[str]:
+    """The emotions to synthesize, in the generator's order.
+
+    ``present`` picks the labels the imported data holds, so synthesis adds
+    to the classes a model will be evaluated on instead of inventing new
+    ones; with no labelled imports it falls back to every emotion.
+    """
+    if setting == "all":
+        return list(known)
+    if setting == "present":
+        path = layout.index("annotated")
+        found = {a["label"] for a in read_json(path)["annotations"].values()} if path.exists() else set()
+        chosen = [e for e in known if e in found]
+        return chosen or list(known)
+    unknown = [e for e in setting if e not in known]
+    if unknown:
+        raise ValueError(f"synthesize.emotions: no generator rules for {', '.join(unknown)} "
+                         f"(known: {', '.join(known)})")
+    return [e for e in known if e in setting]
+
+
 def _files(folder: Path, sample_id: str, emotion: str, with_audio: bool) -> list[Path]:
     midi_path = folder / emotion / f"{sample_id}.mid"
     return [midi_path, midi_path.with_suffix(".wav")] if with_audio else [midi_path]
@@ -97,7 +118,8 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
                 f"synthesize: the vocabulary of '{params['dataset']['target_model']}' has no label for "
                 f"{', '.join(missing)}; synthesis needs the emotion labels (or set synthesize.count: 0)"
             )
-        ids = plan_ids(opts["count"], generator.emotions)
+        emotions = choose_emotions(opts["emotions"], generator.emotions, layout)
+        ids = plan_ids(opts["count"], emotions)
     stamp = {"seed": params["seed"], "generator_version": GENERATOR_VERSION, "render_audio": opts["render_audio"]}
     stamp_path = folder / STAMP
     same_build = stamp_path.exists() and read_json(stamp_path) == stamp
@@ -130,7 +152,8 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
         "generated": len(todo) - len(failed),
         "reused": len(ids) - len(todo),
         "failed": len(failed),
-        "per_label": {e: sum(1 for s in samples if s["label"] == e and s["kind"] == "midi") for e in generator.emotions},
+        "per_label": {e: n for e in generator.emotions
+                      if (n := sum(1 for s in samples if s["label"] == e and s["kind"] == "midi"))},
     }
     failures = [{"id": sid, "reason": reason} for sid, reason in sorted(failed.items())]
     write_json(layout.index("synthetic"), {"samples": samples, "failed": failures, "summary": summary})

@@ -98,6 +98,8 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.Compl
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.setdefault("DVC_NO_ANALYTICS", "1")
+    # One numba cache for every copy of the project: compiling librosa anew per copy costs minutes.
+    env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, **kw)
     if check and result.returncode != 0:
         raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")

@@ -166,3 +166,23 @@ def test_a_new_seed_regenerates_every_piece(layout, params):
     assert synthesize(layout, params)["generated"] == 7
     new = {s["id"]: s["sha256"] for s in read_json(layout.index("synthetic"))["samples"]}
     assert old.keys() == new.keys() and all(old[k] != new[k] for k in old)
+
+
+def test_present_emotions_follow_the_imported_labels(layout, params):
+    from penta_core.io import write_json
+
+    write_json(layout.index("annotated"), {"annotations": {"a": {"label": "sad"}, "b": {"label": "calm"},
+                                                           "c": {"label": None}}})
+    params["synthesize"].update(count=4, n_jobs=1)
+    assert synthesize(layout, params)["per_label"] == {"sad": 2, "calm": 2}
+    params["synthesize"]["emotions"] = ["angry"]
+    assert synthesize(layout, params)["per_label"] == {"angry": 4}
+    params["synthesize"]["emotions"] = "all"
+    params["synthesize"]["count"] = 7
+    assert len(synthesize(layout, params)["per_label"]) == 7
+
+
+def test_unknown_emotion_in_the_list_is_named(layout, params):
+    params["synthesize"].update(count=4, emotions=["happy", "bored"])
+    with pytest.raises(ValueError, match="no generator rules for bored"):
+        synthesize(layout, params)
