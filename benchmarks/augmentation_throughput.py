@@ -10,8 +10,9 @@ same files in the same run, measures
   ``supervised_map``, beside a naive pretty_midi loop that reads the file
   again for every variant, edits its note objects and writes it;
 * audio seconds augmented per second of wall time: the same worker on one
-  core and on all cores, beside a naive loop of ``librosa.load`` (default
-  22.05 kHz mono), the same librosa effects and a WAV write per variant.
+  core and on all cores, beside a naive loop that loads the file again for
+  every variant (``librosa.load`` at its own rate and channels, so both do
+  the same signal work), applies the same librosa effects and writes a WAV.
 
 Usage::
 
@@ -129,19 +130,19 @@ def naive_midi(path: str, multiplier: int, seed: int) -> None:
 
 
 def naive_audio(path: str, multiplier: int, seed: int) -> None:
-    """librosa.load with its defaults for every variant, the same effects, a WAV write."""
+    """librosa.load for every variant, the same effects, a WAV write."""
     import librosa
 
     ranges = DEFAULTS["augment"]["audio"]
     for k in range(1, multiplier + 1):
         rng = np.random.default_rng([seed, k])
-        y, sr = librosa.load(path)
+        y, sr = librosa.load(path, sr=None, mono=False)
         y = librosa.effects.pitch_shift(y, sr=sr, n_steps=rng.uniform(*ranges["pitch_shift_semitones"]))
         y = librosa.effects.time_stretch(y, rate=rng.uniform(*ranges["time_stretch"]))
         snr = rng.uniform(*ranges["noise_snr_db"])
-        y = y + rng.standard_normal(y.size) * np.sqrt(np.mean(y ** 2) / 10 ** (snr / 10))
+        y = y + rng.standard_normal(y.shape) * np.sqrt(np.mean(y ** 2) / 10 ** (snr / 10))
         y = y * 10 ** (rng.uniform(*ranges["gain_db"]) / 20)
-        sf.write(io.BytesIO(), np.clip(y, -1, 1), sr, format="WAV")
+        sf.write(io.BytesIO(), np.clip(y, -1, 1).T, sr, format="WAV")
 
 
 # -- harness -----------------------------------------------------------------------
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         for p in audio_paths:
             naive_audio(str(p), m, args.seed)
-        rows.append(("audio", "naive librosa.load + effects + WAV, 1 core", time.perf_counter() - start,
+        rows.append(("audio", "naive reload + librosa effects + WAV, 1 core", time.perf_counter() - start,
                      audio_s, "audio s/s"))
         rows.append(("audio", "penta_core augment worker, 1 core", serial(audio_tasks), audio_s, "audio s/s"))
         rows.append(("audio", f"penta_core augment worker, {cores} cores", parallel(audio_tasks, cores),

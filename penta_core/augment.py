@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .io import atomic_write_bytes, dumps_json, read_json, remove_stale_temp_files, sha256_bytes, sha256_file, write_json
+from .io import (atomic_write_bytes, dumps_json, read_json, remove_stale_temp_files, sha256_bytes, sha256_file,
+                 write_json)
 from .layout import DatasetLayout
 from .ml.datasets.audio_augmentation import OUTPUT_SUFFIX as AUDIO_SUFFIX
 from .ml.datasets.audio_augmentation import AudioAugmenter, encode_audio, load_audio, prepare_workers
@@ -36,7 +37,8 @@ from .seeding import rng_for
 # Bump when a change to the augmentation code changes its output bytes.
 AUGMENT_VERSION = 1
 CACHE_NAME = "cache.json"
-# Per variant; a parent's limit is this times the variants it still needs.
+# Seconds per variant (``augment.timeout_s`` when the params define it); a
+# parent's limit is this times the number of variants it still needs.
 TIMEOUT_PER_VARIANT_S = 120.0
 FLUSH_EVERY = 32  # completed parents between cache saves, so a killed run keeps its work
 
@@ -168,6 +170,14 @@ def _save_cache(layout: DatasetLayout, entries: dict[str, Any]) -> None:
     })
 
 
+def _reusable(layout: DatasetLayout, old: dict[str, Any] | None, key: str, rel: str) -> bool:
+    """A cached variant is kept when its key matches and its file still holds the recorded bytes."""
+    if not old or old.get("key") != key or old.get("path") != rel:
+        return False
+    path = layout.abs(rel)
+    return path.is_file() and not path.is_symlink() and sha256_file(path) == old.get("sha256")
+
+
 def _remove_stale(layout: DatasetLayout, keep: set[str]) -> int:
     """Delete files below ``processed/augmented`` that no current variant owns."""
     folder = layout.augmented_dir
@@ -176,7 +186,7 @@ def _remove_stale(layout: DatasetLayout, keep: set[str]) -> int:
         return removed
     for path in sorted(folder.rglob("*"), reverse=True):
         if path.is_file() or path.is_symlink():
-            if layout.rel(path) not in keep:
+            if path.relative_to(layout.root).as_posix() not in keep:  # no resolve(): links stay links
                 path.unlink()
                 removed += 1
         elif path.is_dir() and not any(path.iterdir()):
@@ -221,6 +231,7 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
 
     entries: dict[str, dict[str, Any]] = {}
     tasks: list[dict[str, Any]] = []
+    keys: dict[str, dict[int, str]] = {}
     for parent in parents:
         folder, stem = stems[parent["id"]]
         suffix = AUDIO_SUFFIX if parent["kind"] == "audio" else PurePosixPath(parent["path"]).suffix
@@ -230,17 +241,17 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
             rel = variant_path(folder, stem, suffix, k)
             key = _key(parent, k, rel, ranges[parent["kind"]], seed, fingerprint)
             old = cached.get(vid)
-            if (old and old.get("key") == key and old.get("k") == k and old.get("path") == rel and layout.abs(rel).is_file()
-                    and sha256_file(layout.abs(rel)) == old.get("sha256")):
+            if _reusable(layout, old, key, rel):
                 entries[vid] = old
             else:
                 todo.append((k, rel, key))
         if todo:
             tasks.append({
                 "root": str(layout.root), "seed": seed, "ranges": ranges[parent["kind"]],
-                "parent": {k: parent[k] for k in ("id", "path", "kind", "sha256")},
-                "variants": [[k, rel] for k, rel, _ in todo], "keys": {k: key for k, _, key in todo},
+                "parent": {field: parent[field] for field in ("id", "path", "kind", "sha256")},
+                "variants": [[k, rel] for k, rel, _ in todo],
             })
+            keys[parent["id"]] = {k: key for k, _, key in todo}
     reused = len(entries)
 
     failed: list[dict[str, str]] = []
@@ -249,7 +260,8 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
         jobs = min(resolve_jobs(opts["n_jobs"]), len(tasks))
         if jobs > 1 and any(t["parent"]["kind"] == "audio" for t in tasks):
             prepare_workers()  # one compilation before several workers share numba's cache
-        timeout = TIMEOUT_PER_VARIANT_S * max(len(t["variants"]) for t in tasks)
+        per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
+        timeout = per_variant * max(len(t["variants"]) for t in tasks)
         for done, (index, outcome) in enumerate(supervised_map(
             augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
         ), start=1):
@@ -258,7 +270,7 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
             if outcome.ok:
                 for made in outcome.value:
                     entries[variant_id(pid, made["k"])] = {
-                        "key": task["keys"][made["k"]], "parent": pid, "k": made["k"], "path": made["path"],
+                        "key": keys[pid][made["k"]], "parent": pid, "k": made["k"], "path": made["path"],
                         "sha256": made["sha256"], "transform": made["transform"],
                     }
                 generated += len(outcome.value)
@@ -282,7 +294,8 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     failed.sort(key=lambda f: f["parent"])
 
     layout.augmented_dir.mkdir(parents=True, exist_ok=True)
-    keep = {e["path"] for e in entries.values()} | {layout.rel(layout.augmented_dir / CACHE_NAME)}
+    cache_rel = (layout.augmented_dir / CACHE_NAME).relative_to(layout.root).as_posix()
+    keep = {e["path"] for e in entries.values()} | {cache_rel}
     removed = _remove_stale(layout, keep)
     _save_cache(layout, entries)
     summary = {
