@@ -94,10 +94,11 @@ def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]
     samples, seen, repeated = [], set(), []
     for path in found:
         for sample in read_json(path).get("samples", []):
-            if sample["id"] in seen:
-                repeated.append(sample["id"])
+            sample_id = str(sample.get("id"))
+            if sample_id in seen:
+                repeated.append(sample_id)
                 continue
-            seen.add(sample["id"])
+            seen.add(sample_id)
             samples.append(sample)
     return samples, sorted(repeated)
 
@@ -118,6 +119,8 @@ def _problem(layout: DatasetLayout, sample: dict[str, Any]) -> str | None:
         return f"unknown sample kind {sample.get('kind')!r} (expected midi or audio)"
     if not sample.get("sha256"):
         return "index entry has no sha256"
+    if not isinstance(sample.get("path"), str):
+        return "index entry has no path"
     if not layout.abs(sample["path"]).is_file():
         return f"file missing: {sample['path']}"
     return None
@@ -190,13 +193,16 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
             rows[sample["id"]] = (_row(record), record["kind"], record["flags"])
     reused = len(rows)
 
-    if any(s["kind"] == "audio" for s in pending):
-        # Before any worker exists: they inherit the cache folder and find librosa compiled.
-        audio_features.prepare_numba(numba_cache_dir)
+    n_workers = resolve_jobs(opts["n_jobs"])
+    n_audio = sum(1 for s in pending if s["kind"] == "audio")
+    if n_audio:
+        # Before any worker exists: they inherit the cache folder and, when
+        # several could compile at once, find librosa already compiled.
+        audio_features.prepare_numba(numba_cache_dir, warm_up=min(n_workers, n_audio) > 1)
     tasks = ((str(layout.abs(s["path"])), s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"])
              for s in pending)
     for index, outcome in supervised_map(
-        _extract_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]), timeout_s=opts["timeout_s"],
+        _extract_one, tasks, n_jobs=n_workers, timeout_s=opts["timeout_s"],
         desc="features", total=len(pending),
     ):
         sample = pending[index]
@@ -213,7 +219,7 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
             status[sample["id"]] = {"status": "failed", "reason": outcome.reason, "flags": []}
             target.unlink(missing_ok=True)  # features of an older version of this sample
 
-    wanted = {s["id"] for s in samples if s["id"] not in status}
+    wanted = {s["id"] for s in samples if str(s.get("id")) not in status}
     removed = 0
     for path in sorted(out_dir.glob("*.json")):
         if path.stem not in wanted:

@@ -154,6 +154,23 @@ def test_failures_are_recorded_and_do_not_stop_the_stage(dataset):
     assert "broken" not in load_feature_table(layout)[0]
 
 
+def test_index_entries_that_cannot_be_extracted_are_failed_by_reason(dataset):
+    layout, params = dataset
+    index = read_json(layout.index("imported"))
+    index["samples"] += [
+        {"id": "../escape", "path": "raw/midi/m00.mid", "kind": "midi", "sha256": "0" * 64},
+        {"id": "odd", "path": "raw/midi/m00.mid", "kind": "score", "sha256": "0" * 64},
+        {"id": "m00", "path": "raw/midi/m01.mid", "kind": "midi", "sha256": "0" * 64},
+    ]
+    write_json(layout.index("imported"), index)
+    report = run(layout, params)
+    assert report["ok"] == 6 and report["repeated_ids"] == ["m00"]
+    reasons = dict(report["failures"])
+    assert "cannot name a file" in reasons["../escape"]
+    assert "unknown sample kind" in reasons["odd"]
+    assert not (layout.root / "processed" / "escape.json").exists()
+
+
 def test_degenerate_samples_are_kept_with_their_flags(dataset):
     layout, params = dataset
     add_sample(layout, "drums", make_score([(0, True, drum_groove(1))]).dumps_midi())
