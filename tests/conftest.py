@@ -94,6 +94,17 @@ def project_copy(dest: Path) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def clean_builds(tmp_path_factory) -> list[Path]:
+    """Two independent clean `dvc repro` runs of the embedded example with the shipped params."""
+    repos = []
+    for name in ("first", "second"):
+        repo = project_copy(tmp_path_factory.mktemp(name) / "repo")
+        run(["dvc", "repro"], repo)
+        repos.append(repo)
+    return repos
+
+
 def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")

@@ -8,7 +8,7 @@ import yaml
 
 from penta_core.layout import STRUCTURE_DIRS
 
-from conftest import project_copy, run
+from conftest import run
 
 pytestmark = pytest.mark.slow
 
@@ -22,14 +22,9 @@ def _out_hashes(repo) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    repos = []
-    for name in ("first", "second"):
-        repo = project_copy(tmp_path_factory.mktemp(name) / "repo")
-        run(["dvc", "repro"], repo)
-        repos.append(repo)
-    return repos
+@pytest.fixture
+def built(clean_builds):
+    return clean_builds
 
 
 def test_repro_builds_the_seed_layout_with_labelled_manifest(built):
