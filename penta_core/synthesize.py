@@ -8,6 +8,7 @@ under the same stamp is kept, not regenerated.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from .params import n_jobs as resolve_jobs
 from .seeding import rng_for
 from .vocabulary import Vocabulary
 
-GENERATOR_VERSION = 1
+GENERATOR_MODULES = ("synthetic", "emotion_profiles", "roman")
 AUDIO_RATE = 22050
 STAMP = "_stamp.json"
 
@@ -41,6 +42,24 @@ def plan_ids(count: int, emotions: list[str]) -> list[tuple[str, str]]:
         share = count // len(emotions) + (1 if i < count % len(emotions) else 0)
         ids += [(f"syn_{emotion}_{k:05d}", emotion) for k in range(1, share + 1)]
     return ids
+
+
+def generator_fingerprint() -> str:
+    """Hash of the generator's source and the libraries that write its bytes.
+
+    Part of the stamp of ``raw/synthetic/``: any change to the rules
+    regenerates every piece instead of keeping ones the old rules made.
+    """
+    import importlib.metadata
+
+    from .ml import datasets
+
+    digest = hashlib.sha256()
+    for name in GENERATOR_MODULES:
+        digest.update((Path(datasets.__file__).parent / f"{name}.py").read_bytes())
+    for package in ("pretty_midi", "mido", "numpy", "soundfile"):
+        digest.update(importlib.metadata.version(package).encode())
+    return digest.hexdigest()[:16]
 
 
 def choose_emotions(setting: str | list[str], known: list[str], layout: DatasetLayout) -> list[str]:
@@ -120,7 +139,7 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
             )
         emotions = choose_emotions(opts["emotions"], generator.emotions, layout)
         ids = plan_ids(opts["count"], emotions)
-    stamp = {"seed": params["seed"], "generator_version": GENERATOR_VERSION, "render_audio": opts["render_audio"]}
+    stamp = {"seed": params["seed"], "generator": generator_fingerprint(), "render_audio": opts["render_audio"]}
     stamp_path = folder / STAMP
     same_build = stamp_path.exists() and read_json(stamp_path) == stamp
     wanted = {folder / e / f"{sid}.mid" for sid, e in ids}

@@ -194,6 +194,9 @@ class SyntheticGenerator:
                 else:
                     dur = slot * p.articulation * (2.0 / 3.0 if p.feel == "swing" and p.notes_per_beat == 2 else 1.0)
                 if k == n_slots - 1 and start_beat == timeline[-1][0]:
+                    # The tune comes home: its last note is the tonic, held to the end.
+                    tonics = register[(register % 12) == plan.tonic]
+                    pitch = int(tonics[np.argmin(np.abs(tonics - previous))])
                     dur = length - k * slot
                 part.notes.append(pretty_midi.Note(self._vel(p, rng, 1.05 if strong else 0.9), pitch, onset * beat, (onset + dur) * beat))
 
