@@ -62,16 +62,26 @@ def variant_id(parent_id: str, k: int) -> str:
     return f"{parent_id}_aug{k:03d}"
 
 
-def code_fingerprint() -> dict[str, str]:
-    """Versions of everything that decides a variant's bytes."""
-    import soundfile
+# The libraries whose versions decide a variant's bytes, per kind.
+_LIBRARIES = {"midi": ("mido", "numpy"), "audio": ("numpy", "librosa", "soxr", "scipy", "soundfile")}
 
-    versions = {"augment": str(AUGMENT_VERSION), "libsndfile": soundfile.__libsndfile_version__}
-    for package in ("mido", "numpy", "librosa", "soxr", "scipy"):
+
+def code_fingerprint(kind: str) -> dict[str, str]:
+    """Versions of everything that decides the bytes of a ``kind`` variant.
+
+    Part of every cache key: upgrading librosa remakes the audio variants,
+    not the MIDI ones.
+    """
+    versions = {"augment": str(AUGMENT_VERSION)}
+    for package in _LIBRARIES[kind]:
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = "absent"
+    if kind == "audio":
+        import soundfile
+
+        versions["libsndfile"] = soundfile.__libsndfile_version__
     return versions
 
 
@@ -225,7 +235,7 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     parents = sorted((s for s in read_json(record_path)["samples"] if s["kind"] in ranges),
                      key=lambda s: s["id"])
     by_id = {s["id"]: s for s in parents}
-    fingerprint = code_fingerprint()
+    fingerprint = {kind: code_fingerprint(kind) for kind in ranges}
     stems = variant_stems(parents)
     cached = _load_cache(layout)
 
@@ -239,7 +249,7 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
         for k in range(1, multiplier + 1):
             vid = variant_id(parent["id"], k)
             rel = variant_path(folder, stem, suffix, k)
-            key = _key(parent, k, rel, ranges[parent["kind"]], seed, fingerprint)
+            key = _key(parent, k, rel, ranges[parent["kind"]], seed, fingerprint[parent["kind"]])
             old = cached.get(vid)
             if _reusable(layout, old, key, rel):
                 entries[vid] = old

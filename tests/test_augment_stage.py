@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 import yaml
 
-from penta_core.augment import augment_dataset, variant_stems
+from penta_core.augment import augment_dataset, code_fingerprint, variant_stems
 from penta_core.io import read_json, sha256_file, write_json
 from penta_core.layout import DatasetLayout
 from penta_core.params import resolve
@@ -292,3 +292,9 @@ def test_the_stage_script_runs_from_params_yaml(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "1 variants" in done.stdout
     assert (tmp_path / "datasets/demo/processed/augmented/midi/happy/a_aug001.mid").is_file()
+
+
+def test_midi_cache_keys_do_not_depend_on_audio_libraries():
+    midi, audio = code_fingerprint("midi"), code_fingerprint("audio")
+    assert "mido" in midi and "librosa" not in midi and "libsndfile" not in midi
+    assert {"librosa", "soxr", "libsndfile"} <= audio.keys() and "mido" not in audio
