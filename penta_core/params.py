@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "augment": {
         "multiplier": 3,
         "n_jobs": 0,
+        "timeout_s": 120.0,
         "midi": {
             "transpose_semitones": [-5, 6],
             "time_stretch": [0.9, 1.1],
@@ -67,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
         "emotions": "present",
         "n_jobs": 0,
         "render_audio": False,
+        "renderer": "sine",
     },
     "split": {
         "train": 0.70,
@@ -199,6 +201,7 @@ SCHEMA: dict[str, Check] = {
     "features.max_audio_s": _number(0, open_lo=True),
     "augment.multiplier": _int(0),
     "augment.n_jobs": _int(0),
+    "augment.timeout_s": _number(0, open_lo=True),
     "augment.midi.transpose_semitones": _range(-24, 24),
     "augment.midi.time_stretch": _range(0.25, 4.0),
     "augment.midi.velocity_scale": _range(0, 4.0, open_lo=True),
@@ -212,6 +215,7 @@ SCHEMA: dict[str, Check] = {
     "synthesize.emotions": _emotions,
     "synthesize.n_jobs": _int(0),
     "synthesize.render_audio": _bool,
+    "synthesize.renderer": _choice(("sine", "fluidsynth")),
     "split.train": _number(0, 1),
     "split.val": _number(0, 1),
     "split.test": _number(0, 1),

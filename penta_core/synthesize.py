@@ -17,13 +17,14 @@ import soundfile as sf
 
 from .io import atomic_write_bytes, read_json, sha256_file, write_json
 from .layout import DatasetLayout
+from .ml.datasets.rendering import find_fluidsynth
 from .ml.datasets.synthetic import SyntheticGenerator, midi_bytes, render_audio
 from .parallel import supervised_map
 from .params import n_jobs as resolve_jobs
 from .seeding import rng_for
 from .vocabulary import Vocabulary
 
-GENERATOR_MODULES = ("synthetic", "emotion_profiles", "roman")
+GENERATOR_MODULES = ("synthetic", "emotion_profiles", "roman", "rendering")
 AUDIO_RATE = 22050
 STAMP = "_stamp.json"
 
@@ -62,6 +63,21 @@ def generator_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def renderer_fingerprint(renderer: str) -> str:
+    """What decides a render's samples: the renderer, and for FluidSynth its version and SoundFont."""
+    if renderer == "sine":
+        return "sine"
+    found = find_fluidsynth()
+    if found is None:
+        raise ValueError("synthesize.renderer is fluidsynth, but FluidSynth with a General MIDI SoundFont is not "
+                         "installed (apt-get install fluidsynth fluid-soundfont-gm, or set PENTA_SOUNDFONT)")
+    program, soundfont = found
+    import subprocess
+
+    version = subprocess.run([program, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return f"fluidsynth {version.strip()} {Path(soundfont).name} {Path(soundfont).stat().st_size}"
+
+
 def choose_emotions(setting: str | list[str], known: list[str], layout: DatasetLayout) -> list[str]:
     """The emotions to synthesize, in the generator's order.
 
@@ -88,15 +104,15 @@ def _files(folder: Path, sample_id: str, emotion: str, with_audio: bool) -> list
     return [midi_path, midi_path.with_suffix(".wav")] if with_audio else [midi_path]
 
 
-def _generate_one(task: tuple[str, str, int, str, bool]) -> None:
+def _generate_one(task: tuple[str, str, int, str, bool, str]) -> None:
     """Worker: write one piece (and its audio render) below ``folder``."""
-    sample_id, emotion, seed, folder, with_audio = task
+    sample_id, emotion, seed, folder, with_audio, renderer = task
     midi, _ = SyntheticGenerator().generate(emotion, rng_for(seed, sample_id))
     paths = _files(Path(folder), sample_id, emotion, with_audio)
     atomic_write_bytes(paths[0], midi_bytes(midi))
     if with_audio:
         buffer = io.BytesIO()
-        sf.write(buffer, render_audio(midi, AUDIO_RATE), AUDIO_RATE, format="WAV", subtype="PCM_16")
+        sf.write(buffer, render_audio(midi, AUDIO_RATE, renderer), AUDIO_RATE, format="WAV", subtype="PCM_16")
         atomic_write_bytes(paths[1], buffer.getvalue())
 
 
@@ -140,6 +156,8 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
         emotions = choose_emotions(opts["emotions"], generator.emotions, layout)
         ids = plan_ids(opts["count"], emotions)
     stamp = {"seed": params["seed"], "generator": generator_fingerprint(), "render_audio": opts["render_audio"]}
+    if opts["render_audio"]:
+        stamp["renderer"] = renderer_fingerprint(opts["renderer"])
     stamp_path = folder / STAMP
     same_build = stamp_path.exists() and read_json(stamp_path) == stamp
     wanted = {folder / e / f"{sid}.mid" for sid, e in ids}
@@ -155,7 +173,7 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
     # A file present under the same stamp is the piece its id determines: keep it.
     todo = [(sid, e) for sid, e in ids if not all(p.exists() for p in _files(folder, sid, e, opts["render_audio"]))]
     failed = {}
-    tasks = ((sid, e, params["seed"], str(folder), opts["render_audio"]) for sid, e in todo)
+    tasks = ((sid, e, params["seed"], str(folder), opts["render_audio"], opts["renderer"]) for sid, e in todo)
     for index, outcome in supervised_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
                                          timeout_s=120, desc="synthesize", total=len(todo)):
         if not outcome.ok:

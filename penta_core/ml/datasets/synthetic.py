@@ -219,10 +219,12 @@ def midi_bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
     return buffer.getvalue()
 
 
-def render_audio(midi: pretty_midi.PrettyMIDI, sample_rate: int = 22050) -> np.ndarray:
-    """Render with pretty_midi's additive synthesis; peak-normalised to -1 dBFS, float32 mono."""
-    audio = midi.synthesize(fs=sample_rate)
-    peak = float(np.abs(audio).max()) if audio.size else 0.0
-    if peak > 0:
-        audio = audio * (10 ** (-1 / 20) / peak)
-    return audio.astype(np.float32)
+def render_audio(midi: pretty_midi.PrettyMIDI, sample_rate: int = 22050, renderer: str = "sine") -> np.ndarray:
+    """Render a piece to mono float32 audio peaking at -1 dBFS (see :mod:`.rendering`)."""
+    from .rendering import render_fluidsynth, render_sine
+
+    if renderer == "fluidsynth":
+        return render_fluidsynth(midi_bytes(midi), sample_rate)
+    if renderer != "sine":
+        raise ValueError(f"renderer must be 'sine' or 'fluidsynth', got {renderer!r}")
+    return render_sine(midi, sample_rate)
