@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .key_estimation import estimate_key
+from .feature_vector import finish_features
 
 # Bump when a change alters any audio feature value (keys the feature cache).
 FEATURE_VERSION = "audio-2"
@@ -169,16 +170,7 @@ def extract_audio_features_from_array(y: np.ndarray, sr: int, *, duration_s: flo
 
 
 def _finish(f: dict, flags: list, details: dict) -> dict[str, Any]:
-    features: dict[str, Any] = {}
-    for name in AUDIO_COLUMNS:
-        value = float(f.get(name, 0.0))
-        if not math.isfinite(value):
-            value = 0.0
-            if "non_finite_replaced" not in flags:
-                flags.append("non_finite_replaced")
-        features[name] = float(f"{value:.10g}")
-    features["mode"] = f.get("mode", "major")
-    return {"features": features, "flags": sorted(set(flags)), "details": details}
+    return finish_features(f, AUDIO_COLUMNS, flags, details)
 
 
 def extract_audio_features(path: str | os.PathLike, *, sample_rate: int = 22050, max_audio_s: float = 600.0) -> dict[str, Any]:

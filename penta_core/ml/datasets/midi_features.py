@@ -21,6 +21,7 @@ import numpy as np
 
 from . import groove, harmony
 from .key_estimation import estimate_key
+from .feature_vector import finish_features
 
 # Bump when a change in this package alters any MIDI feature value: the
 # feature cache is keyed by it, so every MIDI sample is then re-extracted.
@@ -308,17 +309,7 @@ def _groove_features(f: dict, notes: dict, tempo: TempoMap, meter: MeterMap, tpq
 
 
 def _finish(f: dict, flags: list, details: dict) -> dict[str, Any]:
-    features: dict[str, Any] = {}
-    for name in MIDI_COLUMNS:
-        value = float(f.get(name, 0.0))
-        if not math.isfinite(value):
-            value = 0.0
-            if "non_finite_replaced" not in flags:
-                flags.append("non_finite_replaced")
-        # 10 significant digits: stable across platforms, ample for training.
-        features[name] = float(f"{value:.10g}")
-    features["mode"] = f.get("mode", "major")
-    return {"features": features, "flags": sorted(set(flags)), "details": details}
+    return finish_features(f, MIDI_COLUMNS, flags, details)
 
 
 def extract_midi_features(source: Any) -> dict[str, Any]:
