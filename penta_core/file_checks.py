@@ -77,6 +77,15 @@ def check_midi(data: bytes) -> dict[str, Any]:
     return {"n_notes": int(n_notes), "n_tracks": len(score.tracks), "duration_s": duration}
 
 
+def _decoder_message(err: Exception, path: str | Path) -> str:
+    """The decoder's message on one line, naming the file without its folder.
+
+    libsndfile quotes the absolute path it was given; a reason that holds it would make
+    ``quarantine.json`` differ between two checkouts of the same data.
+    """
+    return " ".join(str(err).replace(str(path), Path(path).name).split())[:160]
+
+
 def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 << 16) -> dict[str, Any]:
     """Decode an audio file block by block; return rate, channels, duration and peak level."""
     import soundfile as sf
@@ -84,7 +93,7 @@ def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 <<
     try:
         handle = sf.SoundFile(str(path))
     except Exception as err:
-        raise Rejected(f"audio does not decode: {' '.join(str(err).split())[:160]}") from None
+        raise Rejected(f"audio does not decode: {_decoder_message(err, path)}") from None
     peak = 0.0
     frames = 0
     with handle:
@@ -99,7 +108,7 @@ def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 <<
         except Rejected:
             raise
         except Exception as err:
-            raise Rejected(f"audio is truncated or corrupt: {' '.join(str(err).split())[:160]}") from None
+            raise Rejected(f"audio is truncated or corrupt: {_decoder_message(err, path)}") from None
     if frames == 0 or rate <= 0:
         raise Rejected("audio holds no samples")
     peak_db = 20 * math.log10(peak) if peak > 0 else -math.inf
