@@ -57,10 +57,29 @@ def _check_container(head: bytes, kind: str, ext: str) -> None:
         raise Rejected(f"wrong extension: content is {_CONTENT_NAMES[found]} but the name ends in {ext}")
 
 
+def _check_chunk_lengths(data: bytes) -> None:
+    """Reject a chunk that declares more bytes than the file holds.
+
+    symusic 0.5 trusts a track's declared length and reads past the end of its buffer:
+    the worker segfaults, or parses whatever heap bytes follow, so the same file would
+    get a different fate from run to run. Checked here, before the parser sees it.
+    """
+    pos, number = 0, 0
+    while pos + 8 <= len(data):
+        declared = int.from_bytes(data[pos + 4:pos + 8], "big")
+        remaining = len(data) - pos - 8
+        if declared > remaining:
+            raise Rejected(f"MIDI does not parse: truncated or corrupt, chunk {number} at byte {pos} "
+                           f"declares {declared} bytes but only {remaining} follow")
+        pos += 8 + declared
+        number += 1
+
+
 def check_midi(data: bytes) -> dict[str, Any]:
     """Parse MIDI bytes; return note count, track count and duration in seconds."""
     import symusic
 
+    _check_chunk_lengths(data)
     try:
         score = symusic.Score.from_midi(data)
     except Exception as err:
