@@ -71,6 +71,12 @@ def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None
             return
         for entry in entries:
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
+            shown = os.fsencode(child_rel).decode("utf-8", "backslashreplace")
+            if shown != child_rel:
+                # Bytes that are not UTF-8 come back as lone surrogates, which no JSON
+                # output can hold: the whole import used to die writing quarantine.json.
+                found.append((shown, None, "name is not valid UTF-8; rename it to import it"))
+                continue
             path = Path(entry.path)
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
