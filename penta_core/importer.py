@@ -88,7 +88,7 @@ def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None
                 visit(path, child_rel)
             elif is_file:
                 found.append((child_rel, path, None))
-            elif entry.is_symlink():
+            elif entry.is_symlink() and not path.exists():  # a link to a pipe or device is not broken
                 found.append((child_rel, None, "broken symbolic link"))
             else:
                 found.append((child_rel, None, "not a regular file"))
