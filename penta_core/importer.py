@@ -191,7 +191,15 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
             report.quarantined.append({"path": rel, "reason": "file changed while it was being imported"})
             continue
         dest = layout.raw_dir(kind) / rel
-        atomic_write_bytes(dest, data)
+        try:
+            atomic_write_bytes(dest, data)
+        except OSError as err:
+            # The copy's path is longer than the source's when the dataset folder is; only
+            # that is the file's fault. Anything else (a full disk) must stop the stage.
+            if err.errno != errno.ENAMETOOLONG:
+                raise
+            report.quarantined.append({"path": rel, "reason": "path too long to copy into the dataset folder"})
+            continue
         sources = [candidates[i][0] for i in indices]
         sample = {
             "id": sha[:16],
