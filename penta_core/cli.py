@@ -20,8 +20,8 @@ from .locking import dataset_lock
 from .params import TARGET_MODELS, load_params
 from .stage_runner import EXPECTED_ERRORS, fail
 
-# Flag → step, in pipeline order. A step that is not built yet maps to None.
-FLAG_STEPS: list[tuple[str, str | None]] = [
+# Flag → step, in pipeline order.
+FLAG_STEPS: list[tuple[str, str]] = [
     ("create", "create"),
     ("import_dir", "import"),
     ("annotate", "annotate"),
@@ -98,9 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     if not wanted:
         parser.print_usage(sys.stderr)
         return fail("choose at least one step (--create, --import-dir, ..., or --all)")
-    for flag, step in wanted:
-        if step is None:
-            return fail(f"--{flag.replace('_', '-')} is not available yet in this version of penta_core")
     try:
         params = load_params(args.params, _overrides(args))
         layout = DatasetLayout.from_params(params)

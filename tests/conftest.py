@@ -17,6 +17,9 @@ from penta_core.layout import DatasetLayout
 from penta_core.params import resolve
 
 REPO = Path(__file__).resolve().parents[1]
+# One numba cache for the whole suite (as `make test` sets it): librosa compiled
+# anew in every temporary working folder would cost tens of seconds each time.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
 
 
 def write_midi(path: Path, pitches=(60, 64, 67), start=0.0, step=0.5, tempo=120.0, program=0) -> Path:
@@ -109,8 +112,6 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.Compl
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.setdefault("DVC_NO_ANALYTICS", "1")
-    # One numba cache for every copy of the project: compiling librosa anew per copy costs minutes.
-    env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, **kw)
     if check and result.returncode != 0:
         raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")

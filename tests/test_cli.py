@@ -79,3 +79,28 @@ def test_console_script_is_installed_and_answers_help(tmp_path):
     for flag in ("--create", "--import-dir", "--annotate", "--extract-features", "--augment", "--synthesize",
                  "--validate", "--splits", "--all", "--dataset", "--target-model", "--multiplier", "--count"):
         assert flag in result.stdout
+
+
+def test_steps_run_in_pipeline_order_with_the_manifest_rebuilt_before_its_readers():
+    assert cli.plan_run(["import", "annotate"], has_config=False) == ["create", "import", "annotate", "manifest"]
+    assert cli.plan_run(["splits", "import"], has_config=True) == ["splits", "import", "manifest"]
+    assert cli.plan_run(["import", "splits", "validate"], has_config=True) == ["import", "manifest", "splits", "validate"]
+    assert cli.plan_run(["validate"], has_config=True) == ["validate"]
+
+
+@pytest.mark.slow
+def test_all_builds_a_validated_split_dataset_from_a_folder(workdir, capsys):
+    shutil.copytree(REPO / "datasets" / "examples" / "happy", workdir / "music" / "happy")
+    shutil.copytree(REPO / "datasets" / "examples" / "sad", workdir / "music" / "sad")
+    code = cli.main(["--all", "--import-dir", "music", "--dataset", "emo", "--multiplier", "1", "--count", "4"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    root = workdir / "datasets" / "emo"
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["summary"]["per_origin"] == {"augmented": 20, "imported": 20, "synthetic": 4}
+    assert all(s["features"] == "ok" for s in manifest["samples"])
+    assert sum(len((root / "splits" / f"{n}.txt").read_text().split()) for n in ("train", "val", "test")) > 20
+    assert json.loads((root / "metrics" / "validation.json").read_text())["leakage_groups"] == 0
+    assert "Dataset Validation Report" in out and "baseline (" in out
+    config = json.loads((root / "config.json").read_text())
+    assert config["params"]["augment"]["multiplier"] == 1 and config["params"]["dataset"]["source_dir"] == "music"
