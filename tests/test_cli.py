@@ -104,3 +104,20 @@ def test_all_builds_a_validated_split_dataset_from_a_folder(workdir, capsys):
     assert "Dataset Validation Report" in out and "baseline (" in out
     config = json.loads((root / "config.json").read_text())
     assert config["params"]["augment"]["multiplier"] == 1 and config["params"]["dataset"]["source_dir"] == "music"
+
+
+def test_multiplier_and_count_zero_switch_their_stages_off_and_the_rest_runs(workdir, capsys):
+    for label in ("happy", "sad", "calm"):
+        (workdir / "music" / label).mkdir(parents=True)
+        for k in range(1, 5):
+            shutil.copy(REPO / "datasets" / "examples" / label / f"{label}_0{k}.mid", workdir / "music" / label)
+    assert cli.main(["--all", "--import-dir", "music", "--dataset", "plain", "--multiplier", "0", "--count", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "augmentation off" in out and "synthesis off" in out
+    root = workdir / "datasets" / "plain"
+    assert json.loads((root / "index" / "augmented.json").read_text())["samples"] == []
+    assert json.loads((root / "index" / "synthetic.json").read_text())["samples"] == []
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["summary"]["per_origin"] == {"imported": 12}
+    assert all(s["features"] == "ok" for s in manifest["samples"])
+    assert json.loads((root / "metrics" / "baseline.json").read_text())["n_train"] > 0
