@@ -53,3 +53,14 @@ def test_second_repro_is_up_to_date(built):
     result = run(["dvc", "repro"], built[0])
     assert "Data and pipelines are up to date." in result.stdout
     assert "Running stage" not in result.stdout
+
+
+def test_a_split_loads_for_training_in_one_call(built):
+    from penta_core.dataset import load_split
+
+    root = built[0] / "datasets" / "emotion_dataset_v1"
+    train, test = load_split(root, "train"), load_split(root, "test")
+    assert train.X.shape == (len(train.ids), len(train.columns)) and len(train.y) == len(train.ids)
+    assert set(train.y) == {"happy", "sad", "angry", "calm"}
+    assert not set(train.ids) & set(test.ids) and len(test.ids) > 0
+    assert (root / "splits" / "test.txt").read_text().split() == test.ids
