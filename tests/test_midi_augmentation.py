@@ -391,7 +391,7 @@ def _same_piece(a: MidiPiece, b: MidiPiece) -> bool:
 
 
 def test_the_fast_reader_reads_what_mido_reads(monkeypatch):
-    from penta_core.ml.datasets import midi_augmentation as module
+    from penta_core.ml.datasets import midi_piece as module
 
     extra = mido.MidiFile(ticks_per_beat=96)  # SysEx, text, a running-status stream, pitch bends
     extra.tracks.append(mido.MidiTrack([

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .midi_augmentation import check_range, range_pair
+from .param_ranges import check_range, range_pair
 
 PEAK_LIMIT = 10 ** (-0.1 / 20)  # -0.1 dBFS: headroom so 24-bit conversion never clips
 OUTPUT_FORMAT = "FLAC"

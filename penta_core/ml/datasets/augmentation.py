@@ -1,7 +1,9 @@
 """MIDI and audio augmentation with recorded, replayable parameters.
 
-The transforms live in :mod:`.midi_augmentation` and :mod:`.audio_augmentation`;
-this module is the public entry point named in the issue and the docs.
+The transforms live in :mod:`.midi_augmentation` and :mod:`.audio_augmentation`,
+the MIDI file model in :mod:`.midi_piece` and the range checks in
+:mod:`.param_ranges`; this module is the public entry point named in the
+issue and the docs.
 
 Example
 -------
@@ -25,14 +27,14 @@ from .audio_augmentation import TimeStretch as AudioTimeStretch
 from .midi_augmentation import (
     MIDIAugmenter,
     MIDITransform,
-    MidiPiece,
     NoteDropout,
     TimingJitter,
     Transpose,
     VelocityScale,
-    check_range,
 )
 from .midi_augmentation import TimeStretch as MIDITimeStretch
+from .midi_piece import MidiPiece
+from .param_ranges import check_range
 
 __all__ = [
     "AddNoise", "AudioAugmenter", "AudioTimeStretch", "AudioTransform", "Gain", "MIDIAugmenter",
