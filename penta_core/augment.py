@@ -17,7 +17,6 @@ bytes as a clean one.
 """
 from __future__ import annotations
 
-import importlib.metadata
 from collections import Counter
 from pathlib import PurePosixPath
 from typing import Any
@@ -31,15 +30,19 @@ from .ml.datasets.audio_augmentation import OUTPUT_SUFFIX as AUDIO_SUFFIX
 from .ml.datasets.audio_augmentation import AudioAugmenter, encode_audio, load_audio, prepare_workers
 from .ml.datasets.midi_augmentation import MIDIAugmenter
 from .ml.datasets.midi_piece import MidiPiece
+from .fingerprint import library_versions, source_digest
 from .parallel import supervised_map
 from .params import n_jobs as resolve_jobs
 from .seeding import rng_for
 
-# Bump when a change to the augmentation code changes its output bytes. The cache
-# key holds this number, not the source, so it covers every module variants go
-# through: ml/datasets/midi_piece.py, midi_augmentation.py, param_ranges.py and
-# audio_augmentation.py.
-AUGMENT_VERSION = 1
+# The modules a variant's bytes go through, per kind: their source is part of
+# every cache key, so editing one remakes that kind's variants.
+_MODULES = {
+    "midi": ("penta_core.ml.datasets.midi_piece", "penta_core.ml.datasets.midi_augmentation",
+             "penta_core.ml.datasets.param_ranges", "penta_core.seeding"),
+    "audio": ("penta_core.ml.datasets.audio_augmentation", "penta_core.ml.datasets.param_ranges",
+              "penta_core.seeding"),
+}
 CACHE_NAME = "cache.json"
 # Seconds per variant (``augment.timeout_s`` when the params define it); a
 # parent's limit is this times the number of variants it still needs.
@@ -76,12 +79,7 @@ def code_fingerprint(kind: str) -> dict[str, str]:
     Part of every cache key: upgrading librosa remakes the audio variants,
     not the MIDI ones.
     """
-    versions = {"augment": str(AUGMENT_VERSION)}
-    for package in _LIBRARIES[kind]:
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "absent"
+    versions = {"code": source_digest(_MODULES[kind]), **library_versions(_LIBRARIES[kind])}
     if kind == "audio":
         import soundfile
 

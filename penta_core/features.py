@@ -32,6 +32,7 @@ import numpy as np
 from .io import atomic_write_bytes, read_json, remove_stale_temp_files, write_json
 from .layout import DatasetLayout
 from .ml.datasets import audio_features, midi_features
+from .fingerprint import source_digest
 from .parallel import supervised_map
 from .params import n_jobs as resolve_jobs
 
@@ -42,7 +43,16 @@ VALUE_PARAMS: dict[str, tuple[str, ...]] = {
     "midi": (),
     "audio": ("audio_sample_rate", "max_audio_s"),
 }
-CODE_VERSIONS = {"midi": midi_features.FEATURE_VERSION, "audio": audio_features.FEATURE_VERSION}
+# The feature version names a change of meaning; the source digest catches every
+# other edit of the modules a kind's features go through.
+_MODULES = {
+    "midi": ("midi_features", "harmony", "key_estimation", "groove", "feature_vector"),
+    "audio": ("audio_features", "key_estimation", "feature_vector"),
+}
+CODE_VERSIONS = {
+    kind: f"{module.FEATURE_VERSION}+" + source_digest(f"penta_core.ml.datasets.{m}" for m in _MODULES[kind])
+    for kind, module in (("midi", midi_features), ("audio", audio_features))
+}
 
 # One table for both kinds: indicators, then the MIDI columns, then audio
 # columns the MIDI set does not already have (duration_s, tempo_bpm, key_*

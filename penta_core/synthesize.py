@@ -8,13 +8,13 @@ under the same stamp is kept, not regenerated.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 from typing import Any
 
 import soundfile as sf
 
+from .fingerprint import library_versions, source_digest
 from .io import atomic_write_bytes, read_json, sha256_file, write_json
 from .layout import DatasetLayout
 from .ml.datasets.rendering import find_fluidsynth
@@ -51,16 +51,9 @@ def generator_fingerprint() -> str:
     Part of the stamp of ``raw/synthetic/``: any change to the rules
     regenerates every piece instead of keeping ones the old rules made.
     """
-    import importlib.metadata
-
-    from .ml import datasets
-
-    digest = hashlib.sha256()
-    for name in GENERATOR_MODULES:
-        digest.update((Path(datasets.__file__).parent / f"{name}.py").read_bytes())
-    for package in ("pretty_midi", "mido", "numpy", "soundfile"):
-        digest.update(importlib.metadata.version(package).encode())
-    return digest.hexdigest()[:16]
+    versions = library_versions(("pretty_midi", "mido", "numpy", "soundfile"))
+    return source_digest([f"penta_core.ml.datasets.{m}" for m in GENERATOR_MODULES] + ["penta_core.seeding"]) + \
+        "".join(f" {k}={v}" for k, v in sorted(versions.items()))
 
 
 def renderer_fingerprint(renderer: str) -> str:
