@@ -33,8 +33,8 @@ from penta_core.params import resolve
 
 from conftest import REPO, tree_digest
 from reliability_helpers import (
-    NASTY_FRAGMENTS, Hang, flip_bits, insert_in_first_track, many_tracks, mthd, mtrk, one_line_reason,
-    set_chunk_length, set_track_count, temp_files, tempo_event, time_limit, track_from_fragments, truncate,
+    NASTY_FRAGMENTS, Hang, flip_bits, insert_in_first_track, many_tracks, mthd, one_line_reason,
+    set_chunk_length, set_track_count, temp_files, time_limit, track_from_fragments, truncate,
 )
 
 pytestmark = pytest.mark.slow
@@ -207,9 +207,15 @@ def build_audio(recipe: tuple) -> tuple[str, bytes, dict | None]:
 # ---------------------------------------------------------------- the check
 
 
-def _import_batch(files: dict[str, bytes]) -> tuple[DatasetLayout, dict, dict[str, str], dict]:
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    """Room for every batch of the module (hypothesis examples share no function-scoped fixture)."""
+    return tmp_path_factory.mktemp("fuzz")
+
+
+def _import_batch(files: dict[str, bytes], scratch: Path) -> tuple[DatasetLayout, dict, dict[str, str], dict]:
     """Write ``files`` to a fresh source folder, import it, and account for every file."""
-    work = Path(tempfile.mkdtemp(prefix="penta-fuzz-"))
+    work = Path(tempfile.mkdtemp(prefix="batch-", dir=scratch))
     src = work / "src"
     for name, data in files.items():
         (src / name).parent.mkdir(parents=True, exist_ok=True)
@@ -274,10 +280,10 @@ def _process_survivors(layout: DatasetLayout, params: dict, imported: dict) -> N
 
 @settings(FUZZ, max_examples=15)
 @given(batch=st.lists(midi_recipe, min_size=6, max_size=14))
-def test_mutated_real_midi_is_imported_or_quarantined_with_a_one_line_reason(batch):
+def test_mutated_real_midi_is_imported_or_quarantined_with_a_one_line_reason(scratch, batch):
     files = {"good/pristine.mid": PRISTINE}
     files.update({f"fuzz/{i:02d}.mid": build_midi(recipe) for i, recipe in enumerate(batch)})
-    layout, imported, quarantined, params = _import_batch(files)
+    layout, imported, quarantined, params = _import_batch(files, scratch)
     assert "good/pristine.mid" in imported
     # A file cut before its first note can never be accepted.
     for name, data in files.items():
@@ -287,14 +293,14 @@ def test_mutated_real_midi_is_imported_or_quarantined_with_a_one_line_reason(bat
 
 @settings(FUZZ, max_examples=10)
 @given(batch=st.lists(audio_recipe, min_size=6, max_size=12))
-def test_odd_and_mutated_audio_is_imported_or_quarantined_with_a_one_line_reason(batch):
+def test_odd_and_mutated_audio_is_imported_or_quarantined_with_a_one_line_reason(scratch, batch):
     files = {"good/pristine.mid": PRISTINE}
     expectations = {}
     for i, recipe in enumerate(batch):
         ext, data, expected = build_audio(recipe)
         files[f"fuzz/{i:02d}.{ext}"] = data
         expectations[f"fuzz/{i:02d}.{ext}"] = expected
-    layout, imported, quarantined, params = _import_batch(files)
+    layout, imported, quarantined, params = _import_batch(files, scratch)
     for name, expected in expectations.items():
         if expected is None:
             continue
@@ -312,19 +318,19 @@ def test_odd_and_mutated_audio_is_imported_or_quarantined_with_a_one_line_reason
 # Fewer examples: each one also runs the augment and features stages over the survivors.
 @settings(FUZZ, max_examples=4)
 @given(batch=st.lists(midi_recipe, min_size=6, max_size=12))
-def test_mutated_midi_that_gets_in_is_augmented_and_featurized_or_fails_with_a_reason(batch):
+def test_mutated_midi_that_gets_in_is_augmented_and_featurized_or_fails_with_a_reason(scratch, batch):
     files = {"good/pristine.mid": PRISTINE}
     files.update({f"fuzz/{i:02d}.mid": build_midi(recipe) for i, recipe in enumerate(batch)})
-    layout, imported, _, params = _import_batch(files)
+    layout, imported, _, params = _import_batch(files, scratch)
     _process_survivors(layout, params, imported)
 
 
 @settings(FUZZ, max_examples=4)
 @given(batch=st.lists(audio_recipe, min_size=6, max_size=10))
-def test_odd_audio_that_gets_in_is_augmented_and_featurized_or_fails_with_a_reason(batch):
+def test_odd_audio_that_gets_in_is_augmented_and_featurized_or_fails_with_a_reason(scratch, batch):
     files = {"good/pristine.mid": PRISTINE}
     files.update({f"fuzz/{i:02d}.{build_audio(r)[0]}": build_audio(r)[1] for i, r in enumerate(batch)})
-    layout, imported, _, params = _import_batch(files)
+    layout, imported, _, params = _import_batch(files, scratch)
     _process_survivors(layout, params, imported)
 
 # Found by fuzzing symusic 0.5.9: a track chunk declaring far more bytes than the file holds
@@ -341,12 +347,12 @@ PARSER_CRASHERS = [
 ]
 
 
-def test_a_chunk_length_past_the_end_of_the_file_gets_the_same_reason_in_every_run():
+def test_a_chunk_length_past_the_end_of_the_file_gets_the_same_reason_in_every_run(scratch):
     files = {"a_good.mid": PRISTINE, "z_good.mid": REAL_MIDI[1]}
     files.update({f"crash_{i}.mid": data for i, data in enumerate(PARSER_CRASHERS)})
     runs = []
     for _ in range(3):
-        _, imported, quarantined, _ = _import_batch(files)
+        _, imported, quarantined, _ = _import_batch(files, scratch)
         assert set(imported) == {"a_good.mid", "z_good.mid"}  # the import went on past them
         runs.append({name: quarantined[name] for name in quarantined})
     assert runs[0] == runs[1] == runs[2]
@@ -362,11 +368,11 @@ def _wav_header(rate: int, channels: int, frames: int, bits: int = 16, float_for
         + b"data" + struct.pack("<I", data_size)
 
 
-def test_ten_minute_audio_under_the_size_limit_is_imported_with_its_full_duration(tmp_path):
+def test_ten_minute_audio_under_the_size_limit_is_imported_with_its_full_duration(scratch):
     rate = 8000
     second = (0.4 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate) * 32767).astype("<i2").tobytes()
     data = _wav_header(rate, 1, 600 * rate) + second * 600  # 9.6 MB, built without an encoder
-    layout, imported, quarantined, _ = _import_batch({"long/ten_minutes.wav": data})
+    layout, imported, quarantined, _ = _import_batch({"long/ten_minutes.wav": data}, scratch)
     assert imported["long/ten_minutes.wav"]["info"]["duration_s"] == 600.0
 
 
