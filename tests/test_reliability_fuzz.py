@@ -315,6 +315,46 @@ def test_odd_and_mutated_audio_is_imported_or_quarantined_with_a_one_line_reason
 
 
 
+
+def test_every_named_midi_hostility_ends_imported_or_quarantined_as_expected(scratch):
+    """One file per hostility the issue names, so each is covered whatever hypothesis draws."""
+    no_note_off = _mido_variant(0, "no_note_off")
+    files = {
+        "zero_tracks.mid": mthd(1, 0, 480),
+        "ten_thousand_tracks.mid": many_tracks(10_000),
+        "ten_thousand_empty_tracks.mid": many_tracks(10_000, with_notes=False),
+        "claims_ten_thousand_tracks.mid": set_track_count(PRISTINE, 10_000),
+        "no_note_off.mid": no_note_off,
+        "tempo_zero.mid": _mido_variant(0, "tempo_zero"),
+        "tempo_absurd.mid": _mido_variant(0, "tempo_absurd"),
+        "huge_delta.mid": _mido_variant(0, "huge_delta"),
+        "overlong_delta.mid": mthd() + track_from_fragments(["overlong_delta", "note_off", "end_of_track"]),
+        "running_status_first.mid": mthd() + track_from_fragments(["running_data", "note_on", "end_of_track"]),
+        "running_status_after_meta.mid": mthd() + track_from_fragments(
+            ["note_on", "meta_text", "running_data", "note_off", "end_of_track"]),
+        "running_status_after_sysex.mid": mthd() + track_from_fragments(
+            ["note_on", "sysex", "running_data", "note_off", "end_of_track"]),
+        "smpte_division.mid": mthd(1, 1, 0xE728) + track_from_fragments(["note_on", "note_off", "end_of_track"]),
+        "division_zero.mid": mthd(1, 1, 0) + track_from_fragments(["note_on", "note_off", "end_of_track"]),
+        "header_only.mid": PRISTINE[:14],
+        "truncated_mid_track.mid": truncate(PRISTINE, 0.6),
+        "track_length_zero.mid": set_chunk_length(PRISTINE, 1, 0),
+        "bit_flipped.mid": flip_bits(PRISTINE, [(0.3, 1), (0.5, 7), (0.7, 3)]),
+    }
+    _, imported, quarantined, _ = _import_batch(files, scratch)
+    assert quarantined["zero_tracks.mid"] == "MIDI holds no notes"
+    assert quarantined["ten_thousand_empty_tracks.mid"] == "MIDI holds no notes"
+    assert imported["ten_thousand_tracks.mid"]["info"]["n_notes"] == 3  # empty tracks are dropped
+    assert quarantined["tempo_zero.mid"] == "MIDI has an unusable duration (0.0 s)"
+    assert quarantined["no_note_off.mid"] == "MIDI holds no notes"  # symusic drops unterminated notes
+    assert imported["tempo_absurd.mid"]["info"]["duration_s"] > 300  # 16.7 s per quarter note
+    assert imported["huge_delta.mid"]["info"]["duration_s"] > 1e6  # no limit on a MIDI's length
+    assert quarantined["header_only.mid"] == "MIDI holds no notes"
+    assert quarantined["division_zero.mid"].startswith("MIDI has an unusable duration")
+    assert quarantined["smpte_division.mid"].startswith("MIDI does not parse")
+    assert quarantined["truncated_mid_track.mid"].startswith("MIDI does not parse: truncated or corrupt")
+
+
 # Fewer examples: each one also runs the augment and features stages over the survivors.
 @settings(FUZZ, max_examples=4)
 @given(batch=st.lists(midi_recipe, min_size=6, max_size=12))
