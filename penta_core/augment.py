@@ -275,7 +275,7 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
         per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
         timeout = per_variant * max(len(t["variants"]) for t in tasks)
         for done, (index, outcome) in enumerate(supervised_map(
-            augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
+            augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks), relative_to=[layout.root],
         ), start=1):
             task = tasks[index]
             pid = task["parent"]["id"]

@@ -213,7 +213,7 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
              for s in pending)
     for index, outcome in supervised_map(
         _extract_one, tasks, n_jobs=n_workers, timeout_s=opts["timeout_s"],
-        desc="features", total=len(pending),
+        desc="features", total=len(pending), relative_to=[layout.root],
     ):
         sample = pending[index]
         target = out_dir / f"{sample['id']}.json"

@@ -46,24 +46,28 @@ class ImportReport:
 def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None]]:
     """Yield ``(relative path, absolute path, problem)`` for every file below ``source_dir``.
 
-    Symbolic links are followed once: a folder reached a second time (a link
-    loop, or two links to one folder) is reported instead of walked again.
+    Symbolic links are followed once: a folder reached again from inside itself
+    (a link loop) or through a second link is reported instead of walked again.
     Entries come sorted by relative path so every run sees the same order.
     """
     visited: set[tuple[int, int]] = set()
     found: list[tuple[str, Path | None, str | None]] = []
 
-    def visit(folder: Path, rel: str) -> None:
+    def visit(folder: Path, rel: str, ancestors: frozenset[tuple[int, int]]) -> None:
         try:
             stat = folder.stat()
         except OSError as err:
             found.append((rel or ".", None, f"folder cannot be read: {err.strerror}"))
             return
         key = (stat.st_dev, stat.st_ino)
-        if key in visited:
+        if key in ancestors:
             found.append((rel, None, "symbolic link loop: folder already visited"))
             return
+        if key in visited:
+            found.append((rel, None, "second link to a folder already imported through another path"))
+            return
         visited.add(key)
+        ancestors = ancestors | {key}
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as err:
@@ -85,7 +89,7 @@ def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None
                 found.append((child_rel, None, f"cannot be read: {err.strerror}"))
                 continue
             if is_dir:
-                visit(path, child_rel)
+                visit(path, child_rel, ancestors)
             elif is_file:
                 found.append((child_rel, path, None))
             elif entry.is_symlink() and not path.exists():  # a link to a pipe or device is not broken
@@ -93,7 +97,7 @@ def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None
             else:
                 found.append((child_rel, None, "not a regular file"))
 
-    visit(source_dir, "")
+    visit(source_dir, "", frozenset())
     found.sort(key=lambda item: item[0])
     yield from found
 
@@ -171,7 +175,7 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
     checked: dict[int, dict[str, Any]] = {}
     for index, outcome in supervised_map(
         check_file, tasks, n_jobs=resolve_jobs(opts["n_jobs"]), timeout_s=opts["timeout_s"],
-        desc="import", total=len(candidates),
+        desc="import", total=len(candidates), relative_to=[source],
     ):
         if outcome.ok:
             checked[index] = outcome.value

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing as mp
+import os
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -29,6 +30,12 @@ class Outcome:
 def one_line(err: BaseException) -> str:
     text = " ".join(str(err).split()) or "no message"
     return f"{type(err).__name__}: {text}"[:300]
+
+
+def _strip(reason: str, prefixes: list[str]) -> str:
+    for prefix in prefixes:
+        reason = reason.replace(prefix, "")
+    return reason
 
 
 def _worker_main(conn, func: Callable[[Any], Any]) -> None:
@@ -81,6 +88,7 @@ def supervised_map(
     timeout_s: float | None = None,
     desc: str | None = None,
     total: int | None = None,
+    relative_to: Iterable[str | os.PathLike] = (),
 ) -> Iterator[tuple[int, Outcome]]:
     """Yield ``(index, Outcome)`` for each item, in completion order.
 
@@ -91,12 +99,16 @@ def supervised_map(
     n_jobs : number of worker processes (at least 1).
     timeout_s : per-item limit; a slower item is killed and reported.
     desc, total : label and length of the progress bar (shown on a terminal only).
+    relative_to : folders whose absolute paths are cut out of failure reasons, so a
+        recorded reason is the same on every machine and checkout.
 
     Example
     -------
     >>> results = dict(supervised_map(abs, [-1, 2], n_jobs=1))  # doctest: +SKIP
     """
     ctx = mp.get_context("spawn")
+    prefixes = sorted({p for f in relative_to for p in (f"{os.fspath(f)}/", f"{os.path.realpath(f)}/")},
+                      key=len, reverse=True)
     source = iter(enumerate(items))
     try:
         first = next(source)
@@ -145,6 +157,8 @@ def supervised_map(
                     workers[position] = _Worker(ctx, func)
                 else:
                     worker.task = None
+                if not outcome.ok and prefixes and outcome.reason:
+                    outcome = Outcome(False, reason=_strip(outcome.reason, prefixes))
                 yield index, outcome
     finally:
         bar.close()

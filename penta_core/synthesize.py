@@ -168,7 +168,8 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
     failed = {}
     tasks = ((sid, e, params["seed"], str(folder), opts["render_audio"], opts["renderer"]) for sid, e in todo)
     for index, outcome in supervised_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
-                                         timeout_s=120, desc="synthesize", total=len(todo)):
+                                         timeout_s=120, desc="synthesize", total=len(todo),
+                                         relative_to=[layout.root]):
         if not outcome.ok:
             failed[todo[index][0]] = outcome.reason
     samples = []
@@ -179,12 +180,12 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
     samples.sort(key=lambda s: s["id"])
     summary = {
         "planned": len(ids),
-        "generated": len(todo) - len(failed),
-        "reused": len(ids) - len(todo),
         "failed": len(failed),
         "per_label": {e: n for e in generator.emotions
                       if (n := sum(1 for s in samples if s["label"] == e and s["kind"] == "midi"))},
     }
     failures = [{"id": sid, "reason": reason} for sid, reason in sorted(failed.items())]
+    # What this run did (generated vs kept) is returned, not written: the index must
+    # be the same bytes whether the pieces were made now or by an earlier run.
     write_json(layout.index("synthetic"), {"samples": samples, "failed": failures, "summary": summary})
-    return summary
+    return {**summary, "generated": len(todo) - len(failed), "reused": len(ids) - len(todo)}

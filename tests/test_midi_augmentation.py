@@ -420,3 +420,20 @@ def test_the_fast_reader_reads_what_mido_reads(monkeypatch):
 def test_unreadable_midi_is_refused_with_a_reason(data, reason):
     with pytest.raises(ValueError, match=reason):
         MidiPiece.from_bytes(data)
+
+
+def test_a_delta_time_beyond_the_midi_maximum_fails_instead_of_writing_an_unreadable_file():
+    import mido as _mido
+
+    from penta_core.ml.datasets.midi_piece import MAX_VLQ, MidiPiece
+
+    mid = _mido.MidiFile(ticks_per_beat=480)
+    mid.tracks.append(_mido.MidiTrack([_mido.Message("note_on", note=60, velocity=80, time=0),
+                                       _mido.Message("note_off", note=60, time=480)]))
+    buffer = io.BytesIO()
+    mid.save(file=buffer)
+    piece = MidiPiece.from_bytes(buffer.getvalue())
+    assert MidiPiece.from_bytes(piece.to_bytes()).notes["end"].tolist() == [480]
+    piece.notes["end"][0] = MAX_VLQ + 1  # as a jittered note past a huge legal delta would land
+    with pytest.raises(ValueError, match="exceeds the MIDI maximum"):
+        piece.to_bytes()

@@ -41,3 +41,16 @@ def test_items_are_read_lazily():
     assert consumed == [0]  # only what is in flight has been drawn
     rest = sorted(outcome.value for _, outcome in stream)
     assert len(rest) == 5 and set(rest) <= {0, 1, 4, 9, 16, 25}
+
+
+def open_missing(path):
+    with open(path):
+        pass
+
+
+def test_failure_reasons_hold_paths_relative_to_the_named_folders(tmp_path):
+    (tmp_path / "data").mkdir()
+    results = dict(supervised_map(open_missing, [str(tmp_path / "data" / "sub" / "x.mid")], n_jobs=1,
+                                  relative_to=[tmp_path / "data"]))
+    reason = results[0].reason
+    assert "sub/x.mid" in reason and str(tmp_path) not in reason

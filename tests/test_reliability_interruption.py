@@ -67,28 +67,9 @@ def _lock_hashes(repo: Path) -> dict[str, str]:
             for key in ("outs", "metrics") for out in spec.get(key, [])}
 
 
-# Known bug, reported: the synthesize stage writes how many pieces this run generated and
-# reused into index/synthetic.json, so a resumed run differs from a clean one there and only
-# there. Everything else is compared byte for byte; see the strict xfail below.
-RUN_HISTORY = "index/synthetic.json"
-
-
-def _lock_hashes_but_run_history(repo: Path) -> dict[str, str]:
-    return {k: v for k, v in _lock_hashes(repo).items() if not k.endswith(RUN_HISTORY)}
-
-
 def _dataset_files(repo: Path) -> dict[str, str]:
     digest = tree_digest(repo / DATASET)
     digest.pop(".penta.lock", None)  # holds the pid of the last writer, by design
-    return digest
-
-
-def _dataset_files_but_run_history(repo: Path) -> dict[str, str]:
-    digest = _dataset_files(repo)
-    record = json.loads((repo / DATASET / RUN_HISTORY).read_text())
-    for key in ("generated", "reused"):
-        record["summary"].pop(key, None)
-    digest[RUN_HISTORY] = json.dumps(record, sort_keys=True)
     return digest
 
 
@@ -126,9 +107,7 @@ def clean(template, tmp_path_factory):
     assert first.returncode == 0, output
     order = [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
     return {"repo": repo, "second": second, "first_was_running": first_was_running, "order": order,
-            "hashes": _lock_hashes(repo), "files": _dataset_files(repo),
-            "hashes_but_run_history": _lock_hashes_but_run_history(repo),
-            "files_but_run_history": _dataset_files_but_run_history(repo)}
+            "hashes": _lock_hashes(repo), "files": _dataset_files(repo)}
 
 
 def test_repro_after_sigkill_mid_write_in_each_stage_is_byte_identical_to_a_clean_run(template, clean, tmp_path):
@@ -148,8 +127,8 @@ def test_repro_after_sigkill_mid_write_in_each_stage_is_byte_identical_to_a_clea
         assert tree_digest(repo / "datasets" / "examples") == source, f"{stage}: the source changed"
 
     result = run(["dvc", "repro"], repo)
-    assert _lock_hashes_but_run_history(repo) == clean["hashes_but_run_history"]
-    assert _dataset_files_but_run_history(repo) == clean["files_but_run_history"]
+    assert _lock_hashes(repo) == clean["hashes"]
+    assert _dataset_files(repo) == clean["files"]
     assert temp_files(repo / DATASET) == []
     assert tree_digest(repo / "datasets" / "examples") == source
     assert "Data and pipelines are up to date." in run(["dvc", "status"], repo).stdout, result.stdout
@@ -174,8 +153,6 @@ def test_a_second_dvc_repro_is_refused_by_dvcs_lock_and_the_first_finishes_intac
     assert temp_files(repo / DATASET) == []
 
 
-@pytest.mark.xfail(strict=True, reason="synthesize records this run's generated/reused counts in "
-                   "index/synthetic.json, a DVC output; reported to the lead")
 def test_a_resumed_synthesize_writes_the_same_index_as_a_clean_one(tmp_path):
     def build(name: str, interrupted: bool) -> tuple[bytes, dict[str, str]]:
         params = resolve({"dataset": {"name": name, "root": str(tmp_path)},

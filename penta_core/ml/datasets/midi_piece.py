@@ -384,10 +384,19 @@ def _read_smf(data: bytes) -> tuple[int, int, list[list[tuple[int, Any]]]]:
 _ONE_BYTE = [bytes((v,)) for v in range(128)]
 
 
+MAX_VLQ = 0x0FFFFFFF  # four bytes: the largest delta time or length a MIDI file can hold
+
+
 def _vlq(value: int) -> bytes:
-    """MIDI variable-length quantity: 7 bits per byte, high bit set on all but the last."""
+    """MIDI variable-length quantity: 7 bits per byte, high bit set on all but the last.
+
+    Raises ``ValueError`` above :data:`MAX_VLQ` (a stretched huge delta, say):
+    such a file would not read back, so the variant fails instead of being written.
+    """
     if value < 0x80:
         return _ONE_BYTE[value]
+    if value > MAX_VLQ:
+        raise ValueError(f"delta time of {value} ticks exceeds the MIDI maximum of {MAX_VLQ}")
     out = [value & 0x7F]
     value >>= 7
     while value:
