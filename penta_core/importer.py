@@ -190,7 +190,12 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
         rel, path = candidates[indices[0]]
         info = checked[indices[0]]
         kind = kind_for(rel)
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as err:  # deleted or locked between its check and its copy
+            report.quarantined.append({"path": rel, "reason": f"file went away while it was being imported: "
+                                                              f"{err.strerror or err}"})
+            continue
         if sha256_bytes(data) != sha:
             report.quarantined.append({"path": rel, "reason": "file changed while it was being imported"})
             continue

@@ -161,3 +161,21 @@ def test_real_music21_midi_files_import(tmp_path, layout, params, music21_midi_f
     assert not quarantined, report.quarantined  # real, valid files: any rejection is a bug
     for sample in report.samples:
         assert sample["info"]["n_notes"] > 0 and sample["info"]["duration_s"] > 0
+
+
+def test_a_file_deleted_between_its_check_and_its_copy_is_quarantined(tmp_path, layout, params, monkeypatch):
+    import penta_core.importer as importer
+
+    src = tmp_path / "src"
+    write_midi(src / "stays.mid")
+    write_midi(src / "goes.mid", pitches=(50, 52))
+    real_map = importer.supervised_map
+
+    def check_then_delete(*args, **kwargs):
+        yield from real_map(*args, **kwargs)
+        (src / "goes.mid").unlink()  # after every check, before any copy
+
+    monkeypatch.setattr(importer, "supervised_map", check_then_delete)
+    report = import_sources(src, layout, params)
+    assert [s["source"] for s in report.samples] == ["stays.mid"]
+    assert _reasons(layout)["goes.mid"].startswith("file went away while it was being imported")
