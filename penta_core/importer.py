@@ -177,7 +177,11 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
         check_file, tasks, n_jobs=resolve_jobs(opts["n_jobs"]), timeout_s=opts["timeout_s"],
         desc="import", total=len(candidates), relative_to=[source],
     ):
-        if outcome.ok:
+        if outcome.ok and outcome.value["duration_s"] > opts["max_duration_s"]:
+            report.quarantined.append({"path": candidates[index][0], "reason": (
+                f"lasts {outcome.value['duration_s']:.0f} s, above the limit "
+                f"import.max_duration_s = {opts['max_duration_s']:g}")})
+        elif outcome.ok:
             checked[index] = outcome.value
         else:
             reason = (outcome.reason or "rejected").removeprefix("Rejected: ")

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "import": {
         "max_file_mb": 256.0,
         "timeout_s": 60.0,
+        "max_duration_s": 7200.0,
         "silence_dbfs": -80.0,
         "n_jobs": 0,
     },
@@ -192,6 +193,7 @@ SCHEMA: dict[str, Check] = {
     "dataset.root": _path,
     "import.max_file_mb": _number(0, open_lo=True),
     "import.timeout_s": _number(0, open_lo=True),
+    "import.max_duration_s": _number(0, open_lo=True),
     "import.silence_dbfs": _number(-200, 0),
     "import.n_jobs": _int(0),
     "annotate.vocabulary": _path,

@@ -179,3 +179,13 @@ def test_a_file_deleted_between_its_check_and_its_copy_is_quarantined(tmp_path, 
     report = import_sources(src, layout, params)
     assert [s["source"] for s in report.samples] == ["stays.mid"]
     assert _reasons(layout)["goes.mid"].startswith("file went away while it was being imported")
+
+
+def test_pieces_longer_than_the_duration_limit_are_quarantined(tmp_path, layout, params):
+    src = tmp_path / "src"
+    write_midi(src / "short.mid", step=0.5)
+    write_midi(src / "long.mid", pitches=(60, 62), step=30.0)
+    params["import"]["max_duration_s"] = 20.0
+    report = import_sources(src, layout, params)
+    assert [s["source"] for s in report.samples] == ["short.mid"]
+    assert _reasons(layout)["long.mid"] == "lasts 60 s, above the limit import.max_duration_s = 20"
