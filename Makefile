@@ -18,6 +18,7 @@ install: $(STAMP)
 
 run: install
 	dvc repro
+	python -m penta_core.report
 
 test: install
 	pytest -q

@@ -72,3 +72,12 @@ def write_baseline(layout: DatasetLayout, metrics: dict[str, Any], pairs: list[t
     write_json(layout.metrics_dir / "baseline.json", metrics)
     atomic_write_text(layout.metrics_dir / "plots" / "confusion.csv",
                       "actual,predicted\n" + "".join(f"{a},{p}\n" for a, p in pairs))
+
+
+def summary_line(metrics: dict[str, Any]) -> str:
+    """The baseline's scores in one line."""
+    if not metrics["trained"]:
+        return f"baseline: not trained, the train split holds {metrics['classes']} label(s)"
+    return (f"baseline ({metrics['n_train']} train rows, chance {metrics['chance_accuracy']:.2f}): "
+            + "; ".join(f"{name} accuracy {metrics[name]['accuracy']:.3f}, macro-F1 {metrics[name]['macro_f1']:.3f} "
+                        f"(n={metrics[name]['n']})" for name in ("val", "test")))

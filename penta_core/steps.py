@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from .annotate import annotate
 from .augment import augment_step
-from .baseline import train_and_score, write_baseline
+from .baseline import summary_line, train_and_score, write_baseline
 from .create import create_structure, write_config
 from .importer import import_sources
 from .layout import DatasetLayout
@@ -103,11 +103,7 @@ def baseline_(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     labels = {s["id"]: s["label"] for s in load_manifest(layout)["samples"]}
     metrics, pairs = train_and_score(ids, columns, X, read_splits(layout), labels, params["seed"])
     write_baseline(layout, metrics, pairs)
-    if not metrics["trained"]:
-        return [f"baseline: not trained, the train split holds {metrics['classes']} label(s)"]
-    return [f"baseline ({metrics['n_train']} train rows, chance {metrics['chance_accuracy']:.2f}): "
-            + "; ".join(f"{name} accuracy {metrics[name]['accuracy']:.3f}, macro-F1 {metrics[name]['macro_f1']:.3f} "
-                        f"(n={metrics[name]['n']})" for name in ("val", "test"))]
+    return [summary_line(metrics)]
 
 
 STEPS: dict[str, Step] = {

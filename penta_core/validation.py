@@ -211,7 +211,7 @@ def report_lines(metrics: dict[str, Any], details: dict[str, Any]) -> list[str]:
         f"Structure Score: {metrics['structure_score']:.2%}",
         f"Leakage: {metrics['leakage_groups']} groups across splits, {metrics['leakage_derived']} derived eval samples",
         f"Groups: {metrics['groups']} (largest {metrics['largest_group']} samples)",
-        "Splits: " + ", ".join(f"{k} {v}" for k, v in metrics["per_split"].items()),
+        "Splits: " + ", ".join(f"{k} {metrics['per_split'].get(k, 0)}" for k in SPLITS),
     ]
     lines += [f"Failing: {f}" for f in details["failing"]]
     lines.append(rule)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import yaml
@@ -64,3 +65,9 @@ def test_a_split_loads_for_training_in_one_call(built):
     assert set(train.y) == {"happy", "sad", "angry", "calm"}
     assert not set(train.ids) & set(test.ids) and len(test.ids) > 0
     assert (root / "splits" / "test.txt").read_text().split() == test.ids
+
+
+def test_the_report_of_a_built_version_prints_without_rerunning_anything(built):
+    out = run([sys.executable, "-m", "penta_core.report"], built[0]).stdout
+    assert "Dataset Validation Report" in out and "Valid: ✅" in out
+    assert "Splits: train " in out and "baseline (" in out
