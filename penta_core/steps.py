@@ -2,7 +2,8 @@
 
 Each step takes the validated params and the dataset layout, does its work
 through the library and returns the lines to print. Expected failures raise
-:class:`StepError` (or one of the library's own errors) with a one-line message.
+``ValueError`` / ``OSError`` (or subclasses) with a one-line message, which
+the stage runner and the CLI print as ``error: ...``.
 """
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from .annotate import annotate
 from .augment import augment_step
 from .baseline import summary_line, train_and_score, write_baseline
 from .create import create_structure, write_config
+from .features import features_step, load_feature_table
 from .importer import import_sources
+from .io import read_json
 from .layout import DatasetLayout
 from .manifest import build_manifest, load_manifest
-from .features import features_step, load_feature_table
-from .io import read_json
 from .splits import make_splits, read_splits, write_splits
-from .validation import report_lines, validate_dataset, write_validation
 from .synthesize import synthesize
+from .validation import report_lines, validate_dataset, write_validation
 from .vocabulary import Vocabulary
 
 Step = Callable[[dict[str, Any], DatasetLayout], list[str]]
