@@ -374,6 +374,7 @@ def test_odd_audio_that_gets_in_is_augmented_and_featurized_or_fails_with_a_reas
     layout, imported, _, params = _import_batch(files, scratch)
     _process_survivors(layout, params, imported)
 
+
 # Found by fuzzing symusic 0.5.9: a track chunk declaring far more bytes than the file holds
 # sends its reader past the end of the buffer. The worker then segfaults or parses heap
 # garbage ("Unexpected running status"), a different fate from run to run.
