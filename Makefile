@@ -1,4 +1,5 @@
-# Quick start: `make run` builds the example dataset version, `make test` runs the suite.
+# Quick start: `make run` builds the example dataset version, `make test` runs the suite,
+# `make lint` checks the code with ruff.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
@@ -6,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: install run test examples bench clean-dataset
+.PHONY: install run test lint examples bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,9 @@ run: install
 
 test: install
 	pytest -q
+
+lint: install
+	ruff check .
 
 examples: install
 	python -m penta_core.examples datasets/examples

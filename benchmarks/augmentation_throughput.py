@@ -32,11 +32,11 @@ import mido
 import numpy as np
 import soundfile as sf
 
-from penta_core.augment import augment_parent, variant_rng
-from penta_core.io import sha256_file
-from penta_core.ml.datasets.audio_augmentation import prepare_workers
-from penta_core.parallel import supervised_map
-from penta_core.params import DEFAULTS
+from penta_core.augment.audio import prepare_workers
+from penta_core.augment.variants import augment_parent, variant_rng
+from penta_core.core.io import sha256_file
+from penta_core.core.params import DEFAULTS
+from penta_core.engine.parallel import supervised_map
 
 TPQ = 480
 SCALE = np.array([0, 2, 4, 5, 7, 9, 11])

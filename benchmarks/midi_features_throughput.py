@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -28,11 +29,11 @@ from pathlib import Path
 import numpy as np
 import symusic
 
-from penta_core.features import _extract_one
-from penta_core.io import sha256_file
-from penta_core.ml.datasets.key_estimation import estimate_key
-from penta_core.ml.datasets.midi_features import extract_midi_features
-from penta_core.parallel import supervised_map
+from penta_core.core.io import sha256_file
+from penta_core.engine.parallel import supervised_map
+from penta_core.features.extract import _extract_one
+from penta_core.features.key import estimate_key
+from penta_core.features.midi import extract_midi_features
 
 TPQ = 480
 SCALE = np.array([0, 2, 4, 5, 7, 9, 11])
@@ -79,10 +80,12 @@ def make_song(rng: np.random.Generator) -> symusic.Score:
     steps = np.cumsum(rng.integers(-2, 3, s.size))
     pitch = tonic + 72 + SCALE[np.mod(steps, 7)] + 12 * np.clip(steps // 7, -1, 1)
     jitter = rng.normal(0, 8, s.size)
-    track("lead", 73, False, np.maximum(s * TPQ / 4 + jitter, 0), np.full(s.size, TPQ / 4), pitch, rng.integers(50, 120, s.size))
+    track("lead", 73, False, np.maximum(s * TPQ / 4 + jitter, 0), np.full(s.size, TPQ / 4), pitch,
+          rng.integers(50, 120, s.size))
     # Pad: whole-bar fifths.
     t = np.repeat(np.arange(bars) * 4 * TPQ, 2)
-    track("pad", 48, False, t, np.full(t.size, 4 * TPQ), (roots[:, None] + np.array([0, 7])).ravel(), np.full(t.size, 60))
+    track("pad", 48, False, t, np.full(t.size, 4 * TPQ), (roots[:, None] + np.array([0, 7])).ravel(),
+          np.full(t.size, 60))
     # Drums: kick, snare, hats.
     kick = np.arange(0, beats, 2) * TPQ
     snare = np.arange(1, beats, 2) * TPQ
@@ -108,7 +111,7 @@ def pretty_midi_features(path: str) -> dict:
 
     pm = pretty_midi.PrettyMIDI(path)
     end = pm.get_end_time()
-    tempo_times, tempi = pm.get_tempo_changes()
+    _tempo_times, tempi = pm.get_tempo_changes()
     beats = pm.get_beats()
     pitches, velocities, onsets, durations = [], [], [], []
     pc_hist = [0.0] * 12
@@ -124,7 +127,7 @@ def pretty_midi_features(path: str) -> dict:
             durations.append(note.end - note.start)
             pc_hist[note.pitch % 12] += note.end - note.start
     onsets_sorted = sorted(set(onsets))
-    iois = [b - a for a, b in zip(onsets_sorted, onsets_sorted[1:])]
+    iois = [b - a for a, b in itertools.pairwise(onsets_sorted)]
     key = estimate_key(np.array(pc_hist))
     # Chords per beat: each note adds its overlap to the beats it spans, then
     # the best triad template per beat.
@@ -161,10 +164,11 @@ def pretty_midi_features(path: str) -> dict:
     return {
         "duration_s": end, "tempo_initial_bpm": float(tempi[0]) if len(tempi) else 120.0,
         "tempo_bpm": 60 * (len(beats) - 1) / (beats[-1] - beats[0]) if len(beats) > 1 else 120.0,
-        "pitch_mean": float(np.mean(pitches)) if pitches else 0.0, "pitch_std": float(np.std(pitches)) if pitches else 0.0,
+        "pitch_mean": float(np.mean(pitches)) if pitches else 0.0,
+        "pitch_std": float(np.std(pitches)) if pitches else 0.0,
         "velocity_mean": float(np.mean(velocities)), "note_density": len(onsets) / end if end else 0.0,
         "ioi_mean_s": float(np.mean(iois)) if iois else 0.0, "key": key.name, "swing_ratio": swing,
-        "chord_changes": sum(1 for a, b in zip(chords, chords[1:]) if a != b), "drums": drums,
+        "chord_changes": sum(1 for a, b in itertools.pairwise(chords) if a != b), "drums": drums,
     }
 
 

@@ -10,15 +10,38 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from . import steps
-from .create import write_config
-from .layout import DatasetLayout
-from .locking import dataset_lock
-from .params import TARGET_MODELS, load_params
-from .stage_runner import EXPECTED_ERRORS, fail
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.locking import dataset_lock
+from penta_core.core.params import TARGET_MODELS, load_params
+from penta_core.core.stage_runner import EXPECTED_ERRORS, fail
+from penta_core.create.structure import write_config
+
+# Step → the module whose ``run(params, layout)`` performs it; imported only
+# when the step runs, so a command pays for the libraries of its own steps.
+STEP_MODULES: dict[str, str] = {
+    "create": "penta_core.create.stage",
+    "import": "penta_core.sources.stage",
+    "annotate": "penta_core.annotate.stage",
+    "augment": "penta_core.augment.stage",
+    "synthesize": "penta_core.synth.stage",
+    "features": "penta_core.features.stage",
+    "manifest": "penta_core.manifest.stage",
+    "splits": "penta_core.splits.stage",
+    "validate": "penta_core.validation.stage",
+    "baseline": "penta_core.baseline.stage",
+}
+Step = Callable[[dict[str, Any], DatasetLayout], list[str]]
+
+
+def load_step(name: str) -> Step:
+    """The ``run`` function of step ``name`` (a key of :data:`STEP_MODULES`)."""
+    return importlib.import_module(STEP_MODULES[name]).run
+
 
 # Flag → step, in pipeline order.
 FLAG_STEPS: list[tuple[str, str]] = [
@@ -103,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         layout = DatasetLayout.from_params(params)
         with dataset_lock(layout.root):
             for step in plan_run([step for _, step in wanted], layout.config.exists()):
-                for line in steps.STEPS[step](params, layout):
+                for line in load_step(step)(params, layout):
                     print(line)
             write_config(layout, params)
     except EXPECTED_ERRORS as err:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import load_feature_table
-from .layout import DatasetLayout
-from .manifest import load_manifest
-from .splits import SPLITS, read_splits
+from penta_core.core.layout import DatasetLayout
+from penta_core.features.table import load_feature_table
+from penta_core.manifest.load import load_manifest
+from penta_core.splits.lists import SPLITS, read_splits
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .io import atomic_write_bytes
-from .ml.datasets.synthetic import SyntheticGenerator, midi_bytes, render_audio
+from penta_core.core.io import atomic_write_bytes
+from penta_core.synth.generator import SyntheticGenerator, midi_bytes, render_audio
 
 EMOTIONS = ("happy", "sad", "angry", "calm")
 MIDI_PER_EMOTION = 8

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import sys
 
-from .baseline import summary_line
-from .io import read_json
-from .layout import DatasetLayout
-from .params import load_params
-from .stage_runner import EXPECTED_ERRORS, fail
-from .validation import report_lines
+from penta_core.baseline.model import summary_line
+from penta_core.core.io import read_json
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import load_params
+from penta_core.core.stage_runner import EXPECTED_ERRORS, fail
+from penta_core.validation.checks import report_lines
 
 
 def main(argv: list[str] | None = None) -> int:

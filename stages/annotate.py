@@ -2,8 +2,8 @@
 
 Writes annotations/<id>.json and index/annotated.json.
 """
-from penta_core import steps
-from penta_core.stage_runner import main_for
+from penta_core.annotate.stage import run
+from penta_core.core.stage_runner import main_for
 
 if __name__ == "__main__":
-    main_for(steps.annotate_)
+    main_for(run)

@@ -7,8 +7,8 @@ between runs: only new or changed samples are extracted), processed/features.npz
 A sample that fails is recorded with its reason; only a real error (no index,
 bad params, unwritable folder) makes the stage exit non-zero.
 """
-from penta_core.features import features_step
-from penta_core.stage_runner import main_for
+from penta_core.core.stage_runner import main_for
+from penta_core.features.stage import run
 
 if __name__ == "__main__":
-    main_for(features_step)
+    main_for(run)

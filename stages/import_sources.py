@@ -2,8 +2,8 @@
 
 Writes raw/midi/, raw/audio/ (source folders kept), index/imported.json and quarantine.json.
 """
-from penta_core import steps
-from penta_core.stage_runner import main_for
+from penta_core.core.stage_runner import main_for
+from penta_core.sources.stage import run
 
 if __name__ == "__main__":
-    main_for(steps.import_)
+    main_for(run)

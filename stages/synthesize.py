@@ -2,8 +2,8 @@
 
 Writes raw/synthetic/ (kept between runs: only new pieces are generated) and index/synthetic.json.
 """
-from penta_core import steps
-from penta_core.stage_runner import main_for
+from penta_core.core.stage_runner import main_for
+from penta_core.synth.stage import run
 
 if __name__ == "__main__":
-    main_for(steps.synthesize_)
+    main_for(run)

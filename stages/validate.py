@@ -2,8 +2,8 @@
 
 Prints the seed's report; fails only when validate.strict is true and a check fails.
 """
-from penta_core import steps
-from penta_core.stage_runner import main_for
+from penta_core.core.stage_runner import main_for
+from penta_core.validation.stage import run
 
 if __name__ == "__main__":
-    main_for(steps.validate_)
+    main_for(run)

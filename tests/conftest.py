@@ -13,8 +13,8 @@ import pretty_midi
 import pytest
 import soundfile as sf
 
-from penta_core.layout import DatasetLayout
-from penta_core.params import resolve
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import resolve
 
 REPO = Path(__file__).resolve().parents[1]
 # One numba cache for the whole suite (as `make test` sets it): librosa compiled

@@ -5,8 +5,8 @@ ticks here, so a test states the music, not the encoding.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import symusic
 

@@ -8,11 +8,11 @@ import os
 import signal
 import struct
 import textwrap
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from penta_core.io import TMP_PREFIX
+from penta_core.core.io import TMP_PREFIX
 
 # --------------------------------------------------------------------------- raw MIDI
 

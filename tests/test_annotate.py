@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import pytest
-
-from penta_core.annotate import annotate
-from penta_core.importer import import_sources
-from penta_core.io import read_json
-from penta_core.vocabulary import Vocabulary
-
 from conftest import write_midi
+
+from penta_core.annotate.labels import annotate
+from penta_core.annotate.vocabulary import Vocabulary
+from penta_core.core.io import read_json
+from penta_core.sources.importer import import_sources
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +85,7 @@ def test_custom_vocabulary_file(tmp_path):
 
 
 def test_target_model_without_vocabulary_names_the_fix():
-    with pytest.raises(ValueError, match="no labels for target model 'groovepredictor'.*annotate.vocabulary"):
+    with pytest.raises(ValueError, match=r"no labels for target model 'groovepredictor'.*annotate.vocabulary"):
         Vocabulary.load("groovepredictor")
 
 

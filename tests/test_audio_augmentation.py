@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from penta_core.ml.datasets.audio_augmentation import (
+from penta_core.augment.audio import (
     PEAK_LIMIT,
     AddNoise,
     AudioAugmenter,
@@ -19,7 +19,7 @@ from penta_core.ml.datasets.audio_augmentation import (
 )
 
 SR = 22050
-IDENTITY = dict(pitch_shift_semitones=(0, 0), time_stretch=(1, 1), noise_snr_db=(200, 200), gain_db=(0, 0))
+IDENTITY = {"pitch_shift_semitones": (0, 0), "time_stretch": (1, 1), "noise_snr_db": (200, 200), "gain_db": (0, 0)}
 QUIET = dict(IDENTITY, noise_snr_db=(120, 120))  # noise far below 24-bit resolution
 
 
@@ -117,7 +117,7 @@ def test_augment_file_reads_any_supported_container(tmp_path):
     x = sine(440.0, seconds=0.5, channels=2)
     for name, fmt in (("a.wav", "WAV"), ("a.flac", "FLAC"), ("a.ogg", "OGG")):
         sf.write(tmp_path / name, x.T, SR, format=fmt)
-        data, record = AudioAugmenter().augment_file(tmp_path / name, np.random.default_rng(1))
+        data, _record = AudioAugmenter().augment_file(tmp_path / name, np.random.default_rng(1))
         assert sf.info(io.BytesIO(data)).channels == 2
 
 

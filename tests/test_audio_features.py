@@ -9,13 +9,13 @@ from pathlib import Path
 # Before librosa (and numba) load: the project's own numba cache, as the stage does.
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
 
-import numpy as np  # noqa: E402
-import pretty_midi  # noqa: E402
-import pytest  # noqa: E402
-import soundfile as sf  # noqa: E402
+import numpy as np
+import pretty_midi
+import pytest
+import soundfile as sf
+from features_midi_factory import make_score
 
-from features_midi_factory import make_score  # noqa: E402
-from penta_core.ml.datasets.audio_features import (  # noqa: E402
+from penta_core.features.audio import (
     AUDIO_COLUMNS,
     extract_audio_features,
     extract_audio_features_from_array,
@@ -113,7 +113,7 @@ def test_invalid_arguments_are_rejected_with_a_clear_message():
 
 
 def test_numba_cache_folder_is_set_for_workers_and_an_existing_choice_kept(tmp_path, monkeypatch):
-    from penta_core.ml.datasets.audio_features import prepare_numba
+    from penta_core.features.audio import prepare_numba
 
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     prepare_numba(tmp_path / "numba", warm_up=False)

@@ -12,10 +12,10 @@ import pytest
 import soundfile as sf
 import yaml
 
-from penta_core.augment import augment_dataset, code_fingerprint, variant_stems
-from penta_core.io import read_json, sha256_file, write_json
-from penta_core.layout import DatasetLayout
-from penta_core.params import resolve
+from penta_core.augment.variants import augment_dataset, code_fingerprint, variant_stems
+from penta_core.core.io import read_json, sha256_file, write_json
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import resolve
 
 REPO = Path(__file__).resolve().parents[1]
 MIDI_KEYS = {"transpose_semitones", "time_stretch", "velocity_scale", "timing_jitter_ms", "note_dropout"}
@@ -111,7 +111,7 @@ def test_every_parent_gets_multiplier_variants(built):
 def test_each_variant_records_parent_group_checksum_and_the_values_applied(built):
     layout, _ = built
     parents = {s["id"]: s for s in read_json(layout.index("imported"))["samples"]}
-    for vid, v in variants(layout).items():
+    for v in variants(layout).values():
         parent = parents[v["parent"]]
         assert v["origin"] == "augmented" and v["group"] == parent["group"] and v["kind"] == parent["kind"]
         assert v["sha256"] == sha256_file(layout.abs(v["path"]))

@@ -5,12 +5,11 @@ import json
 import shutil
 
 import pytest
+from conftest import REPO, run, write_midi
 
 from penta_core import cli
-from penta_core.layout import STRUCTURE_DIRS
-from penta_core.locking import DatasetBusy, dataset_lock
-
-from conftest import REPO, run, write_midi
+from penta_core.core.layout import STRUCTURE_DIRS
+from penta_core.core.locking import DatasetBusy, dataset_lock
 
 
 @pytest.fixture
@@ -67,10 +66,8 @@ def test_second_run_on_a_busy_dataset_refuses_with_a_clear_message(workdir, caps
 
 
 def test_lock_is_exclusive_within_one_process_too(tmp_path):
-    with dataset_lock(tmp_path / "ds"):
-        with pytest.raises(DatasetBusy):
-            with dataset_lock(tmp_path / "ds"):
-                pass
+    with dataset_lock(tmp_path / "ds"), pytest.raises(DatasetBusy), dataset_lock(tmp_path / "ds"):
+        pass
 
 
 def test_console_script_is_installed_and_answers_help(tmp_path):
@@ -84,7 +81,8 @@ def test_console_script_is_installed_and_answers_help(tmp_path):
 def test_steps_run_in_pipeline_order_with_the_manifest_rebuilt_before_its_readers():
     assert cli.plan_run(["import", "annotate"], has_config=False) == ["create", "import", "annotate", "manifest"]
     assert cli.plan_run(["splits", "import"], has_config=True) == ["splits", "import", "manifest"]
-    assert cli.plan_run(["import", "splits", "validate"], has_config=True) == ["import", "manifest", "splits", "validate"]
+    planned = cli.plan_run(["import", "splits", "validate"], has_config=True)
+    assert planned == ["import", "manifest", "splits", "validate"]
     assert cli.plan_run(["validate"], has_config=True) == ["validate"]
 
 

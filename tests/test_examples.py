@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import soundfile as sf
+from conftest import REPO
 
 from penta_core.examples import write_examples
-
-from conftest import REPO
 
 EXAMPLES = REPO / "datasets" / "examples"
 

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from features_midi_factory import drum_groove, make_score, progression
-from penta_core import features as stage
-from penta_core.features import TABLE_COLUMNS, extract_features, load_feature_table, table_path
-from penta_core.io import read_json, write_json
-from penta_core.layout import DatasetLayout
-from penta_core.params import resolve
+
+from penta_core.core.io import read_json, write_json
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import resolve
+from penta_core.features import extract as stage
+from penta_core.features.extract import TABLE_COLUMNS, extract_features
+from penta_core.features.table import load_feature_table, table_path
 
 REPO = Path(__file__).resolve().parents[1]
 NUMBA_CACHE = REPO / ".numba_cache"
@@ -176,7 +177,7 @@ def test_degenerate_samples_are_kept_with_their_flags(dataset):
     add_sample(layout, "drums", make_score([(0, True, drum_groove(1))]).dumps_midi())
     run(layout, params)
     assert read_json(layout.index("features"))["samples"]["drums"]["flags"] == ["no_pitched_notes"]
-    ids, columns, X = load_feature_table(layout)
+    ids, _columns, X = load_feature_table(layout)
     assert np.isfinite(X[ids.index("drums")]).all()
 
 

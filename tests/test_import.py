@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
-from penta_core.importer import ImportFailed, import_sources
-from penta_core.io import read_json
-
 from conftest import tree_digest, write_midi, write_tone
+
+from penta_core.core.io import read_json
+from penta_core.sources.importer import ImportFailed, import_sources
 
 
 def _reasons(layout) -> dict[str, str]:
@@ -164,7 +163,7 @@ def test_real_music21_midi_files_import(tmp_path, layout, params, music21_midi_f
 
 
 def test_a_file_deleted_between_its_check_and_its_copy_is_quarantined(tmp_path, layout, params, monkeypatch):
-    import penta_core.importer as importer
+    import penta_core.sources.importer as importer
 
     src = tmp_path / "src"
     write_midi(src / "stays.mid")

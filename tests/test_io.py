@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from penta_core.io import TMP_PREFIX, atomic_write_bytes, dumps_json, remove_stale_temp_files, write_json
+from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, dumps_json, remove_stale_temp_files, write_json
 
 
 def test_json_is_canonical_sorted_with_trailing_newline(tmp_path):

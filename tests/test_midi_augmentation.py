@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -15,8 +16,8 @@ from hypothesis import strategies as st
 
 from penta_core.ml.datasets.augmentation import (
     MIDIAugmenter,
-    MIDITimeStretch,
     MidiPiece,
+    MIDITimeStretch,
     NoteDropout,
     TimingJitter,
     Transpose,
@@ -24,8 +25,8 @@ from penta_core.ml.datasets.augmentation import (
 )
 
 MUSIC21_MIDI = sorted((Path(__import__("music21").__file__).parent / "midi" / "testPrimitive").glob("*.mid"))
-IDENTITY = dict(transpose_semitones=(0, 0), time_stretch=(1, 1), velocity_scale=(1, 1),
-                timing_jitter_ms=(0, 0), note_dropout=(0, 0))
+IDENTITY = {"transpose_semitones": (0, 0), "time_stretch": (1, 1), "velocity_scale": (1, 1),
+                "timing_jitter_ms": (0, 0), "note_dropout": (0, 0)}
 
 
 # -- local fixtures -------------------------------------------------------------
@@ -167,7 +168,7 @@ def test_time_stretch_scales_every_onset_and_duration_within_a_tick(seed):
 def test_time_stretch_scales_the_tempo_events():
     tempos = [(0, 600_000), (480 * 8, 400_000)]
     parent = build_midi([scale_melody(40)], tempos=tempos)
-    variant, record = augment(parent, 1, time_stretch=(1.5, 1.5))
+    variant, _record = augment(parent, 1, time_stretch=(1.5, 1.5))
     times, bpm = pm(variant).get_tempo_changes()
     assert np.allclose(bpm, [60e6 / 600_000 / 1.5, 60e6 / 400_000 / 1.5], rtol=1e-5)
     assert np.allclose(times, [0.0, 8 * 0.6 * 1.5], atol=1e-6)
@@ -218,7 +219,7 @@ def test_jitter_is_converted_with_the_tempo_at_each_note():
     # At 20 bpm one tick is 6.25 ms, at 300 bpm 0.4 ms: a fixed tick count would break the bound.
     tempos = [(0, 3_000_000), (480 * 20, 200_000)]
     parent = build_midi([scale_melody(80, step=240)], tempos=tempos)
-    variant, record = augment(parent, 5, timing_jitter_ms=(10, 10))
+    variant, _record = augment(parent, 5, timing_jitter_ms=(10, 10))
     old, new = onsets_by_voice(parent), onsets_by_voice(variant)
     deltas = np.concatenate([np.subtract(new[v], old[v]) for v in old])
     assert np.abs(deltas).max() <= 0.010 + 1e-9
@@ -229,11 +230,11 @@ def test_jitter_never_makes_same_pitch_notes_overlap():
     # Repeated legato notes of one pitch: any move toward each other would overlap.
     repeated = [(i * 48, (i + 1) * 48, 60, 90, 0) for i in range(400)]
     parent = build_midi([repeated], tempos=((0, 500_000),), tpq=96)
-    variant, record = augment(parent, 7, timing_jitter_ms=(40, 40))
+    variant, _record = augment(parent, 7, timing_jitter_ms=(40, 40))
     (_, new), = notes_by_instrument(variant)
     assert len(new) == 400
     assert all(e > s for s, e, _, _ in new)
-    assert all(a[1] <= b[0] + 1e-9 for a, b in zip(new, new[1:]))
+    assert all(a[1] <= b[0] + 1e-9 for a, b in itertools.pairwise(new))
     assert sum(abs(n[0] - i * 0.25) > 1e-6 for i, n in enumerate(new)) > 100
 
 
@@ -244,7 +245,7 @@ def test_jitter_treats_two_tracks_on_one_channel_as_one_voice():
     variant, _ = augment(parent, 4, timing_jitter_ms=(60, 60))
     spans = sorted((n.start, n.end) for inst in pm(variant).instruments for n in inst.notes)
     assert len(spans) == 200
-    assert all(x[1] <= y[0] + 1e-9 for x, y in zip(spans, spans[1:]))
+    assert all(x[1] <= y[0] + 1e-9 for x, y in itertools.pairwise(spans))
 
 
 @settings(max_examples=80, deadline=None)
@@ -372,7 +373,7 @@ def test_transforms_on_music21_midi_files(path):
         for s, e, p, _ in notes:
             by_pitch[p].append((s, e))
         for spans in by_pitch.values():
-            assert all(a[1] <= b[0] + 1e-9 for a, b in zip(spans, spans[1:]) if b[0] > a[0])
+            assert all(a[1] <= b[0] + 1e-9 for a, b in itertools.pairwise(spans) if b[0] > a[0])
 
     variant, record = augment(parent, 4, note_dropout=(0.2, 0.2))
     before = sum(len(n) for _, n in old_notes)
@@ -391,7 +392,7 @@ def _same_piece(a: MidiPiece, b: MidiPiece) -> bool:
 
 
 def test_the_fast_reader_reads_what_mido_reads(monkeypatch):
-    from penta_core.ml.datasets import midi_piece as module
+    from penta_core.midi import piece as module
 
     extra = mido.MidiFile(ticks_per_beat=96)  # SysEx, text, a running-status stream, pitch bends
     extra.tracks.append(mido.MidiTrack([
@@ -425,7 +426,7 @@ def test_unreadable_midi_is_refused_with_a_reason(data, reason):
 def test_a_delta_time_beyond_the_midi_maximum_fails_instead_of_writing_an_unreadable_file():
     import mido as _mido
 
-    from penta_core.ml.datasets.midi_piece import MAX_VLQ, MidiPiece
+    from penta_core.midi.piece import MAX_VLQ, MidiPiece
 
     mid = _mido.MidiFile(ticks_per_beat=480)
     mid.tracks.append(_mido.MidiTrack([_mido.Message("note_on", note=60, velocity=80, time=0),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from penta_core.parallel import supervised_map
+from penta_core.engine.parallel import supervised_map
 
 
 def square_or_misbehave(x):

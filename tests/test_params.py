@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
-from penta_core.params import DEFAULTS, ParamError, load_params, resolve
-
 from conftest import REPO
+
+from penta_core.core.params import DEFAULTS, ParamError, load_params, resolve
 
 
 def _keys(tree, prefix=""):
@@ -35,13 +34,15 @@ def test_seed_defaults_are_the_seed_reports():
         ({"split": {"train": 0.8}}, r"'split.train' \+ 'split.val' \+ 'split.test' must sum to 1.0, got 1.1"),
         ({"augment": {"multiplier": -1}}, r"'augment.multiplier' must be an integer >= 0, got -1"),
         ({"augment": {"multiplier": 2.5}}, r"'augment.multiplier' must be an integer >= 0"),
-        ({"augment": {"midi": {"time_stretch": [1.2, 0.8]}}}, r"'augment.midi.time_stretch' must be a \[min, max\] pair with min <= max"),
+        ({"augment": {"midi": {"time_stretch": [1.2, 0.8]}}},
+         r"'augment.midi.time_stretch' must be a \[min, max\] pair with min <= max"),
         ({"augment": {"audio": {"gain_db": 3}}}, r"'augment.audio.gain_db' must be a \[min, max\] pair, got 3"),
         ({"synthesize": {"count": "many"}}, r"'synthesize.count' must be an integer >= 0, got 'many'"),
         ({"dataset": {"target_model": "gpt"}}, r"'dataset.target_model' must be one of emotionrecognizer"),
         ({"dataset": {"name": "../escape"}}, r"'dataset.name' must be a folder name"),
         ({"split": {"group_by": "(unclosed"}}, r"'split.group_by' is not a valid regular expression"),
-        ({"split": {"group_by": "no_group"}}, r"'split.group_by' must be a regular expression with at least one capture group"),
+        ({"split": {"group_by": "no_group"}},
+         r"'split.group_by' must be a regular expression with at least one capture group"),
         ({"validate": {"strict": "yes"}}, r"'validate.strict' must be true or false"),
         ({"augment": {"multiplyer": 3}}, r"unknown key 'augment.multiplyer'"),
     ],

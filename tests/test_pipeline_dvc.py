@@ -6,10 +6,9 @@ import sys
 
 import pytest
 import yaml
-
-from penta_core.layout import STRUCTURE_DIRS
-
 from conftest import run
+
+from penta_core.core.layout import STRUCTURE_DIRS
 
 pytestmark = pytest.mark.slow
 

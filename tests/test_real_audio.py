@@ -9,23 +9,23 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
-
-from penta_core.features import extract_features
-from penta_core.importer import import_sources
-from penta_core.io import read_json
-from penta_core.ml.datasets.audio_features import extract_audio_features
-from penta_core.ml.datasets.emotion_profiles import mode_family
-from penta_core.ml.datasets.rendering import find_fluidsynth, render_fluidsynth
-from penta_core.ml.datasets.synthetic import SyntheticGenerator, midi_bytes
-from penta_core.seeding import rng_for
-from penta_core.synthesize import synthesize
-
 from conftest import REPO
+
+from penta_core.core.io import read_json
+from penta_core.engine.seeding import rng_for
+from penta_core.features.audio import extract_audio_features
+from penta_core.features.extract import extract_features
+from penta_core.sources.importer import import_sources
+from penta_core.synth.generator import SyntheticGenerator, midi_bytes
+from penta_core.synth.pieces import synthesize
+from penta_core.synth.profiles import mode_family
+from penta_core.synth.rendering import find_fluidsynth, render_fluidsynth
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(find_fluidsynth() is None,
-                       reason="FluidSynth or a GM SoundFont is not installed (apt-get install fluidsynth fluid-soundfont-gm)"),
+                       reason="FluidSynth or a GM SoundFont is not installed "
+                              "(apt-get install fluidsynth fluid-soundfont-gm)"),
 ]
 RATE = 22050
 

@@ -9,14 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
-
-from penta_core import cli, steps
-from penta_core.io import sha256_file
-from penta_core.locking import dataset_lock
-from penta_core.stage_runner import run_stage
-
 from conftest import write_midi
 from reliability_helpers import hook_env, temp_files
+
+from penta_core import cli
+from penta_core.cli import load_step
+from penta_core.core.io import sha256_file
+from penta_core.core.locking import dataset_lock
+from penta_core.core.stage_runner import run_stage
 
 CONSOLE_SCRIPT = str(Path(sys.executable).parent / "penta-dataset")
 
@@ -52,7 +52,7 @@ def test_a_second_penta_dataset_run_refuses_at_once_naming_the_holder_and_never_
                             capture_output=True, text=True, timeout=120)
     refused_in = time.monotonic() - started
     still_running = first.poll() is None
-    out, err = first.communicate(timeout=300)
+    _out, err = first.communicate(timeout=300)
 
     assert still_running, "the first run was over before the second was refused"
     assert second.returncode == 1
@@ -75,7 +75,7 @@ def test_a_dvc_stage_refuses_a_dataset_held_by_a_penta_dataset_run_in_one_line(w
     root = workdir / "datasets" / "emo"
     (workdir / "params.yaml").write_text("dataset:\n  name: emo\nimport:\n  n_jobs: 1\n")
     with dataset_lock(root):
-        assert run_stage(steps.create, "params.yaml") == 1
+        assert run_stage(load_step("create"), "params.yaml") == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is in use by another penta-dataset run" in err
     assert not (root / "config.json").exists()
@@ -83,7 +83,7 @@ def test_a_dvc_stage_refuses_a_dataset_held_by_a_penta_dataset_run_in_one_line(w
 
 HOLDER = """
 import sys, time
-from penta_core.locking import dataset_lock
+from penta_core.core.locking import dataset_lock
 with dataset_lock(sys.argv[1]):
     print("holding", flush=True)
     time.sleep(600)

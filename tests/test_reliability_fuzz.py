@@ -14,28 +14,38 @@ import subprocess
 import sys
 import tempfile
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import mido
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import REPO, tree_digest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from penta_core.augment import augment_dataset
-from penta_core.features import extract_features
-from penta_core.importer import import_sources
-from penta_core.io import read_json, sha256_bytes
-from penta_core.layout import DatasetLayout
-from penta_core.params import resolve
-
-from conftest import REPO, tree_digest
 from reliability_helpers import (
-    NASTY_FRAGMENTS, Hang, flip_bits, insert_in_first_track, many_tracks, mthd, one_line_reason,
-    set_chunk_length, set_track_count, temp_files, time_limit, track_from_fragments, truncate,
+    NASTY_FRAGMENTS,
+    Hang,
+    flip_bits,
+    insert_in_first_track,
+    many_tracks,
+    mthd,
+    one_line_reason,
+    set_chunk_length,
+    set_track_count,
+    temp_files,
+    time_limit,
+    track_from_fragments,
+    truncate,
 )
+
+from penta_core.augment.variants import augment_dataset
+from penta_core.core.io import read_json, sha256_bytes
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import resolve
+from penta_core.features.extract import extract_features
+from penta_core.sources.importer import import_sources
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +71,7 @@ REAL_MIDI = [p.read_bytes() for p in _real_midi_paths()]
 PRISTINE = REAL_MIDI[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _mido_variant(base: int, how: str) -> bytes:
     """A real file rewritten by mido with one musical absurdity (delta times kept consistent)."""
     midi = mido.MidiFile(file=io.BytesIO(REAL_MIDI[base]))
@@ -196,7 +206,8 @@ def build_audio(recipe: tuple) -> tuple[str, bytes, dict | None]:
             width = 2 if mutation[1] in (20, 22, 34) else 4
             offset = mutation[1]
             if len(data) >= offset + width:
-                data = data[:offset] + (mutation[2] & (2 ** (8 * width) - 1)).to_bytes(width, "little") + data[offset + width:]
+                value = (mutation[2] & (2 ** (8 * width) - 1)).to_bytes(width, "little")
+                data = data[:offset] + value + data[offset + width:]
         elif mutation[0] == "magic":
             data = mutation[1] + data[4:]
         else:
@@ -243,7 +254,7 @@ def _import_batch(files: dict[str, bytes], scratch: Path) -> tuple[DatasetLayout
     for path, reason in quarantined.items():
         assert one_line_reason(reason) and len(reason) <= 400, (path, reason)
         assert str(work) not in reason, (path, reason)  # outputs must not depend on where the data lives
-    for source, sample in imported.items():
+    for sample in imported.values():
         stored = layout.abs(sample["path"]).read_bytes()
         assert sha256_bytes(stored) == sample["sha256"] == sha256_bytes(files[sample["source"]])
         if sample["kind"] == "midi":
@@ -283,7 +294,7 @@ def _process_survivors(layout: DatasetLayout, params: dict, imported: dict) -> N
 def test_mutated_real_midi_is_imported_or_quarantined_with_a_one_line_reason(scratch, batch):
     files = {"good/pristine.mid": PRISTINE}
     files.update({f"fuzz/{i:02d}.mid": build_midi(recipe) for i, recipe in enumerate(batch)})
-    layout, imported, quarantined, params = _import_batch(files, scratch)
+    _layout, imported, quarantined, _params = _import_batch(files, scratch)
     assert "good/pristine.mid" in imported
     # A file cut before its first note can never be accepted.
     for name, data in files.items():
@@ -300,7 +311,7 @@ def test_odd_and_mutated_audio_is_imported_or_quarantined_with_a_one_line_reason
         ext, data, expected = build_audio(recipe)
         files[f"fuzz/{i:02d}.{ext}"] = data
         expectations[f"fuzz/{i:02d}.{ext}"] = expected
-    layout, imported, quarantined, params = _import_batch(files, scratch)
+    _layout, imported, quarantined, _params = _import_batch(files, scratch)
     for name, expected in expectations.items():
         if expected is None:
             continue
@@ -379,13 +390,13 @@ def test_odd_audio_that_gets_in_is_augmented_and_featurized_or_fails_with_a_reas
 # sends its reader past the end of the buffer. The worker then segfaults or parses heap
 # garbage ("Unexpected running status"), a different fate from run to run.
 PARSER_CRASHERS = [
-    b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrkk\xff\x9d\x18\x00\xf4\x01\x00\xff\x03\x06Piano\x00\x00"
+    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrkk\xff\x9d\x18\x00\xf4\x01\x00\xff\x03\x06Piano\x00\x00"
     b"\xffX\x04\x03\x03\x18\x08\x00\xffY\x02\x00\x00\x00\xffQ\x03\x07\xa1 \x00\xb0y\x00\x00\xc0\x00\x00\xb0\x07d"
-    b"\x00\n@\x00[\x00\x00]\x00\x00\xff!\x01\x00\x81p\x90CP\x00C\x00\x00CP\x81pEP\x81WC\x00\x0cE\x00\x01\xff/\x00",
-    b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\xa9\xc5\xc7\xef\xff\xff\xff\xff\xff\x7f\x90Ad\x00\xffQ\x03"
+    b"\x00\n@\x00[\x00\x00]\x00\x00\xff!\x01\x00\x81p\x90CP\x00C\x00\x00CP\x81pEP\x81WC\x00\x0cE\x00\x01\xff/\x00"),
+    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\xa9\xc5\xc7\xef\xff\xff\xff\xff\xff\x7f\x90Ad\x00\xffQ\x03"
     b"\x00\x00\x00\x00\xf8\x10>d\x00\xff\x03\x06Piano\x00\x00\xffX\x04\x03\x03\x18\x08\x00\xffY\x02\x00\x00\x00"
     b"\xffQ\x03\x07\xa1 \x00\xb0y\x00\x00\xc0\x00\x00\xb0\x07d\x00\n@\x00[\x00\x00]\x00\x00\xff!\x01\x00\x81p"
-    b"\x90CP\x00C\x00\x00CP\x81pEP\x81WC\x00\x0cE\x00\x01\xff/\x00",
+    b"\x90CP\x00C\x00\x00CP\x81pEP\x81WC\x00\x0cE\x00\x01\xff/\x00"),
 ]
 
 
@@ -414,18 +425,18 @@ def test_ten_minute_audio_under_the_size_limit_is_imported_with_its_full_duratio
     rate = 8000
     second = (0.4 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate) * 32767).astype("<i2").tobytes()
     data = _wav_header(rate, 1, 600 * rate) + second * 600  # 9.6 MB, built without an encoder
-    layout, imported, quarantined, _ = _import_batch({"long/ten_minutes.wav": data}, scratch)
+    _layout, imported, _quarantined, _ = _import_batch({"long/ten_minutes.wav": data}, scratch)
     assert imported["long/ten_minutes.wav"]["info"]["duration_s"] == 600.0
 
 
 MEMORY_PROBE = """
 import json, resource, sys
 from pathlib import Path
-from penta_core.augment import augment_dataset
-from penta_core.features import extract_features
-from penta_core.importer import import_sources
-from penta_core.layout import DatasetLayout
-from penta_core.params import resolve
+from penta_core.augment.variants import augment_dataset
+from penta_core.features.extract import extract_features
+from penta_core.sources.importer import import_sources
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import resolve
 if __name__ == "__main__":
     src, root = Path(sys.argv[1]), Path(sys.argv[2])
     params = resolve({"dataset": {"name": "mem", "root": str(root), "source_dir": str(src)},

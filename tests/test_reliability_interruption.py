@@ -21,14 +21,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from penta_core.io import sha256_file
-from penta_core.layout import DatasetLayout
-from penta_core.params import resolve
-from penta_core.synthesize import synthesize
-
 from conftest import project_copy, run, tree_digest
 from reliability_helpers import hook_env, temp_files
+
+from penta_core.core.io import sha256_file
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import resolve
+from penta_core.synth.pieces import synthesize
 
 pytestmark = pytest.mark.slow
 

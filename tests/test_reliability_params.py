@@ -5,12 +5,11 @@ import math
 
 import pytest
 import yaml
-
-from penta_core import steps
-from penta_core.stage_runner import run_stage
-
 from conftest import project_copy, run
 from reliability_helpers import files_below
+
+from penta_core.cli import load_step
+from penta_core.core.stage_runner import run_stage
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +93,7 @@ def test_bad_value_fails_the_first_stage_in_one_line_naming_the_key_before_any_o
     before = files_below(repo / "datasets")
     bad_params(key, value)
     monkeypatch.chdir(repo)
-    assert run_stage(steps.create, "params.yaml") == 1
+    assert run_stage(load_step("create"), "params.yaml") == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     _assert_refused_before_any_output(repo, before, key, form, captured.err)

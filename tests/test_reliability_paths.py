@@ -13,14 +13,13 @@ import subprocess
 import sys
 
 import pytest
-
-from penta_core import steps
-from penta_core.importer import ImportFailed, import_sources
-from penta_core.io import read_json
-from penta_core.stage_runner import run_stage
-
 from conftest import tree_digest, write_midi, write_tone
 from reliability_helpers import files_below, one_line_reason, temp_files, time_limit
+
+from penta_core.cli import load_step
+from penta_core.core.io import read_json
+from penta_core.core.stage_runner import run_stage
+from penta_core.sources.importer import ImportFailed, import_sources
 
 
 def _outcome(layout, report) -> tuple[dict[str, str], dict[str, str]]:
@@ -85,7 +84,7 @@ def test_a_255_byte_file_name_is_imported(tmp_path, layout, params):
     write_midi(src / "long" / ascii_name)
     write_midi(src / "long" / unicode_name, pitches=(40, 45))
     report = import_sources(src, layout, params)
-    imported, quarantined = _outcome(layout, report)
+    _imported, quarantined = _outcome(layout, report)
     assert quarantined == {}
     assert (layout.raw_midi / "long" / ascii_name).is_file()
     assert (layout.raw_midi / "long" / unicode_name).is_file()
@@ -176,9 +175,9 @@ def test_a_source_dir_given_as_a_link_is_followed(tmp_path, layout, params):
 UNPRIVILEGED_IMPORT = """
 import json, sys
 from pathlib import Path
-from penta_core.importer import import_sources
-from penta_core.layout import DatasetLayout
-from penta_core.params import resolve
+from penta_core.sources.importer import import_sources
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import resolve
 if __name__ == "__main__":
     src, root = Path(sys.argv[1]), Path(sys.argv[2])
     params = resolve({"dataset": {"name": "ds", "root": str(root), "source_dir": str(src)}, "import": {"n_jobs": 1}})
@@ -239,7 +238,7 @@ def test_a_source_dir_that_is_a_file_fails_the_stage_in_one_line_before_writing(
     song = write_midi(tmp_path / "song.mid")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text(f"dataset:\n  source_dir: {song}\n  name: ds\nimport:\n  n_jobs: 1\n")
-    assert run_stage(steps.import_, "params.yaml") == 1
+    assert run_stage(load_step("import"), "params.yaml") == 1
     err = capsys.readouterr().err
     assert err == f"error: source_dir '{song}' is a file, not a folder\n"
     assert files_below(tmp_path / "datasets" / "ds") <= {".penta.lock"}

@@ -5,7 +5,8 @@ from collections import Counter
 
 import pytest
 
-from penta_core.splits import assign_groups, assign_splits, make_splits
+from penta_core.splits.assign import assign_splits, make_splits
+from penta_core.splits.groups import assign_groups
 
 LABELS = ("happy", "sad", "angry", "calm")
 RATIOS = {"train": 0.7, "val": 0.15, "test": 0.15, "group_by": None,

@@ -8,12 +8,12 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from penta_core.io import read_json
-from penta_core.ml.datasets.emotion_profiles import MODES, PROFILES, mode_family
-from penta_core.ml.datasets.roman import parse_progression, parse_roman
-from penta_core.ml.datasets.synthetic import SyntheticGenerator, midi_bytes
-from penta_core.seeding import rng_for
-from penta_core.synthesize import plan_ids, synthesize
+from penta_core.core.io import read_json
+from penta_core.engine.seeding import rng_for
+from penta_core.synth.generator import SyntheticGenerator, midi_bytes
+from penta_core.synth.pieces import plan_ids, synthesize
+from penta_core.synth.profiles import MODES, PROFILES, mode_family
+from penta_core.synth.roman import parse_progression, parse_roman
 
 
 def _piece(emotion: str, key: str = "k"):
@@ -127,7 +127,7 @@ def test_count_is_split_evenly_and_too_small_counts_are_refused():
         per[emotion] += 1
     assert sorted(per.values(), reverse=True) == [2, 2, 2, 1, 1, 1, 1]
     assert plan_ids(0, emotions) == []
-    with pytest.raises(ValueError, match="synthesize.count must be 0 or at least 7"):
+    with pytest.raises(ValueError, match=r"synthesize\.count must be 0 or at least 7"):
         plan_ids(3, emotions)
 
 
@@ -169,7 +169,7 @@ def test_a_new_seed_regenerates_every_piece(layout, params):
 
 
 def test_present_emotions_follow_the_imported_labels(layout, params):
-    from penta_core.io import write_json
+    from penta_core.core.io import write_json
 
     write_json(layout.index("annotated"), {"annotations": {"a": {"label": "sad"}, "b": {"label": "calm"},
                                                            "c": {"label": None}}})

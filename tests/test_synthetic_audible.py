@@ -6,10 +6,10 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from penta_core.ml.datasets.emotion_profiles import PROFILES, mode_family
-from penta_core.ml.datasets.midi_features import MIDI_COLUMNS, extract_midi_features
-from penta_core.ml.datasets.synthetic import SyntheticGenerator, midi_bytes
-from penta_core.seeding import rng_for
+from penta_core.engine.seeding import rng_for
+from penta_core.features.midi import MIDI_COLUMNS, extract_midi_features
+from penta_core.synth.generator import SyntheticGenerator, midi_bytes
+from penta_core.synth.profiles import PROFILES, mode_family
 
 PER_EMOTION = 12
 

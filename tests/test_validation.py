@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import pytest
-
-from penta_core import steps
-from penta_core.create import create_structure, write_config
-from penta_core.io import read_json
-from penta_core.manifest import load_manifest
-from penta_core.splits import make_splits
-from penta_core.validation import balance, diversity, report_lines, validate_dataset
-
 from conftest import write_midi
+
+from penta_core.cli import load_step
+from penta_core.core.io import read_json
+from penta_core.create.structure import create_structure, write_config
+from penta_core.manifest.load import load_manifest
+from penta_core.splits.assign import make_splits
+from penta_core.validation.checks import balance, diversity, report_lines, validate_dataset
 
 LABELS = ("happy", "sad", "angry", "calm")
 
@@ -24,7 +23,7 @@ def dataset(tmp_path, params, layout):
     create_structure(layout)
     write_config(layout, params)
     for step in ("import", "annotate", "manifest"):
-        steps.STEPS[step](params, layout)
+        load_step(step)(params, layout)
     samples = load_manifest(layout)["samples"]
     splits = make_splits(samples, params["split"], params["seed"])
     splits = {name: splits[name] for name in ("train", "val", "test")}
@@ -33,7 +32,7 @@ def dataset(tmp_path, params, layout):
 
 
 def _validate(layout, params, samples, splits, rows):
-    status = {sid: "ok" for sid in rows}
+    status = dict.fromkeys(rows, "ok")
     return validate_dataset(layout, samples, splits, rows, status, params["validate"])
 
 
@@ -43,7 +42,7 @@ def test_a_clean_dataset_is_valid(layout, params, dataset):
     assert metrics["total_samples"] == 32 and metrics["quality_score"] == 1.0 and metrics["balance_score"] == 1.0
     assert metrics["leakage_groups"] == 0 and metrics["structure_score"] == 1.0
     assert sum(metrics["per_split"].values()) == 32
-    assert metrics["per_label"] == {label: 8 for label in sorted(LABELS)}
+    assert metrics["per_label"] == dict.fromkeys(sorted(LABELS), 8)
 
 
 def test_a_deleted_file_is_named_and_lowers_quality(layout, params, dataset):
@@ -60,7 +59,7 @@ def test_a_corrupted_file_is_a_sha256_mismatch(layout, params, dataset):
     path = layout.root / samples[5]["path"]
     data = path.read_bytes()
     path.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
-    metrics, details = _validate(layout, params, *dataset)
+    _metrics, details = _validate(layout, params, *dataset)
     assert details["quality_problems"]["sha256_mismatch"] == [samples[5]["id"]]
 
 
@@ -111,13 +110,13 @@ def test_report_prints_the_seed_lines_and_names_failures(layout, params, dataset
 
 
 def test_strict_mode_turns_a_failing_dataset_into_an_error(layout, params, dataset):
-    from penta_core.splits import write_splits
+    from penta_core.splits.lists import write_splits
 
-    samples, splits, _ = dataset
+    _samples, splits, _ = dataset
     write_splits(layout, splits)
     params["validate"].update(strict=True, min_diversity=1.0)
     with pytest.raises(ValueError, match=r"validation failed \(validate.strict: true\): diversity"):
-        steps.STEPS["validate"](params, layout)
+        load_step("validate")(params, layout)
     assert read_json(layout.metrics_dir / "validation.json")["valid"] is False
     params["validate"]["strict"] = False
-    assert "Valid: ❌" in steps.STEPS["validate"](params, layout)
+    assert "Valid: ❌" in load_step("validate")(params, layout)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import run, tree_digest
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ Example
 """
 from __future__ import annotations
 
-from .audio_augmentation import (
+from penta_core.augment.audio import (
     AddNoise,
     AudioAugmenter,
     AudioTransform,
@@ -23,8 +23,8 @@ from .audio_augmentation import (
     encode_audio,
     load_audio,
 )
-from .audio_augmentation import TimeStretch as AudioTimeStretch
-from .midi_augmentation import (
+from penta_core.augment.audio import TimeStretch as AudioTimeStretch
+from penta_core.augment.midi import (
     MIDIAugmenter,
     MIDITransform,
     NoteDropout,
@@ -32,9 +32,9 @@ from .midi_augmentation import (
     Transpose,
     VelocityScale,
 )
-from .midi_augmentation import TimeStretch as MIDITimeStretch
-from .midi_piece import MidiPiece
-from .param_ranges import check_range
+from penta_core.augment.midi import TimeStretch as MIDITimeStretch
+from penta_core.midi.piece import MidiPiece
+from penta_core.augment.ranges import check_range
 
 __all__ = [
     "AddNoise", "AudioAugmenter", "AudioTimeStretch", "AudioTransform", "Gain", "MIDIAugmenter",

@@ -1,0 +1,1 @@
+"""Labels from folder names through a per-target-model vocabulary."""

@@ -1,0 +1,1 @@
+"""Augmentation: MIDI and audio transforms with recorded parameters, and the augment stage."""

@@ -1,0 +1,387 @@
+"""MIDI augmentation: small transforms with recorded parameters.
+
+Each transform follows the audiomentations pattern: the constructor takes
+``[min, max]`` ranges and validates them, :meth:`randomize_parameters` draws
+the values for one variant from a :class:`numpy.random.Generator` passed in
+and keeps them in ``.parameters``, and :meth:`apply` applies exactly those
+values. :class:`MIDIAugmenter` chains the five transforms and returns the
+variant together with the record of what was applied (the ``transform``
+entry of the manifest).
+
+A file is edited through :class:`~.midi_piece.MidiPiece` (notes in numpy
+arrays, every other event verbatim), so a variant differs from its parent
+only by the transforms applied. The ranges are checked by
+:mod:`.param_ranges`, shared with the audio transforms.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import mido
+import numpy as np
+
+from penta_core.augment.ranges import check_range, range_pair
+from penta_core.midi.piece import DEFAULT_TEMPO, DRUM_CHANNEL, MAX_TEMPO, MidiPiece, _Event
+
+# Approximate sounding ranges (MIDI note numbers) of the 16 General MIDI
+# program families, eight programs each. Transposition may not push a part
+# beyond the union of this range and the part's own original span: a part
+# already written outside its instrument's range is never refused.
+GM_FAMILY_RANGES: tuple[tuple[int, int], ...] = (
+    (21, 108),  # piano
+    (36, 108),  # chromatic percussion
+    (24, 108),  # organ
+    (40, 88),   # guitar
+    (28, 67),   # bass
+    (23, 103),  # strings (contrabass to violin, harp)
+    (28, 103),  # ensemble
+    (28, 84),   # brass
+    (34, 94),   # reed
+    (60, 108),  # pipe
+    (21, 108),  # synth lead
+    (21, 108),  # synth pad
+    (21, 108),  # synth effects
+    (36, 96),   # ethnic
+    (24, 108),  # percussive
+    (0, 127),   # sound effects
+)
+
+
+# -- transforms ---------------------------------------------------------------
+class MIDITransform:
+    """Base class: ``randomize_parameters`` then ``apply``; ``parameters`` holds the draw.
+
+    ``record()`` gives the one value that goes into the manifest under ``name``.
+    """
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        self.parameters: dict[str, Any] = {}
+
+    def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
+        raise NotImplementedError
+
+    def apply(self, piece: MidiPiece) -> MidiPiece:
+        """Apply the drawn parameters to ``piece`` in place and return it."""
+        raise NotImplementedError
+
+    def record(self) -> Any:
+        return self.parameters[self.name]
+
+    def __call__(self, piece: MidiPiece, rng: np.random.Generator) -> MidiPiece:
+        self.randomize_parameters(piece, rng)
+        return self.apply(piece)
+
+
+class Transpose(MIDITransform):
+    """Shift every non-drum note by a whole number of semitones.
+
+    An offset that would push a note out of 0-127, or a part beyond the
+    playable range of its General MIDI family (widened to the part's own
+    span), is never used: the offset is drawn among the legal ones in the
+    range, and when none is legal the legal offset nearest the range is used.
+    The recorded value is always the offset actually applied.
+
+    Parameters
+    ----------
+    min_semitones, max_semitones : inclusive range; integers inside it are drawn.
+
+    Example
+    -------
+    >>> t = Transpose(-2, 2)
+    >>> t.randomize_parameters(piece, np.random.default_rng(0))  # doctest: +SKIP
+    >>> t.apply(piece); t.parameters["transpose_semitones"]  # doctest: +SKIP
+    """
+
+    name = "transpose_semitones"
+
+    def __init__(self, min_semitones: float = -5, max_semitones: float = 6) -> None:
+        super().__init__()
+        low, high = check_range("transpose_semitones", (min_semitones, max_semitones), lo=-127, hi=127)
+        self.low, self.high = math.ceil(low), math.floor(high)
+        if self.low > self.high:
+            raise ValueError(f"transpose_semitones: [{low:g}, {high:g}] holds no whole number of semitones")
+
+    @staticmethod
+    def legal_offsets(piece: MidiPiece) -> tuple[int, int]:
+        """Smallest and largest offset that keeps every part playable (0 is always legal)."""
+        n = piece.notes
+        pitched = n["channel"] != DRUM_CHANNEL
+        lowest, highest = -127, 127
+        families = n["program"][pitched] // 8
+        pitches = n["pitch"][pitched]
+        for family in np.unique(families).tolist():
+            sel = pitches[families == family]
+            fam_lo, fam_hi = GM_FAMILY_RANGES[family]
+            lo, hi = min(fam_lo, int(sel.min())), max(fam_hi, int(sel.max()))
+            lowest = max(lowest, lo - int(sel.min()))
+            highest = min(highest, hi - int(sel.max()))
+        for kept in piece.events:  # unmatched note messages and poly aftertouch
+            for e in kept:
+                if e.msg.type in ("note_on", "note_off", "polytouch") and e.msg.channel != DRUM_CHANNEL:
+                    lowest = max(lowest, -e.msg.note)
+                    highest = min(highest, 127 - e.msg.note)
+        return lowest, highest
+
+    def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
+        lowest, highest = self.legal_offsets(piece)
+        lo, hi = max(self.low, lowest), min(self.high, highest)
+        if lo <= hi:
+            offset = int(rng.integers(lo, hi + 1))
+        else:  # nothing in the range is playable: the nearest legal offset
+            offset = highest if self.low > highest else lowest
+        self.parameters = {self.name: offset}
+
+    def apply(self, piece: MidiPiece) -> MidiPiece:
+        offset = self.parameters[self.name]
+        if offset == 0:
+            return piece
+        n = piece.notes
+        pitched = n["channel"] != DRUM_CHANNEL
+        n["pitch"] = np.where(pitched, n["pitch"] + offset, n["pitch"])
+        for kept in piece.events:
+            for e in kept:
+                if e.msg.type in ("note_on", "note_off", "polytouch") and e.msg.channel != DRUM_CHANNEL:
+                    e.msg = e.msg.copy(note=e.msg.note + offset)
+        return piece
+
+
+class TimeStretch(MIDITransform):
+    """Scale every onset and duration in seconds by a factor, through the tempo map.
+
+    Ticks do not move (bars and beats stay where they were); every tempo
+    event is multiplied by the factor, and a tempo event is added at tick 0
+    when the piece relies on the default 120 bpm. ``factor > 1`` is slower.
+    Tempo events hold whole microseconds, so the recorded factor is the one
+    that the first tempo actually received; a factor that would overflow the
+    24-bit tempo field is lowered to the largest that fits.
+
+    Parameters
+    ----------
+    min_factor, max_factor : duration factor range, both > 0.
+    """
+
+    name = "time_stretch"
+
+    def __init__(self, min_factor: float = 0.9, max_factor: float = 1.1) -> None:
+        super().__init__()
+        self.low, self.high = check_range("time_stretch", (min_factor, max_factor), lo=0, open_lo=True)
+
+    def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
+        factor = float(rng.uniform(self.low, self.high))
+        tempos = [e.msg.tempo for e in piece.tempo_events()] or [DEFAULT_TEMPO]
+        first = float(piece.tempo_map()[2][0])
+        factor = min(factor, MAX_TEMPO / max(max(tempos), DEFAULT_TEMPO))
+        # The first tempo is an integer after scaling; record the factor it got.
+        self.parameters = {self.name: float(max(1, round(first * factor)) / first)}
+
+    def apply(self, piece: MidiPiece) -> MidiPiece:
+        factor = self.parameters[self.name]
+        if factor == 1.0:
+            return piece
+        has_tick0 = False
+        for kept in piece.events:
+            for e in kept:
+                if e.msg.type == "set_tempo":
+                    has_tick0 |= e.tick == 0
+                    e.msg = e.msg.copy(tempo=min(MAX_TEMPO, max(1, round(e.msg.tempo * factor))))
+        if not has_tick0:
+            if not piece.events:
+                piece.events.append([])
+            tempo = mido.MetaMessage("set_tempo", tempo=round(DEFAULT_TEMPO * factor))
+            piece.events[0].insert(0, _Event(0, -1, tempo))
+        return piece
+
+
+class VelocityScale(MIDITransform):
+    """Multiply note-on velocities by a factor, rounded and clamped to 1-127.
+
+    The lower clamp is 1, not 0: a velocity-0 note-on would end the note.
+
+    Parameters
+    ----------
+    min_scale, max_scale : factor range, both > 0.
+    """
+
+    name = "velocity_scale"
+
+    def __init__(self, min_scale: float = 0.8, max_scale: float = 1.2) -> None:
+        super().__init__()
+        self.low, self.high = check_range("velocity_scale", (min_scale, max_scale), lo=0, open_lo=True)
+
+    def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
+        self.parameters = {self.name: float(rng.uniform(self.low, self.high))}
+
+    def apply(self, piece: MidiPiece) -> MidiPiece:
+        scale = self.parameters[self.name]
+        if scale == 1.0:
+            return piece
+        n = piece.notes
+        n["velocity"] = np.clip(np.rint(n["velocity"] * scale), 1, 127).astype(np.int64)
+        for kept in piece.events:
+            for e in kept:
+                if e.msg.type == "note_on" and e.msg.velocity > 0:
+                    e.msg = e.msg.copy(velocity=int(min(127, max(1, round(e.msg.velocity * scale)))))
+        return piece
+
+
+class NoteDropout(MIDITransform):
+    """Remove a fraction of the notes, never all of them.
+
+    A probability ``p`` is drawn from the range and ``round(p * n)`` notes
+    (at most ``n - 1``) are removed, chosen uniformly. The recorded value is
+    the fraction actually removed.
+
+    Parameters
+    ----------
+    min_fraction, max_fraction : range inside [0, 1).
+    """
+
+    name = "note_dropout"
+
+    def __init__(self, min_fraction: float = 0.0, max_fraction: float = 0.1) -> None:
+        super().__init__()
+        self.low, self.high = check_range("note_dropout", (min_fraction, max_fraction), lo=0, hi=1)
+        if self.high >= 1:
+            raise ValueError(f"note_dropout must be < 1 (some notes must remain), got max {self.high:g}")
+
+    def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
+        p = float(rng.uniform(self.low, self.high))
+        n = piece.n_notes
+        count = min(round(p * n), max(n - 1, 0))
+        drop = np.sort(rng.choice(n, size=count, replace=False)) if count else np.zeros(0, np.int64)
+        self.parameters = {self.name: count / n if n else 0.0, "probability": p, "dropped": drop}
+
+    def apply(self, piece: MidiPiece) -> MidiPiece:
+        drop = self.parameters["dropped"]
+        if drop.size:
+            mask = np.ones(piece.n_notes, dtype=bool)
+            mask[drop] = False
+            piece.keep_notes(mask)
+        return piece
+
+
+class TimingJitter(MIDITransform):
+    """Move each note by its own random offset, at most ``bound`` milliseconds.
+
+    Every offset is relative to the note's own onset, so errors never
+    accumulate along the piece. Milliseconds become ticks through the real
+    tempo map at that point, rounding toward the original onset so the bound
+    holds exactly. A note keeps its length in ticks. Notes of one pitch on one
+    channel keep their order (each may move at most halfway to its
+    neighbour), notes sounding together at one tick move together, and when
+    a moved note would still be sounding at the next onset of its pitch it is
+    shortened to end there: read back, a note-off never cuts a later note.
+
+    Parameters
+    ----------
+    min_ms, max_ms : range of the bound, in milliseconds (>= 0).
+    """
+
+    name = "timing_jitter_ms"
+
+    def __init__(self, min_ms: float = 0.0, max_ms: float = 15.0) -> None:
+        super().__init__()
+        self.low, self.high = check_range("timing_jitter_ms", (min_ms, max_ms), lo=0)
+
+    def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
+        bound = float(rng.uniform(self.low, self.high))
+        offsets = rng.uniform(-bound, bound, size=piece.n_notes)
+        self.parameters = {self.name: bound, "offsets_ms": offsets}
+
+    def apply(self, piece: MidiPiece) -> MidiPiece:
+        bound = self.parameters[self.name]
+        offsets = self.parameters["offsets_ms"]
+        n = piece.notes
+        if bound == 0.0 or piece.n_notes == 0:
+            return piece
+        if offsets.size != piece.n_notes:
+            raise ValueError("timing jitter drawn for a different piece (note count changed)")
+        start, end = n["start"], n["end"]
+        horizon = int(start.max()) + 1
+        voice = n["channel"] * 128 + n["pitch"]
+        # One entry per (channel, pitch, onset): notes doubled at one tick move as one.
+        keys, first, inverse = np.unique(voice * horizon + start, return_index=True, return_inverse=True)
+        u_voice, u_start = keys // horizon, keys % horizon
+        target = piece.ticks_at(piece.seconds_at(u_start) + offsets[first] / 1000.0)
+        moved = np.where(target >= u_start, np.floor(target), np.ceil(target)).astype(np.int64)
+        lo, hi = np.zeros_like(u_start), np.full_like(u_start, np.iinfo(np.int64).max)
+        same = u_voice[1:] == u_voice[:-1]
+        gap = u_start[1:] - u_start[:-1]
+        # Split the gap between neighbouring onsets: order is kept, no two meet.
+        hi[:-1] = np.where(same, u_start[:-1] + (gap - 1) // 2, hi[:-1])
+        lo[1:] = np.where(same, u_start[1:] - gap // 2, lo[1:])
+        new_start = np.clip(moved, lo, hi)
+        nxt = np.full_like(new_start, np.iinfo(np.int64).max)
+        nxt[:-1] = np.where(same, new_start[1:], nxt[:-1])
+        shift = new_start[inverse] - start
+        n["start"] = start + shift
+        n["end"] = np.minimum(end + shift, nxt[inverse])
+        return piece
+
+
+# -- the augmenter --------------------------------------------------------------
+class MIDIAugmenter:
+    """Chain of the five MIDI transforms, applied in a fixed order.
+
+    Order: transpose, time stretch, velocity scaling, note dropout, timing
+    jitter (last, so milliseconds are measured on the final tempo map and
+    only on the notes that remain).
+
+    Parameters
+    ----------
+    transpose_semitones, time_stretch, velocity_scale, timing_jitter_ms, note_dropout :
+        ``[min, max]`` ranges, as under ``augment.midi`` in ``params.yaml``.
+
+    Example
+    -------
+    >>> aug = MIDIAugmenter(transpose_semitones=(-2, 2))
+    >>> data, record = aug.augment_bytes(midi_bytes, np.random.default_rng([42, 7, 1]))  # doctest: +SKIP
+    >>> sorted(record)  # doctest: +SKIP
+    ['note_dropout', 'time_stretch', 'timing_jitter_ms', 'transpose_semitones', 'velocity_scale']
+    """
+
+    def __init__(self, transpose_semitones: Sequence[float] = (-5, 6),
+                 time_stretch: Sequence[float] = (0.9, 1.1),
+                 velocity_scale: Sequence[float] = (0.8, 1.2),
+                 timing_jitter_ms: Sequence[float] = (0.0, 15.0),
+                 note_dropout: Sequence[float] = (0.0, 0.1)) -> None:
+        self.transforms: list[MIDITransform] = [
+            Transpose(*range_pair("transpose_semitones", transpose_semitones)),
+            TimeStretch(*range_pair("time_stretch", time_stretch)),
+            VelocityScale(*range_pair("velocity_scale", velocity_scale)),
+            NoteDropout(*range_pair("note_dropout", note_dropout)),
+            TimingJitter(*range_pair("timing_jitter_ms", timing_jitter_ms)),
+        ]
+
+    @classmethod
+    def from_params(cls, ranges: dict[str, Sequence[float]]) -> MIDIAugmenter:
+        """Build from the ``augment.midi`` block of the parameters."""
+        return cls(**ranges)
+
+    def augment(self, piece: MidiPiece, rng: np.random.Generator) -> tuple[MidiPiece, dict[str, Any]]:
+        """One variant of ``piece`` (left unchanged) and the values applied.
+
+        Parameters
+        ----------
+        piece : the parent.
+        rng : the variant's own generator; every random draw comes from it.
+
+        Returns
+        -------
+        (MidiPiece, dict) : the variant and ``{transform name: value applied}``.
+        """
+        variant = piece.copy()
+        record: dict[str, Any] = {}
+        for transform in self.transforms:
+            transform(variant, rng)
+            record[transform.name] = transform.record()
+        return variant, record
+
+    def augment_bytes(self, data: bytes, rng: np.random.Generator) -> tuple[bytes, dict[str, Any]]:
+        """:meth:`augment` on MIDI file bytes; returns the variant's bytes."""
+        variant, record = self.augment(MidiPiece.from_bytes(data), rng)
+        return variant.to_bytes(), record

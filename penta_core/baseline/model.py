@@ -1,0 +1,85 @@
+"""Baseline model: the dataset's health check.
+
+A random forest trained on the train split's feature rows, scored on val and
+test with accuracy and macro-F1. A version whose augmentation or synthesis
+helps should score better here than the version before it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from penta_core.core.io import atomic_write_text, write_json
+from penta_core.core.layout import DatasetLayout
+
+N_TREES = 200
+
+
+def _rows(ids: list[str], X: np.ndarray, wanted: list[str], labels: dict[str, str]) -> tuple[np.ndarray, list[str]]:
+    position = {sid: i for i, sid in enumerate(ids)}
+    keep = [sid for sid in wanted if sid in position and labels.get(sid)]
+    return X[[position[sid] for sid in keep]], [labels[sid] for sid in keep]
+
+
+def train_and_score(ids: list[str], columns: list[str], X: np.ndarray, splits: dict[str, list[str]],
+                    labels: dict[str, str], seed: int) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Fit on ``splits["train"]``; return metrics and ``(actual, predicted)`` pairs of the test split.
+
+    Parameters
+    ----------
+    ids, columns, X : the feature table (rows in ``ids`` order).
+    splits : split name → sample ids.
+    labels : sample id → label (unlabelled samples are skipped).
+    seed : the forest's ``random_state``.
+    """
+    X_train, y_train = _rows(ids, X, splits["train"], labels)
+    metrics: dict[str, Any] = {"n_train": len(y_train), "n_features": len(columns),
+                               "classes": len(set(y_train)), "trained": len(set(y_train)) >= 2}
+    pairs: list[tuple[str, str]] = []
+    if not metrics["trained"]:
+        for name in ("val", "test"):
+            metrics[name] = {"n": 0, "accuracy": 0.0, "macro_f1": 0.0}
+        return metrics, pairs
+    # scikit-learn (and scipy behind it) costs about a second to import: only training pays it.
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    model = RandomForestClassifier(n_estimators=N_TREES, random_state=seed, n_jobs=1, class_weight="balanced")
+    model.fit(X_train, y_train)
+    for name in ("val", "test"):
+        X_eval, y_eval = _rows(ids, X, splits[name], labels)
+        if not y_eval:
+            metrics[name] = {"n": 0, "accuracy": 0.0, "macro_f1": 0.0}
+            continue
+        predicted = model.predict(X_eval)
+        metrics[name] = {
+            "n": len(y_eval),
+            "accuracy": round(float(accuracy_score(y_eval, predicted)), 6),
+            "macro_f1": round(float(f1_score(y_eval, predicted, average="macro", zero_division=0)), 6),
+        }
+        if name == "test":
+            pairs = list(zip(y_eval, (str(p) for p in predicted)))
+            classes = sorted(set(y_train) | set(y_eval))
+            metrics["test"]["confusion"] = {
+                actual: dict(zip(classes, (int(v) for v in row)))
+                for actual, row in zip(classes, confusion_matrix(y_eval, predicted, labels=classes))
+            }
+    counts = {c: y_train.count(c) for c in set(y_train)}
+    metrics["chance_accuracy"] = round(max(counts.values()) / len(y_train), 6)
+    return metrics, pairs
+
+
+def write_baseline(layout: DatasetLayout, metrics: dict[str, Any], pairs: list[tuple[str, str]]) -> None:
+    write_json(layout.metrics_dir / "baseline.json", metrics)
+    atomic_write_text(layout.metrics_dir / "plots" / "confusion.csv",
+                      "actual,predicted\n" + "".join(f"{a},{p}\n" for a, p in pairs))
+
+
+def summary_line(metrics: dict[str, Any]) -> str:
+    """The baseline's scores in one line."""
+    if not metrics["trained"]:
+        return f"baseline: not trained, the train split holds {metrics['classes']} label(s)"
+    return (f"baseline ({metrics['n_train']} train rows, chance {metrics['chance_accuracy']:.2f}): "
+            + "; ".join(f"{name} accuracy {metrics[name]['accuracy']:.3f}, macro-F1 {metrics[name]['macro_f1']:.3f} "
+                        f"(n={metrics[name]['n']})" for name in ("val", "test")))

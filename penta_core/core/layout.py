@@ -1,0 +1,62 @@
+"""The dataset folder: one place that names every path inside it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# The seed's layout, relative to the dataset folder.
+STRUCTURE_DIRS = (
+    "raw/midi",
+    "raw/audio",
+    "raw/synthetic",
+    "processed/features",
+    "processed/augmented",
+    "annotations",
+    "splits",
+)
+
+
+@dataclass(frozen=True)
+class DatasetLayout:
+    """Paths of one dataset version, ``<root>/<name>/``."""
+
+    root: Path
+
+    @classmethod
+    def from_params(cls, params: dict) -> DatasetLayout:
+        return cls(Path(params["dataset"]["root"]) / params["dataset"]["name"])
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    def rel(self, path: str | Path) -> str:
+        """``path`` relative to the dataset folder, with forward slashes."""
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+
+    def abs(self, rel_path: str) -> Path:
+        return self.root / rel_path
+
+    config = property(lambda self: self.root / "config.json")
+    manifest = property(lambda self: self.root / "manifest.json")
+    quarantine = property(lambda self: self.root / "quarantine.json")
+    lock = property(lambda self: self.root / ".penta.lock")
+    raw_midi = property(lambda self: self.root / "raw" / "midi")
+    raw_audio = property(lambda self: self.root / "raw" / "audio")
+    raw_synthetic = property(lambda self: self.root / "raw" / "synthetic")
+    features_dir = property(lambda self: self.root / "processed" / "features")
+    augmented_dir = property(lambda self: self.root / "processed" / "augmented")
+    annotations_dir = property(lambda self: self.root / "annotations")
+    splits_dir = property(lambda self: self.root / "splits")
+    index_dir = property(lambda self: self.root / "index")
+    metrics_dir = property(lambda self: self.root / "metrics")
+
+    def index(self, step: str) -> Path:
+        """Per-stage record of what a stage produced (``index/<step>.json``)."""
+        return self.index_dir / f"{step}.json"
+
+    def raw_dir(self, kind: str) -> Path:
+        return {"midi": self.raw_midi, "audio": self.raw_audio}[kind]
+
+    def missing_dirs(self) -> list[str]:
+        return [d for d in STRUCTURE_DIRS if not (self.root / d).is_dir()]

@@ -1,0 +1,313 @@
+"""Pipeline parameters: defaults, loading from ``params.yaml`` and validation.
+
+Parameters are validated once, at the entry point of every stage and of the
+CLI, so a wrong value fails at once with one line naming the key and the
+accepted form, before any work is done.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TARGET_MODELS = (
+    "emotionrecognizer",
+    "melodytransformer",
+    "harmonypredictor",
+    "groovepredictor",
+    "dynamicsengine",
+)
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 42,
+    "dataset": {
+        "name": "emotion_dataset_v1",
+        "target_model": "emotionrecognizer",
+        "source_dir": "datasets/examples",
+        "root": "datasets",
+    },
+    "import": {
+        "max_file_mb": 256.0,
+        "timeout_s": 60.0,
+        "max_duration_s": 7200.0,
+        "silence_dbfs": -80.0,
+        "n_jobs": 0,
+    },
+    "annotate": {
+        "vocabulary": "penta_core/annotate/vocabulary.yaml",
+    },
+    "features": {
+        "n_jobs": 0,
+        "timeout_s": 120.0,
+        "audio_sample_rate": 22050,
+        "max_audio_s": 600.0,
+    },
+    "augment": {
+        "multiplier": 3,
+        "n_jobs": 0,
+        "timeout_s": 120.0,
+        "midi": {
+            "transpose_semitones": [-5, 6],
+            "time_stretch": [0.9, 1.1],
+            "velocity_scale": [0.8, 1.2],
+            "timing_jitter_ms": [0.0, 15.0],
+            "note_dropout": [0.0, 0.1],
+        },
+        "audio": {
+            "pitch_shift_semitones": [-2.0, 2.0],
+            "time_stretch": [0.9, 1.1],
+            "noise_snr_db": [20.0, 40.0],
+            "gain_db": [-6.0, 3.0],
+        },
+    },
+    "synthesize": {
+        "count": 70,
+        "emotions": "present",
+        "n_jobs": 0,
+        "render_audio": False,
+        "renderer": "sine",
+    },
+    "split": {
+        "train": 0.70,
+        "val": 0.15,
+        "test": 0.15,
+        "group_by": None,
+        "augmented_in_eval": False,
+        "synthetic_in_eval": False,
+    },
+    "validate": {
+        "strict": False,
+        "min_balance": 0.5,
+        "min_diversity": 0.5,
+        "min_quality": 0.9,
+    },
+}
+
+
+class ParamError(ValueError):
+    """A parameter has the wrong type or value; the message names the key."""
+
+
+Check = Callable[[str, Any], None]
+
+
+def _fail(key: str, expected: str, value: Any) -> None:
+    raise ParamError(f"params: '{key}' must be {expected}, got {value!r}")
+
+
+def _int(lo: int | None = None) -> Check:
+    def check(key: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or (lo is not None and value < lo):
+            _fail(key, f"an integer >= {lo}" if lo is not None else "an integer", value)
+    return check
+
+
+def _number(lo: float | None = None, hi: float | None = None, open_lo: bool = False) -> Check:
+    def check(key: str, value: Any) -> None:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if ok and lo is not None:
+            ok = value > lo if open_lo else value >= lo
+        if ok and hi is not None:
+            ok = value <= hi
+        if not ok:
+            bounds = []
+            if lo is not None:
+                bounds.append(f"{'>' if open_lo else '>='} {lo}")
+            if hi is not None:
+                bounds.append(f"<= {hi}")
+            _fail(key, "a number" + (" " + " and ".join(bounds) if bounds else ""), value)
+    return check
+
+
+def _range(lo: float | None = None, hi: float | None = None, open_lo: bool = False) -> Check:
+    inner = _number(lo, hi, open_lo)
+
+    def check(key: str, value: Any) -> None:
+        if not (isinstance(value, list) and len(value) == 2):
+            _fail(key, "a [min, max] pair", value)
+        inner(key, value[0])
+        inner(key, value[1])
+        if value[0] > value[1]:
+            _fail(key, "a [min, max] pair with min <= max", value)
+    return check
+
+
+def _bool(key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        _fail(key, "true or false", value)
+
+
+def _name(key: str, value: Any) -> None:
+    if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value)):
+        _fail(key, "a folder name of letters, digits, '_', '-' or '.'", value)
+
+
+def _path(key: str, value: Any) -> None:
+    if not (isinstance(value, str) and value.strip()):
+        _fail(key, "a non-empty path", value)
+
+
+def _optional(inner: Check) -> Check:
+    def check(key: str, value: Any) -> None:
+        if value is not None:
+            inner(key, value)
+    return check
+
+
+def _choice(options: tuple[str, ...]) -> Check:
+    def check(key: str, value: Any) -> None:
+        if value not in options:
+            _fail(key, "one of " + ", ".join(options), value)
+    return check
+
+
+def _regex(key: str, value: Any) -> None:
+    if not isinstance(value, str):
+        _fail(key, "a regular expression with one capture group, or null", value)
+    try:
+        compiled = re.compile(value)
+    except re.error as err:
+        raise ParamError(f"params: '{key}' is not a valid regular expression ({err}): {value!r}") from None
+    if compiled.groups < 1:
+        _fail(key, "a regular expression with at least one capture group", value)
+
+
+def _emotions(key: str, value: Any) -> None:
+    if value in ("present", "all"):
+        return
+    if not (isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)):
+        _fail(key, "'present', 'all' or a non-empty list of emotion names", value)
+    if len(set(value)) != len(value):
+        _fail(key, "a list without repeats", value)
+
+
+SCHEMA: dict[str, Check] = {
+    "seed": _int(0),
+    "dataset.name": _name,
+    "dataset.target_model": _choice(TARGET_MODELS),
+    "dataset.source_dir": _path,
+    "dataset.root": _path,
+    "import.max_file_mb": _number(0, open_lo=True),
+    "import.timeout_s": _number(0, open_lo=True),
+    "import.max_duration_s": _number(0, open_lo=True),
+    "import.silence_dbfs": _number(-200, 0),
+    "import.n_jobs": _int(0),
+    "annotate.vocabulary": _path,
+    "features.n_jobs": _int(0),
+    "features.timeout_s": _number(0, open_lo=True),
+    "features.audio_sample_rate": _int(8000),
+    "features.max_audio_s": _number(0, open_lo=True),
+    "augment.multiplier": _int(0),
+    "augment.n_jobs": _int(0),
+    "augment.timeout_s": _number(0, open_lo=True),
+    "augment.midi.transpose_semitones": _range(-24, 24),
+    "augment.midi.time_stretch": _range(0.25, 4.0),
+    "augment.midi.velocity_scale": _range(0, 4.0, open_lo=True),
+    "augment.midi.timing_jitter_ms": _range(0, 200),
+    "augment.midi.note_dropout": _range(0, 0.9),
+    "augment.audio.pitch_shift_semitones": _range(-24, 24),
+    "augment.audio.time_stretch": _range(0.25, 4.0),
+    "augment.audio.noise_snr_db": _range(-20, 120),
+    "augment.audio.gain_db": _range(-60, 24),
+    "synthesize.count": _int(0),
+    "synthesize.emotions": _emotions,
+    "synthesize.n_jobs": _int(0),
+    "synthesize.render_audio": _bool,
+    "synthesize.renderer": _choice(("sine", "fluidsynth")),
+    "split.train": _number(0, 1),
+    "split.val": _number(0, 1),
+    "split.test": _number(0, 1),
+    "split.group_by": _optional(_regex),
+    "split.augmented_in_eval": _bool,
+    "split.synthetic_in_eval": _bool,
+    "validate.strict": _bool,
+    "validate.min_balance": _number(0, 1),
+    "validate.min_diversity": _number(0, 1),
+    "validate.min_quality": _number(0, 1),
+}
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        name = f"{prefix}{key}"
+        if key not in merged:
+            raise ParamError(f"params: unknown key '{name}' (known keys are listed in README.md)")
+        if isinstance(merged[key], dict):
+            if not isinstance(value, dict):
+                _fail(name, "a mapping", value)
+            merged[key] = _merge(merged[key], value, name + ".")
+        else:
+            merged[key] = value
+    return merged
+
+
+def validate(params: dict[str, Any]) -> dict[str, Any]:
+    """Check every parameter; raise :class:`ParamError` naming the first bad key."""
+    flat = _flatten(params)
+    for key, check in SCHEMA.items():
+        check(key, flat[key])
+    split_sum = params["split"]["train"] + params["split"]["val"] + params["split"]["test"]
+    if abs(split_sum - 1.0) > 1e-6:
+        raise ParamError(
+            "params: 'split.train' + 'split.val' + 'split.test' must sum to 1.0, "
+            f"got {split_sum:g}"
+        )
+    if params["split"]["train"] <= 0:
+        _fail("split.train", "a number > 0", params["split"]["train"])
+    return params
+
+
+def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults merged with ``overrides`` (a nested dict) and validated."""
+    return validate(_merge(DEFAULTS, overrides or {}))
+
+
+def load_params(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read ``params.yaml`` (missing file: defaults), apply ``overrides``, validate.
+
+    Parameters
+    ----------
+    path : path to a YAML file of parameters grouped by stage.
+    overrides : nested dict applied on top, e.g. ``{"augment": {"multiplier": 5}}``.
+
+    Returns
+    -------
+    dict : the complete, validated parameter tree.
+    """
+    path = Path(path)
+    loaded: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise ParamError(f"params: {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        if not isinstance(loaded, dict):
+            raise ParamError(f"params: {path} must hold a mapping of parameter groups")
+    merged = _merge(DEFAULTS, loaded)
+    if overrides:
+        merged = _merge(merged, overrides)
+    return validate(merged)
+
+
+def n_jobs(value: int) -> int:
+    """``0`` means every core."""
+    import os
+
+    return value if value > 0 else (os.cpu_count() or 1)

@@ -1,0 +1,1 @@
+"""The dataset folder structure and config.json."""

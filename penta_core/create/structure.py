@@ -1,0 +1,28 @@
+"""Create a dataset's folder structure and its ``config.json``."""
+from __future__ import annotations
+
+from typing import Any
+
+from penta_core import __version__
+from penta_core.core.io import write_json
+from penta_core.core.layout import STRUCTURE_DIRS, DatasetLayout
+
+
+def write_config(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
+    """Record the parameters that build this dataset version in ``config.json``."""
+    config = {
+        "dataset": params["dataset"]["name"],
+        "target_model": params["dataset"]["target_model"],
+        "penta_core_version": __version__,
+        "params": params,
+    }
+    write_json(layout.config, config)
+    return config
+
+
+def create_structure(layout: DatasetLayout) -> list[str]:
+    """Make the seed's folder layout; return the folders that were missing."""
+    missing = layout.missing_dirs()
+    for rel in STRUCTURE_DIRS:
+        layout.abs(rel).mkdir(parents=True, exist_ok=True)
+    return missing

@@ -1,0 +1,1 @@
+"""Feature extraction: MIDI (pitch, harmony, key, groove) and audio features, and the training table."""

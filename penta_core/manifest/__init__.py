@@ -1,0 +1,1 @@
+"""The manifest: every stage's index merged into one record per sample."""

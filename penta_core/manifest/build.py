@@ -1,0 +1,79 @@
+"""The manifest: one entry per sample, merged from what each stage recorded.
+
+Stages never rewrite each other's files: import, annotate, augment and
+synthesize each write their own record under ``index/``, and the manifest
+stage merges them into ``manifest.json``. The schema is documented in
+README.md (section *Manifest*).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from penta_core.core.io import read_json, write_json
+from penta_core.core.layout import DatasetLayout
+from penta_core.splits.groups import assign_groups, group_stats
+
+SCHEMA_VERSION = 1
+
+
+def _read_index(layout: DatasetLayout, step: str) -> dict[str, Any] | None:
+    path = layout.index(step)
+    return read_json(path) if path.exists() else None
+
+
+def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
+    """Merge the stage records of ``layout`` into a manifest and write ``manifest.json``."""
+    imported = _read_index(layout, "imported") or {"samples": [], "duplicates": []}
+    annotated = (_read_index(layout, "annotated") or {}).get("annotations", {})
+    samples: list[dict[str, Any]] = []
+    for sample in imported["samples"]:
+        entry = dict(sample)
+        note = annotated.get(sample["id"], {})
+        entry["label"] = note.get("label")
+        entry["valence"] = note.get("valence")
+        entry["arousal"] = note.get("arousal")
+        if "conflict" in note:
+            entry["label_conflict"] = note["conflict"]
+        samples.append(entry)
+    labels = {s["id"]: s for s in samples}
+    for variant in (_read_index(layout, "augmented") or {}).get("samples", []):
+        parent = labels.get(variant["parent"], {})
+        entry = dict(variant)
+        entry["label"] = parent.get("label")
+        entry["valence"] = parent.get("valence")
+        entry["arousal"] = parent.get("arousal")
+        samples.append(entry)
+    samples += [dict(s) for s in (_read_index(layout, "synthetic") or {}).get("samples", [])]
+    features = (_read_index(layout, "features") or {}).get("samples", {})
+    if features:
+        for entry in samples:
+            status = features.get(entry["id"])
+            entry["features"] = status["status"] if status else "missing"
+            if status and status.get("reason"):
+                entry["features_reason"] = status["reason"]
+    groups = assign_groups(samples, params["split"]["group_by"])
+    for entry in samples:
+        entry["group"] = groups[entry["id"]]
+    samples.sort(key=lambda s: s["id"])
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "dataset": params["dataset"]["name"],
+        "target_model": params["dataset"]["target_model"],
+        "samples": samples,
+        "summary": summarise(samples),
+    }
+    write_json(layout.manifest, manifest)
+    return manifest
+
+
+def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "total": len(samples),
+        "per_origin": dict(sorted(Counter(s["origin"] for s in samples).items())),
+        "per_kind": dict(sorted(Counter(s["kind"] for s in samples).items())),
+        "per_label": dict(sorted(Counter(s["label"] or "null" for s in samples).items())),
+        "label_conflicts": sum(1 for s in samples if s.get("label_conflict")),
+        "features_failed": sum(1 for s in samples if s.get("features") in ("failed", "missing")),
+        **group_stats(s["group"] for s in samples),
+    }

@@ -1,0 +1,1 @@
+"""Import: walk a source folder, check every file, copy the valid ones and quarantine the rest."""

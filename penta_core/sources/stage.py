@@ -1,0 +1,22 @@
+"""The import step: copy valid MIDI/audio from the source folder, dedupe by content, quarantine the rest."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from penta_core.core.layout import DatasetLayout
+from penta_core.sources.importer import import_sources
+
+
+def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
+    report = import_sources(Path(params["dataset"]["source_dir"]), layout, params)
+    s = report.summary()
+    lines = [
+        (f"imported {s['imported']} samples ({s['imported_midi']} MIDI, {s['imported_audio']} audio) "
+        f"from {s['files_scanned']} files; {s['duplicate_files']} duplicates collapsed, "
+        f"{s['quarantined']} quarantined")
+    ]
+    lines += [f"  quarantined {q['path']}: {q['reason']}" for q in report.quarantined[:20]]
+    if len(report.quarantined) > 20:
+        lines.append(f"  ... and {len(report.quarantined) - 20} more in {layout.quarantine}")
+    return lines

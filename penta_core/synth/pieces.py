@@ -1,0 +1,193 @@
+"""The synthesize stage: ``synthesize.count`` emotion-labelled pieces, in parallel and incrementally.
+
+Sample ``k`` of emotion ``e`` has id ``syn_<e>_<k:05d>`` and its randomness comes
+from ``(seed, id)`` alone, so raising ``count`` adds pieces without changing
+the existing ones. ``raw/synthetic/`` persists between runs (DVC
+``persist: true``) with a stamp of what built it: a piece whose file is there
+under the same stamp is kept, not regenerated.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+
+from penta_core.annotate.vocabulary import Vocabulary
+from penta_core.core.io import atomic_write_bytes, read_json, sha256_file, write_json
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.engine.fingerprint import library_versions, source_digest
+from penta_core.engine.parallel import supervised_map
+from penta_core.engine.seeding import rng_for
+from penta_core.synth.generator import SyntheticGenerator, midi_bytes, render_audio
+from penta_core.synth.rendering import find_fluidsynth
+
+GENERATOR_MODULES = ("generator", "profiles", "roman", "rendering")
+AUDIO_RATE = 22050
+STAMP = "_stamp.json"
+
+
+def plan_ids(count: int, emotions: list[str]) -> list[tuple[str, str]]:
+    """``(sample id, emotion)`` for ``count`` pieces spread evenly across ``emotions``."""
+    if count == 0:
+        return []
+    if count < len(emotions):
+        raise ValueError(
+            f"synthesize.count must be 0 or at least {len(emotions)} (one per emotion: "
+            f"{', '.join(emotions)}), got {count}"
+        )
+    ids = []
+    for i, emotion in enumerate(emotions):
+        share = count // len(emotions) + (1 if i < count % len(emotions) else 0)
+        ids += [(f"syn_{emotion}_{k:05d}", emotion) for k in range(1, share + 1)]
+    return ids
+
+
+def generator_fingerprint() -> str:
+    """Hash of the generator's source and the libraries that write its bytes.
+
+    Part of the stamp of ``raw/synthetic/``: any change to the rules
+    regenerates every piece instead of keeping ones the old rules made.
+    """
+    versions = library_versions(("pretty_midi", "mido", "numpy", "soundfile"))
+    return source_digest([f"penta_core.synth.{m}" for m in GENERATOR_MODULES] + ["penta_core.engine.seeding"]) + \
+        "".join(f" {k}={v}" for k, v in sorted(versions.items()))
+
+
+def renderer_fingerprint(renderer: str) -> str:
+    """What decides a render's samples: the renderer, and for FluidSynth its version and SoundFont."""
+    if renderer == "sine":
+        return "sine"
+    found = find_fluidsynth()
+    if found is None:
+        raise ValueError("synthesize.renderer is fluidsynth, but FluidSynth with a General MIDI SoundFont is not "
+                         "installed (apt-get install fluidsynth fluid-soundfont-gm, or set PENTA_SOUNDFONT)")
+    program, soundfont = found
+    import subprocess
+
+    version = subprocess.run([program, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return f"fluidsynth {version.strip()} {Path(soundfont).name} {Path(soundfont).stat().st_size}"
+
+
+def choose_emotions(setting: str | list[str], known: list[str], layout: DatasetLayout) -> list[str]:
+    """The emotions to synthesize, in the generator's order.
+
+    ``present`` picks the labels the imported data holds, so synthesis adds
+    to the classes a model will be evaluated on instead of inventing new
+    ones; with no labelled imports it falls back to every emotion.
+    """
+    if setting == "all":
+        return list(known)
+    if setting == "present":
+        path = layout.index("annotated")
+        found = {a["label"] for a in read_json(path)["annotations"].values()} if path.exists() else set()
+        chosen = [e for e in known if e in found]
+        return chosen or list(known)
+    unknown = [e for e in setting if e not in known]
+    if unknown:
+        raise ValueError(f"synthesize.emotions: no generator rules for {', '.join(unknown)} "
+                         f"(known: {', '.join(known)})")
+    return [e for e in known if e in setting]
+
+
+def _files(folder: Path, sample_id: str, emotion: str, with_audio: bool) -> list[Path]:
+    midi_path = folder / emotion / f"{sample_id}.mid"
+    return [midi_path, midi_path.with_suffix(".wav")] if with_audio else [midi_path]
+
+
+def _generate_one(task: tuple[str, str, int, str, bool, str]) -> None:
+    """Worker: write one piece (and its audio render) below ``folder``."""
+    sample_id, emotion, seed, folder, with_audio, renderer = task
+    midi, _ = SyntheticGenerator().generate(emotion, rng_for(seed, sample_id))
+    paths = _files(Path(folder), sample_id, emotion, with_audio)
+    atomic_write_bytes(paths[0], midi_bytes(midi))
+    if with_audio:
+        buffer = io.BytesIO()
+        sf.write(buffer, render_audio(midi, AUDIO_RATE, renderer), AUDIO_RATE, format="WAV", subtype="PCM_16")
+        atomic_write_bytes(paths[1], buffer.getvalue())
+
+
+def _entries(layout: DatasetLayout, sample_id: str, emotion: str, vocab: Vocabulary,
+             generation: dict[str, Any], with_audio: bool) -> list[dict[str, Any]]:
+    label = vocab.labels[emotion]
+    base = layout.raw_synthetic / emotion / f"{sample_id}.mid"
+    kinds = [("midi", base, sample_id)]
+    if with_audio:
+        kinds.append(("audio", base.with_suffix(".wav"), f"{sample_id}_audio"))
+    return [
+        {
+            "id": sid, "path": layout.rel(path), "kind": kind, "origin": "synthetic",
+            "label": emotion, "valence": label.valence, "arousal": label.arousal,
+            "group": sample_id, "sha256": sha256_file(path), "generation": generation,
+        }
+        for kind, path, sid in kinds
+    ]
+
+
+def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
+    """Generate or reuse every planned piece; write ``index/synthetic.json``; return its summary.
+
+    Parameters
+    ----------
+    layout : the dataset being built.
+    params : validated params; uses ``seed``, ``synthesize.*`` and ``dataset.target_model``.
+    """
+    opts = params["synthesize"]
+    folder = layout.raw_synthetic
+    folder.mkdir(parents=True, exist_ok=True)
+    generator = SyntheticGenerator()
+    ids: list[tuple[str, str]] = []
+    vocab = None
+    if opts["count"]:
+        vocab = Vocabulary.load(params["dataset"]["target_model"], params["annotate"]["vocabulary"])
+        missing = [e for e in generator.emotions if e not in vocab.labels]
+        if missing:
+            raise ValueError(
+                f"synthesize: the vocabulary of '{params['dataset']['target_model']}' has no label for "
+                f"{', '.join(missing)}; synthesis needs the emotion labels (or set synthesize.count: 0)"
+            )
+        emotions = choose_emotions(opts["emotions"], generator.emotions, layout)
+        ids = plan_ids(opts["count"], emotions)
+    stamp = {"seed": params["seed"], "generator": generator_fingerprint(), "render_audio": opts["render_audio"]}
+    if opts["render_audio"]:
+        stamp["renderer"] = renderer_fingerprint(opts["renderer"])
+    stamp_path = folder / STAMP
+    same_build = stamp_path.exists() and read_json(stamp_path) == stamp
+    wanted = {folder / e / f"{sid}.mid" for sid, e in ids}
+    if opts["render_audio"]:
+        wanted |= {p.with_suffix(".wav") for p in wanted}
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file() and path.name != STAMP and (not same_build or path not in wanted):
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    write_json(stamp_path, stamp)
+
+    # A file present under the same stamp is the piece its id determines: keep it.
+    todo = [(sid, e) for sid, e in ids if not all(p.exists() for p in _files(folder, sid, e, opts["render_audio"]))]
+    failed = {}
+    tasks = ((sid, e, params["seed"], str(folder), opts["render_audio"], opts["renderer"]) for sid, e in todo)
+    for index, outcome in supervised_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
+                                         timeout_s=120, desc="synthesize", total=len(todo),
+                                         relative_to=[layout.root]):
+        if not outcome.ok:
+            failed[todo[index][0]] = outcome.reason
+    samples = []
+    for sid, emotion in ids:
+        if sid not in failed:
+            plan = generator.randomize_parameters(emotion, rng_for(params["seed"], sid))
+            samples += _entries(layout, sid, emotion, vocab, plan.as_record(), opts["render_audio"])
+    samples.sort(key=lambda s: s["id"])
+    summary = {
+        "planned": len(ids),
+        "failed": len(failed),
+        "per_label": {e: n for e in generator.emotions
+                      if (n := sum(1 for s in samples if s["label"] == e and s["kind"] == "midi"))},
+    }
+    failures = [{"id": sid, "reason": reason} for sid, reason in sorted(failed.items())]
+    # What this run did (generated vs kept) is returned, not written: the index must
+    # be the same bytes whether the pieces were made now or by an earlier run.
+    write_json(layout.index("synthetic"), {"samples": samples, "failed": failures, "summary": summary})
+    return {**summary, "generated": len(todo) - len(failed), "reused": len(ids) - len(todo)}

@@ -1,0 +1,1 @@
+"""Validation: balance, diversity, quality, structure and leakage scores of a built version."""

@@ -1,0 +1,32 @@
+"""The validate step: balance, diversity, quality, structure and leakage → metrics/validation.json."""
+from __future__ import annotations
+
+from typing import Any
+
+from penta_core.core.io import read_json
+from penta_core.core.layout import DatasetLayout
+from penta_core.features.table import load_feature_table
+from penta_core.manifest.load import load_manifest
+from penta_core.splits.lists import read_splits
+from penta_core.validation.checks import report_lines, validate_dataset, write_validation
+
+# The feature columns the diversity score reads.
+DIVERSITY_COLUMNS = ("key_tonic", "mode_minor", "tempo_bpm")
+
+
+def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
+    samples = load_manifest(layout)["samples"]
+    feature_rows, feature_status = {}, {}
+    if layout.index("features").exists():
+        feature_status = {k: v["status"] for k, v in read_json(layout.index("features"))["samples"].items()}
+        ids, columns, X = load_feature_table(layout)
+        wanted = [columns.index(c) for c in DIVERSITY_COLUMNS]
+        feature_rows = {i: dict(zip(DIVERSITY_COLUMNS, row[wanted])) for i, row in zip(ids, X)}
+    metrics, details = validate_dataset(layout, samples, read_splits(layout), feature_rows, feature_status,
+                                        params["validate"])
+    write_validation(layout, metrics, details)
+    lines = report_lines(metrics, details)
+    if params["validate"]["strict"] and not metrics["valid"]:
+        print("\n".join(lines))
+        raise ValueError(f"validation failed (validate.strict: true): {'; '.join(details['failing'])}")
+    return lines
