@@ -40,7 +40,9 @@ def render(chords, bpm: float, bars: int = 8, transpose: int = 0) -> np.ndarray:
 
 
 def assert_complete_and_finite(out):
+    """Every column present and finite as computed: the NaN/inf safety net replaced nothing."""
     assert set(AUDIO_COLUMNS) <= set(out["features"])
+    assert "non_finite_replaced" not in out["flags"]
     assert all(math.isfinite(out["features"][c]) for c in AUDIO_COLUMNS)
 
 

@@ -211,8 +211,10 @@ def test_drums_stay_out_of_pitch_and_harmony():
 # --- degenerate input -------------------------------------------------------------------
 
 def assert_complete_and_finite(out):
+    """Every column present and finite as computed: the NaN/inf safety net replaced nothing."""
     f = out["features"]
     assert set(MIDI_COLUMNS) <= set(f)
+    assert "non_finite_replaced" not in out["flags"]
     assert all(math.isfinite(f[c]) for c in MIDI_COLUMNS)
     assert f["mode"] in ("major", "minor")
 
@@ -288,3 +290,11 @@ def test_real_midi_duration_matches_an_independent_tempo_reader(path):
     out = extract_midi_features(path)
     assert_complete_and_finite(out)
     assert out["features"]["duration_s"] == pytest.approx(last_note_off_s(path), abs=0.01)
+
+
+def test_the_safety_net_replaces_a_non_finite_value_and_says_so():
+    from penta_core.features.vector import finish_features
+
+    out = finish_features({"a": float("nan"), "b": float("inf"), "c": 1.5}, ("a", "b", "c"), [], {})
+    assert out["features"]["a"] == 0.0 and out["features"]["b"] == 0.0 and out["features"]["c"] == 1.5
+    assert out["flags"] == ["non_finite_replaced"]

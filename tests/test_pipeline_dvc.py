@@ -70,3 +70,25 @@ def test_the_report_of_a_built_version_prints_without_rerunning_anything(built):
     out = run([sys.executable, "-m", "penta_core.report"], built[0]).stdout
     assert "Dataset Validation Report" in out and "Valid: ✅" in out
     assert "Splits: train " in out and "baseline (" in out
+
+
+def _changed_stages(repo) -> set[str]:
+    status = json.loads(run(["dvc", "status", "--json"], repo).stdout or "{}")
+    return {name.split(":")[-1] for name in status}
+
+
+@pytest.mark.parametrize(("module", "expected"), [
+    ("penta_core/splits/assign.py", {"splits"}),
+    ("penta_core/features/table.py", {"features", "validate", "baseline"}),
+    ("penta_core/core/io.py", {"create", "import", "annotate", "augment", "synthesize", "features", "manifest",
+                               "splits", "validate", "baseline"}),
+])
+def test_editing_a_module_marks_exactly_the_stages_that_import_it(built, module, expected):
+    path = built[1] / module
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# edited\n")
+        assert _changed_stages(built[1]) == expected
+    finally:
+        path.write_bytes(original)
+    assert _changed_stages(built[1]) == set()

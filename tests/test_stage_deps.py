@@ -5,7 +5,6 @@ import re
 
 import pytest
 import yaml
-
 from stage_imports import REPO, import_closure
 
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
