@@ -1,0 +1,232 @@
+"""A folder of tar shards with a catalogue beside each: derived samples packed about 1,000 to a file.
+
+Each shard ``<prefix>-<digest>.tar`` has a sidecar ``<prefix>-<digest>.json``
+listing its members (sample id, member name, group, cache key, sha256, data
+offset and size) and the shard's own sha256. The digest names the content
+(member ids, names and checksums), so a chunk whose members did not change
+keeps its file and its bytes, and DVC uploads nothing for it.
+
+A stage syncs the store with what it wants (:meth:`ShardStore.begin`): members
+whose cache key matches a stored one are reused, the others are produced by
+the stage (in workers) and handed over with :meth:`ShardSync.put`. A chunk is
+written, with one fsync, as soon as every member of it is known, so a killed
+run keeps every finished shard; :meth:`ShardSync.finish` deletes the shards no
+longer wanted. Clean and incremental runs write identical shards.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, read_json, sha256_bytes, sha256_file, write_json
+from penta_core.store.chunks import chunk
+from penta_core.store.tar_shard import build_tar, read_member
+
+
+@dataclass(frozen=True)
+class Member:
+    """A sample the store must hold: ``name`` is its path inside the shard."""
+
+    id: str
+    name: str
+    group: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A member as it sits in a written shard."""
+
+    id: str
+    name: str
+    group: str
+    key: str
+    sha256: str
+    shard: str
+    offset: int
+    size: int
+
+
+def _digest(members: Iterable[tuple[str, str, str]]) -> str:
+    text = "\n".join(f"{i}\t{n}\t{s}" for i, n, s in members)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class ShardStore:
+    """The shards with one ``prefix`` in ``folder``.
+
+    Parameters
+    ----------
+    folder : where the shards live (created on first write).
+    prefix : file-name prefix of this store's shards, e.g. ``midi``.
+    groups_per_shard : mean number of groups (e.g. a parent and its variants) per shard.
+    max_members : a shard is cut at the next group once it holds this many members.
+    """
+
+    def __init__(self, folder: str | os.PathLike, prefix: str, *, groups_per_shard: float = 1000.0,
+                 max_members: int = 4000) -> None:
+        self.folder = Path(folder)
+        self.prefix = prefix
+        self.groups_per_shard = groups_per_shard
+        self.max_members = max_members
+
+    def sidecars(self) -> list[Path]:
+        return sorted(self.folder.glob(f"{self.prefix}-*.json")) if self.folder.is_dir() else []
+
+    def load(self, verify: bool = True) -> dict[str, Stored]:
+        """Every member of every intact shard, by sample id.
+
+        A shard counts when its sidecar parses and (``verify``) its bytes still
+        hash to the recorded sha256; anything else is ignored, so its members
+        are produced again and the file is swept at the end of the next sync.
+        """
+        found: dict[str, Stored] = {}
+        for sidecar in self.sidecars():
+            try:
+                record = read_json(sidecar)
+                shard = self.folder / record["shard"]
+                if not shard.is_file() or shard.stat().st_size != record["size"]:
+                    continue
+                if verify and sha256_file(shard) != record["sha256"]:
+                    continue
+                members = [Stored(shard=record["shard"], **m) for m in record["members"]]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            for member in members:
+                found.setdefault(member.id, member)
+        return found
+
+    def read(self, stored: Stored) -> bytes:
+        """The bytes of one stored member."""
+        return read_member(self.folder / stored.shard, stored.offset, stored.size)
+
+    def begin(self, wanted: Iterable[Member]) -> ShardSync:
+        """Start syncing the store to hold exactly ``wanted`` (any order; sorted here)."""
+        return ShardSync(self, sorted(wanted, key=lambda m: (m.group, m.id)), self.load())
+
+
+@dataclass
+class _Chunk:
+    members: list[Member]
+    pending: set[str] = field(default_factory=set)
+    written: bool = False
+
+
+class ShardSync:
+    """One sync of a :class:`ShardStore`: reuse, accept produced members, write chunks, sweep."""
+
+    def __init__(self, store: ShardStore, wanted: list[Member], stored: dict[str, Stored]) -> None:
+        ids = [m.id for m in wanted]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{store.prefix} store: a sample id is wanted twice")
+        self.store = store
+        self.old = stored
+        self.reused = {m.id for m in wanted if m.id in stored and stored[m.id].key == m.key
+                       and stored[m.id].name == m.name}
+        self._chunks = [_Chunk(c) for c in chunk(wanted, lambda m: m.group,
+                                                  groups_per_chunk=store.groups_per_shard,
+                                                  max_items=store.max_members)]
+        self._chunk_of: dict[str, _Chunk] = {}
+        for c in self._chunks:
+            c.pending = {m.id for m in c.members if m.id not in self.reused}
+            for m in c.members:
+                self._chunk_of[m.id] = c
+        self._produced: dict[str, bytes] = {}
+        self._dropped: set[str] = set()
+        self.result: dict[str, Stored] = {}
+        self.written = 0
+
+    @property
+    def missing(self) -> list[Member]:
+        """The members to produce, in shard order (so shards complete, and are written, early)."""
+        return [m for c in self._chunks for m in c.members if m.id in c.pending]
+
+    def put(self, member_id: str, data: bytes) -> None:
+        """Hand over the bytes of a produced member; writes its shard when that completes it."""
+        self._produced[member_id] = data
+        self._resolve(member_id)
+
+    def drop(self, member_ids: Iterable[str]) -> None:
+        """Leave members out (their production failed); their shard is written without them."""
+        for member_id in member_ids:
+            self._dropped.add(member_id)
+            self._resolve(member_id)
+
+    def _resolve(self, member_id: str) -> None:
+        c = self._chunk_of[member_id]
+        c.pending.discard(member_id)
+        if not c.pending and not c.written:
+            self._write(c)
+
+    def _write(self, c: _Chunk) -> None:
+        c.written = True
+        kept = [m for m in c.members if m.id not in self._dropped]
+        if not kept:
+            return
+        payload: dict[str, bytes] = {}
+        sums: dict[str, str] = {}
+        for m in kept:
+            if m.id in self.reused:
+                sums[m.id] = self.old[m.id].sha256
+            else:
+                payload[m.id] = self._produced.pop(m.id)
+                sums[m.id] = sha256_bytes(payload[m.id])
+        name = f"{self.store.prefix}-{_digest((m.id, m.name, sums[m.id]) for m in kept)}"
+        sidecar = self.store.folder / f"{name}.json"
+        existing = self._existing(sidecar)
+        if existing is not None:
+            for stored in existing:
+                self.result[stored.id] = stored
+            return
+        for m in kept:
+            if m.id in self.reused:
+                payload[m.id] = self.store.read(self.old[m.id])
+        data, placed = build_tar((m.name, payload[m.id]) for m in kept)
+        atomic_write_bytes(self.store.folder / f"{name}.tar", data)
+        members = [Stored(m.id, m.name, m.group, m.key, sums[m.id], f"{name}.tar", p.offset, p.size)
+                   for m, p in zip(kept, placed, strict=True)]
+        write_json(sidecar, {
+            "shard": f"{name}.tar", "sha256": sha256_bytes(data), "size": len(data),
+            "members": [{k: v for k, v in asdict(s).items() if k != "shard"} for s in members],
+        })
+        for stored in members:
+            self.result[stored.id] = stored
+        self.written += 1
+
+    def _existing(self, sidecar: Path) -> list[Stored] | None:
+        """The members of an identical shard already on disk (verified at load), if there is one."""
+        try:
+            record = read_json(sidecar)
+        except (OSError, ValueError):
+            return None
+        members = [Stored(shard=record["shard"], **m) for m in record["members"]]
+        if all(self.old.get(s.id) == s for s in members):
+            return members
+        return None
+
+    def finish(self) -> dict[str, Stored]:
+        """Check every member was resolved, delete shards no longer wanted; the stored members by id."""
+        open_chunks = [c for c in self._chunks if c.pending]
+        if open_chunks:
+            left = sorted(i for c in open_chunks for i in c.pending)
+            raise RuntimeError(f"{self.store.prefix} store: {len(left)} members never produced, e.g. {left[0]}")
+        for c in self._chunks:
+            if not c.written:
+                self._write(c)
+        keep = {s.shard for s in self.result.values()}
+        keep |= {Path(s).with_suffix(".json").name for s in keep}
+        for path in self.store.folder.glob(f"{self.store.prefix}-*") if self.store.folder.is_dir() else []:
+            if path.name not in keep:
+                path.unlink()
+        for tmp in self.store.folder.glob(TMP_PREFIX + "*") if self.store.folder.is_dir() else []:
+            tmp.unlink()
+        return dict(sorted(self.result.items()))
+
+
+def describe(stored: Stored, folder_rel: str) -> dict[str, Any]:
+    """The manifest fields that locate a packed sample: its shard (relative to the dataset) and member."""
+    return {"shard": f"{folder_rel}/{stored.shard}", "member": stored.name, "sha256": stored.sha256}
