@@ -1,0 +1,71 @@
+"""The feature table's Parquet parts: same rows, same bytes; an unchanged part keeps its file."""
+from __future__ import annotations
+
+import numpy as np
+
+from penta_core.features.parts import FeatureRows, part_files, read_parts, write_parts
+
+COLUMNS = ("tempo_bpm", "pitch_mean", "note_density")
+
+
+def _rows(n: int, start: int = 0) -> FeatureRows:
+    ids = [f"{i * 7919 % 100003:05d}{i:04d}" for i in range(start, start + n)]
+    order = sorted(range(n), key=ids.__getitem__)
+    rng = np.random.default_rng(start)
+    X = rng.normal(size=(n, len(COLUMNS)))
+    rows = FeatureRows(ids, list(ids), ["midi"] * n, [f"sha{i}" for i in ids], ["key"] * n,
+                       [["single_note"] if k % 5 == 0 else [] for k in range(n)], ["minor"] * n,
+                       ['{"k":1}'] * n, COLUMNS, X)
+    return rows.take(order)
+
+
+def _merge(a: FeatureRows, b: FeatureRows) -> FeatureRows:
+    both = FeatureRows(a.ids + b.ids, a.groups + b.groups, a.kinds + b.kinds, a.sha256 + b.sha256,
+                       a.feature_keys + b.feature_keys, a.flags + b.flags, a.modes + b.modes,
+                       a.details + b.details, COLUMNS, np.vstack([a.X, b.X]))
+    return both.take(sorted(range(len(both)), key=both.ids.__getitem__))
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in part_files(folder)}
+
+
+def test_parts_read_back_exactly_what_was_written(tmp_path):
+    rows = _rows(2000)
+    written, _ = write_parts(tmp_path, rows)
+    back = read_parts(tmp_path, COLUMNS)
+    assert written == len(part_files(tmp_path)) > 1
+    assert back.ids == rows.ids and back.flags == rows.flags and np.array_equal(back.X, rows.X)
+
+
+def test_adding_rows_rewrites_few_parts_and_equals_a_clean_build(tmp_path):
+    base, extra = _rows(2000), _rows(10, start=5000)
+    write_parts(tmp_path / "inc", base)
+    before = _files(tmp_path / "inc")
+    written, removed = write_parts(tmp_path / "inc", _merge(base, extra))
+    after = _files(tmp_path / "inc")
+    assert written == removed <= 10 and len(set(before) & set(after)) >= len(before) - 10
+    write_parts(tmp_path / "clean", _merge(base, extra))
+    assert after == _files(tmp_path / "clean")
+
+
+def test_rewriting_the_same_rows_writes_nothing(tmp_path):
+    rows = _rows(500)
+    write_parts(tmp_path, rows)
+    assert write_parts(tmp_path, rows) == (0, 0)
+
+
+def test_a_row_left_twice_by_a_killed_run_is_read_once(tmp_path):
+    rows = _rows(300)
+    write_parts(tmp_path / "a", rows)
+    write_parts(tmp_path / "b", rows.take(range(10)))
+    for path in part_files(tmp_path / "b"):
+        (tmp_path / "a" / ("features-zz" + path.name[9:])).write_bytes(path.read_bytes())
+    assert read_parts(tmp_path / "a", COLUMNS).ids == rows.ids
+
+
+def test_an_unreadable_part_is_skipped(tmp_path):
+    write_parts(tmp_path, _rows(300))
+    first = part_files(tmp_path)[0]
+    first.write_bytes(b"not parquet")
+    assert 0 < len(read_parts(tmp_path, COLUMNS)) < 300
