@@ -63,6 +63,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        # One request per connection: a browser never holds a connection to a server that has stopped.
+        self.send_header("Connection", "close")
+        self.close_connection = True
         for key, value in (extra or {}).items():
             self.send_header(key, value)
         self.end_headers()
