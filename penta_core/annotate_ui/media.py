@@ -1,4 +1,4 @@
-"""What the page plays and draws: sample bytes, MIDI rendered to WAV (cached), piano-roll notes.
+"""What the page plays and draws: MIDI rendered to WAV (cached), piano-roll notes, audio types.
 
 MIDI is rendered with the pipeline's own synthesizer
 (:mod:`penta_core.synth.rendering`): ``sine`` by default, FluidSynth when
@@ -18,20 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from penta_core.core.io import atomic_write_bytes
-from penta_core.core.layout import DatasetLayout
 
 AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 # Bumped when the render of the same bytes would change, so old cache files are not served.
 RENDER_VERSION = 1
-
-
-def read_sample_bytes(layout: DatasetLayout, sample: dict[str, Any]) -> bytes:
-    """The file content of a manifest ``sample``.
-
-    The one place the page reads sample data: when samples move into packed
-    shards, only this function changes.
-    """
-    return layout.abs(sample["path"]).read_bytes()
 
 
 def audio_type(path: str) -> str:

@@ -21,9 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from penta_core.annotate_ui.assets import static_dir
 from penta_core.annotate_ui.labelstudio import export_tasks
-from penta_core.annotate_ui.media import RenderCache, audio_type, piano_roll, read_sample_bytes
+from penta_core.annotate_ui.media import RenderCache, audio_type, piano_roll
 from penta_core.annotate_ui.overview import overview
 from penta_core.annotate_ui.session import ActionRejected, AnnotationSession
+from penta_core.store.access import sample_bytes
 
 MAX_BODY = 1 << 20
 SAMPLE_ROUTE = re.compile(r"/api/(sample|audio)/([A-Za-z0-9_.-]+)")
@@ -171,13 +172,13 @@ class Handler(BaseHTTPRequestHandler):
         sample = session.samples[sample_id]
         detail: dict[str, Any] = {"row": session.row(sample_id), "manifest": session.features(sample_id)}
         if sample["kind"] == "midi":
-            detail["roll"] = piano_roll(read_sample_bytes(session.layout, sample))
+            detail["roll"] = piano_roll(sample_bytes(session.layout, sample))
         self._json(detail)
 
     def _audio(self, sample_id: str) -> None:
         session = self.server.session
         sample = session.samples[sample_id]
-        data = read_sample_bytes(session.layout, sample)
+        data = sample_bytes(session.layout, sample)
         if sample["kind"] == "midi":
             self._bytes_with_ranges(self.server.renders.wav(data), "audio/wav")
         else:
