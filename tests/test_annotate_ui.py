@@ -118,6 +118,22 @@ def test_an_impossible_action_is_refused_with_its_reason(served, version, action
     assert status == 400 and message in reply["error"]
 
 
+def test_a_batch_sent_after_an_outage_may_undo_its_own_earlier_action(session, version):
+    _, _, ids = version
+    sample = ids["sad/d.mid"]
+    reply = session.record([{"event": "o1", "sample": sample, "action": "label", "new": "calm"},
+                            {"event": "o2", "sample": sample, "action": "undo", "undoes": "o1"}])
+    assert reply["accepted"] == ["o1", "o2"] and session.row(sample)["label"] == "sad"
+
+
+def test_a_batch_with_one_refused_action_writes_nothing(session, version):
+    _, _, ids = version
+    with pytest.raises(ActionRejected, match="jolly"):
+        session.record([{"event": "b1", "sample": ids["sad/d.mid"], "action": "label", "new": "calm"},
+                        {"event": "b2", "sample": ids["sad/c.mid"], "action": "label", "new": "jolly"}])
+    assert read_events(session.events_path).events == []
+
+
 def test_derived_samples_cannot_be_labelled_here(session):
     session.samples["fake_aug001"] = {"id": "fake_aug001", "origin": "augmented"}
     session._base["fake_aug001"] = {"editable": False}

@@ -100,6 +100,10 @@ def actions_from_export(tasks: Any, session, default_annotator: str, where: str 
         if sample_id not in session.samples:
             skipped.append(f"task {position}: no sample of this version ({data.get('sample_id') or data.get('audio')})")
             continue
+        if session.samples[sample_id]["origin"] != "imported":
+            skipped.append(f"task {position}: sample {sample_id} is {session.samples[sample_id]['origin']}; "
+                           "only imported samples take labels")
+            continue
         if annotation is None:
             continue
         stamp = annotation.get("updated_at") or annotation.get("created_at")

@@ -154,6 +154,9 @@ class Handler(BaseHTTPRequestHandler):
         except (json.JSONDecodeError, ActionRejected) as err:
             self._error(400, str(err))
             return
+        except OSError as err:  # the log could not be written: the page keeps the action and retries
+            self._error(503, f"could not write the event log: {err}")
+            return
         self._json(reply | {"boot_id": self.server.session.boot_id})
 
     def _static(self, name: str) -> None:

@@ -147,7 +147,8 @@ class AnnotationSession:
 
     # -- actions -------------------------------------------------------------------------------
 
-    def _check_action(self, action: dict[str, Any]) -> dict[str, Any]:
+    def _check_action(self, action: dict[str, Any], pending: list[dict[str, Any]]) -> dict[str, Any]:
+        """The event to append for ``action``; ``pending`` are the events of the same batch before it."""
         sample_id = action.get("sample")
         if sample_id not in self.samples:
             raise ActionRejected(f"unknown sample {sample_id!r}")
@@ -158,43 +159,47 @@ class AnnotationSession:
         if kind in ("label", "confirm") and action.get("new") not in self.labels:
             raise ActionRejected(f"label {action.get('new')!r} is not in the vocabulary")
         if kind == "undo":
-            target = next((e for e in self._by_sample.get(sample_id, []) if e["event"] == action.get("undoes")), None)
+            earlier = [*self._by_sample.get(sample_id, []), *(e for e in pending if e["sample"] == sample_id)]
+            target = next((e for e in earlier if e["event"] == action.get("undoes")), None)
             if target is None:
                 raise ActionRejected(f"event {action.get('undoes')!r} of sample {sample_id} is not in the log")
         event = {key: action[key] for key in ("event", "sample", "action", "old", "new", "undoes") if key in action}
         event["annotator"] = str(action.get("annotator") or self.annotator)[:100]
         event["time"] = now_utc()
-        if event["action"] == "va" and isinstance(event.get("new"), list):
-            event["new"] = [round(float(v), 3) for v in event["new"]]
+        va = event.get("new")
+        if event["action"] == "va" and isinstance(va, list) and all(isinstance(v, (int, float)) for v in va):
+            event["new"] = [round(float(v), 3) for v in va]
         return check_event(event, "action")
 
     def record(self, actions: list[dict[str, Any]]) -> dict[str, Any]:
-        """Check and append ``actions``; an action whose event id is already in the log is not written again.
+        """Check every action, then append them; an action whose event id is already in the log is not written again.
+
+        Nothing is written when any action is refused (:class:`ActionRejected`).
 
         Returns
         -------
         dict : ``accepted`` and ``duplicates`` (event ids), ``rows`` (the updated rows of the samples touched).
         """
-        accepted, duplicates, touched = [], [], set()
         with self._lock:
             self._refresh()
+            events, duplicates = [], []
             for action in actions:
                 if not isinstance(action, dict) or not isinstance(action.get("event"), str):
                     raise ActionRejected("every action needs an 'event' id")
-                if action["event"] in self._seen:
+                if action["event"] in self._seen or any(e["event"] == action["event"] for e in events):
                     duplicates.append(action["event"])
                     continue
                 try:
-                    event = self._check_action(action)
+                    events.append(self._check_action(action, events))
                 except ValueError as err:
                     raise ActionRejected(str(err)) from None
+            for event in events:
                 append_event(self.events_path, event)
-                self._refresh()  # reads this event back, with any another server appended meanwhile
-                accepted.append(event["event"])
-                touched.add(event["sample"])
-            touched |= {a["sample"] for a in actions if a.get("sample") in self.samples}
+            self._refresh()  # reads these events back, with any another server appended meanwhile
+            touched = {a["sample"] for a in actions if a.get("sample") in self.samples}
             rows = {sid: self.row(sid) for sid in touched}
-        return {"accepted": accepted, "duplicates": duplicates, "rows": rows, "events": len(self._events)}
+        return {"accepted": [e["event"] for e in events], "duplicates": duplicates, "rows": rows,
+                "events": len(self._events)}
 
     def features(self, sample_id: str) -> dict[str, Any]:
         """The manifest entry of a sample (what the page shows beside the player)."""

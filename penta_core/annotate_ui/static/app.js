@@ -39,7 +39,8 @@ function setStatus() {
 let flushing = false;
 async function flush() {
   if (flushing) return;
-  const items = outbox();
+  // One action per request, in order: a refused action is dropped alone, and an undo follows what it undoes.
+  const items = outbox().slice(0, 1);
   if (!items.length) { setStatus(); return; }
   flushing = true;
   try {
@@ -54,7 +55,7 @@ async function flush() {
     if (wasOffline || (S.bootId && reply.boot_id !== S.bootId)) await loadState();
   } catch (err) {
     if (err.status === 400) {  // the server refuses it for good: drop it, say why
-      saveOutbox([]);
+      saveOutbox(outbox().filter((a) => a.event !== items[0].event));
       alert(`not saved: ${err.message}`);
       await loadState();
     } else {
