@@ -1,5 +1,5 @@
 # Quick start: `make run` builds the example dataset version, `make test` runs the suite,
-# `make lint` checks the code with ruff.
+# `make lint` checks the code with ruff, `make annotate` serves the annotation page.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: install run test lint examples bench
+.PHONY: install run test lint examples bench annotate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: install
 
 lint: install
 	ruff check .
+
+annotate: install
+	penta-dataset --annotate-ui
 
 examples: install
 	python -m penta_core.examples datasets/examples

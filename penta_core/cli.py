@@ -6,6 +6,7 @@ Examples::
     penta-dataset --import-dir /path/to/music --dataset emotion_dataset_v1
     penta-dataset --annotate --dataset emotion_dataset_v1
     penta-dataset --all --import-dir /path/to/music --multiplier 10 --count 5000
+    penta-dataset --annotate-ui --annotator ana        # the annotation page on http://127.0.0.1:8765/
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from penta_core.annotate_ui import command as annotate_ui_command
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.locking import dataset_lock
 from penta_core.core.params import TARGET_MODELS, load_params
@@ -98,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     opts.add_argument("--multiplier", type=int, metavar="N", help="augmented variants per sample (augment.multiplier)")
     opts.add_argument("--count", type=int, metavar="N", help="synthetic samples to generate (synthesize.count)")
     opts.add_argument("--params", default="params.yaml", metavar="FILE", help="parameter file (default: params.yaml)")
+    annotate_ui_command.add_arguments(parser)
     return parser
 
 
@@ -118,6 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     wanted = [(flag, step) for flag, step in FLAG_STEPS if args.all or getattr(args, flag)]
+    if annotate_ui_command.wanted(args):
+        if wanted:
+            return fail("--annotate-ui and the Label Studio flags run on their own, without pipeline steps")
+        try:
+            for line in annotate_ui_command.run(args, load_params(args.params, _overrides(args))):
+                print(line)
+        except EXPECTED_ERRORS as err:
+            return fail(str(err))
+        return 0
     if not wanted:
         parser.print_usage(sys.stderr)
         return fail("choose at least one step (--create, --import-dir, ..., or --all)")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from penta_core.baseline.model import train_and_score
+from penta_core.baseline.model import train_and_score, train_score_predict
+from penta_core.baseline.predictions import read_predictions, write_predictions
 
 
 def _table(n_per_class=40, noise=0.3, seed=0):
@@ -60,3 +61,38 @@ def test_one_label_in_train_is_reported_not_trained():
     ids, columns, X, labels = _table()
     metrics, pairs = train_and_score(ids, columns, X, {"train": ids[:10], "val": [], "test": []}, labels, 0)
     assert metrics["trained"] is False and pairs == [] and metrics["test"]["n"] == 0
+
+
+def test_every_row_gets_a_prediction_train_rows_out_of_bag():
+    ids, columns, X, labels = _table()
+    splits = _splits(ids)
+    _, _, predictions = train_score_predict(ids, columns, X, splits, labels, seed=0)
+    assert [p.id for p in predictions] == sorted(ids)
+    source = {p.id: p.source for p in predictions}
+    assert {source[i] for i in splits["train"]} == {"oob"} and {source[i] for i in splits["test"]} == {"forest"}
+    assert all(0 < p.confidence <= 1 for p in predictions)
+
+
+def test_out_of_bag_prediction_flags_a_mislabelled_train_row():
+    ids, columns, X, labels = _table(noise=0.1)
+    labels = dict(labels, a000="c")  # a clear "a" row labelled "c"
+    _, _, predictions = train_score_predict(ids, columns, X, _splits(ids), labels, seed=0)
+    flagged = next(p for p in predictions if p.id == "a000")
+    assert flagged.label == "c" and flagged.predicted == "a"
+
+
+def test_predictions_leave_the_scores_unchanged():
+    ids, columns, X, labels = _table(noise=0.8)
+    metrics, pairs, _ = train_score_predict(ids, columns, X, _splits(ids), labels, seed=3)
+    assert (metrics, pairs) == train_and_score(ids, columns, X, _splits(ids), labels, 3)
+
+
+def test_predictions_file_round_trips_byte_for_byte(layout):
+    ids, columns, X, labels = _table()
+    _, _, predictions = train_score_predict(ids, columns, X, _splits(ids), labels, seed=0)
+    path = write_predictions(layout, predictions)
+    first = path.read_bytes()
+    assert list(read_predictions(layout).values()) == [
+        type(p)(p.id, p.split, p.label, p.predicted, round(p.confidence, 6), p.source) for p in predictions]
+    write_predictions(layout, train_score_predict(ids, columns, X, _splits(ids), labels, seed=0)[2])
+    assert path.read_bytes() == first

@@ -1,10 +1,16 @@
-"""Annotate imported samples from the folder names of their sources."""
+"""Annotate imported samples: labels from the folder names of their sources, then people's corrections.
+
+The event log (see :mod:`penta_core.annotate.events`) is folded last, so a
+label a person set or confirmed wins over the folder's, and the record keeps
+where each value came from.
+"""
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from penta_core.annotate.events import Decision, EventLogError, fold_events, read_events
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
@@ -33,10 +39,41 @@ def annotate_sample(sample: dict[str, Any], vocab: Vocabulary) -> dict[str, Any]
     return record
 
 
-def annotate(layout: DatasetLayout, vocab: Vocabulary) -> dict[str, Any]:
-    """Write ``annotations/<id>.json`` and ``index/annotated.json``; return the summary."""
+def apply_decision(record: dict[str, Any], decision: Decision, vocab: Vocabulary, where: str) -> dict[str, Any]:
+    """``record`` with the label and valence/arousal a person decided; the folder's label is kept beside."""
+    if decision.label_event is not None:
+        event = decision.label_event
+        entry = vocab.labels.get(event["new"])
+        if entry is None:
+            raise EventLogError(f"{where}: event {event['event']} labels sample {event['sample']} "
+                                f"'{event['new']}', which is not in the vocabulary ({', '.join(sorted(vocab.labels))})")
+        if "conflict" in record:
+            record["resolved_conflict"] = record.pop("conflict")
+        record.update(folder_label=record["label"], label=entry.name, valence=entry.valence, arousal=entry.arousal,
+                      label_source="annotator", annotator=event["annotator"], annotated_at=event["time"])
+    if decision.va_event is not None:
+        event = decision.va_event
+        record.update(valence=float(event["new"][0]), arousal=float(event["new"][1]), va_source="annotator",
+                      va_annotator=event["annotator"])
+    return record
+
+
+def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path | None = None) -> dict[str, Any]:
+    """Write ``annotations/<id>.json`` and ``index/annotated.json``; return the summary.
+
+    Parameters
+    ----------
+    layout : the dataset version.
+    vocab : the target model's labels.
+    events_path : the annotation event log (``annotate.events``); ``None`` or a missing file: no events.
+    """
     imported = read_json(layout.index("imported"))["samples"]
     records = {s["id"]: annotate_sample(s, vocab) for s in imported}
+    log = read_events(events_path) if events_path is not None else None
+    decisions = fold_events(log.events) if log else {}
+    for sample_id, decision in decisions.items():
+        if sample_id in records:
+            apply_decision(records[sample_id], decision, vocab, str(events_path))
     folder = layout.annotations_dir
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.json"):
@@ -56,6 +93,11 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary) -> dict[str, Any]:
         "per_label": dict(sorted(Counter(r["label"] for r in records.values() if r["label"]).items())),
         "unknown_folders": dict(sorted(unknown.items())),
         "labels": sorted(vocab.labels),
+        "events": len(log.events) if log else 0,
+        "events_torn_lines": log.torn_lines if log else 0,
+        "events_other_samples": sum(d.events for sid, d in decisions.items() if sid not in records),
+        "by_annotator": sum(1 for r in records.values()
+                            if r["label_source"] == "annotator" or r.get("va_source") == "annotator"),
     }
     write_json(layout.index("annotated"), {"annotations": records, "summary": summary})
     return summary

@@ -1,4 +1,4 @@
-"""The annotate step: labels from folder names through the target model's vocabulary."""
+"""The annotate step: labels from folder names through the target model's vocabulary, then the event log."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,9 +10,14 @@ from penta_core.core.layout import DatasetLayout
 
 def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     vocab = Vocabulary.load(params["dataset"]["target_model"], params["annotate"]["vocabulary"])
-    s = annotate(layout, vocab)
+    s = annotate(layout, vocab, params["annotate"]["events"])
     per_label = ", ".join(f"{k} {v}" for k, v in s["per_label"].items()) or "none"
     lines = [(f"annotated {s['labelled']} samples ({per_label}); {s['unlabelled']} without a label, "
              f"{s['conflicts']} label conflicts")]
+    if s["events"] or s["events_torn_lines"]:
+        lines.append(f"  {s['events']} annotation events: {s['by_annotator']} samples decided by a person"
+                     + (f", {s['events_other_samples']} events for samples not in this version"
+                        if s["events_other_samples"] else "")
+                     + (f", {s['events_torn_lines']} unfinished lines skipped" if s["events_torn_lines"] else ""))
     lines += [f"  no label from folder '{f}' ({n} samples)" for f, n in s["unknown_folders"].items()]
     return lines

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from penta_core.baseline.predictions import Prediction, predict_rows
 from penta_core.core.io import atomic_write_text, write_json
 from penta_core.core.layout import DatasetLayout
 
@@ -33,6 +34,18 @@ def train_and_score(ids: list[str], columns: list[str], X: np.ndarray, splits: d
     labels : sample id → label (unlabelled samples are skipped).
     seed : the forest's ``random_state``.
     """
+    metrics, pairs, _ = train_score_predict(ids, columns, X, splits, labels, seed)
+    return metrics, pairs
+
+
+def train_score_predict(ids: list[str], columns: list[str], X: np.ndarray, splits: dict[str, list[str]],
+                        labels: dict[str, str], seed: int
+                        ) -> tuple[dict[str, Any], list[tuple[str, str]], list[Prediction]]:
+    """:func:`train_and_score`, plus the model's prediction for every row of the table.
+
+    Train rows get their out-of-bag prediction (from the trees that never saw
+    them), the others the whole forest's; see :mod:`penta_core.baseline.predictions`.
+    """
     X_train, y_train = _rows(ids, X, splits["train"], labels)
     metrics: dict[str, Any] = {"n_train": len(y_train), "n_features": len(columns),
                                "classes": len(set(y_train)), "trained": len(set(y_train)) >= 2}
@@ -40,12 +53,14 @@ def train_and_score(ids: list[str], columns: list[str], X: np.ndarray, splits: d
     if not metrics["trained"]:
         for name in ("val", "test"):
             metrics[name] = {"n": 0, "accuracy": 0.0, "macro_f1": 0.0}
-        return metrics, pairs
+        return metrics, pairs, []
     # scikit-learn (and scipy behind it) costs about a second to import: only training pays it.
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-    model = RandomForestClassifier(n_estimators=N_TREES, random_state=seed, n_jobs=1, class_weight="balanced")
+    # oob_score only adds the out-of-bag pass after fitting: the trees, and so the scores, are unchanged.
+    model = RandomForestClassifier(n_estimators=N_TREES, random_state=seed, n_jobs=1, class_weight="balanced",
+                                   oob_score=True)
     model.fit(X_train, y_train)
     for name in ("val", "test"):
         X_eval, y_eval = _rows(ids, X, splits[name], labels)
@@ -67,7 +82,9 @@ def train_and_score(ids: list[str], columns: list[str], X: np.ndarray, splits: d
             }
     counts = {c: y_train.count(c) for c in set(y_train)}
     metrics["chance_accuracy"] = round(max(counts.values()) / len(y_train), 6)
-    return metrics, pairs
+    known = set(ids)
+    train_ids = [sid for sid in splits["train"] if sid in known and labels.get(sid)]  # the rows of X_train, in order
+    return metrics, pairs, predict_rows(model, ids, X, train_ids, splits, labels)
 
 
 def write_baseline(layout: DatasetLayout, metrics: dict[str, Any], pairs: list[tuple[str, str]]) -> None:

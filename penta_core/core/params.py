@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "annotate": {
         "vocabulary": "penta_core/annotate/vocabulary.yaml",
+        "events": "annotations/events.jsonl",
     },
     "features": {
         "n_jobs": 0,
@@ -198,6 +199,7 @@ SCHEMA: dict[str, Check] = {
     "import.silence_dbfs": _number(-200, 0),
     "import.n_jobs": _int(0),
     "annotate.vocabulary": _path,
+    "annotate.events": _path,
     "features.n_jobs": _int(0),
     "features.timeout_s": _number(0, open_lo=True),
     "features.audio_sample_rate": _int(8000),
