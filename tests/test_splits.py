@@ -9,8 +9,9 @@ from penta_core.splits.assign import assign_splits, make_splits
 from penta_core.splits.groups import assign_groups
 
 LABELS = ("happy", "sad", "angry", "calm")
-RATIOS = {"train": 0.7, "val": 0.15, "test": 0.15, "group_by": None,
+RATIOS = {"train": 0.7, "val": 0.15, "test": 0.15, "group_by": None, "strategy": "balanced",
           "augmented_in_eval": False, "synthetic_in_eval": False}
+HASH = dict(RATIOS, strategy="hash")
 
 
 def _original(i: int, label: str, source: str | None = None) -> dict:
@@ -49,20 +50,19 @@ def test_no_family_crosses_splits_and_eval_holds_originals_only():
     assert not any(by_id[s]["group"] in eval_groups for s in result["train"])
 
 
-def test_each_label_is_split_in_the_requested_ratios():
-    # Each group is placed by its own hash (that is what keeps assignments stable when
-    # files are added), so shares carry binomial noise: sd <= 0.015 here, 0.05 is > 3 sd.
-    result = make_splits(_with_groups(_dataset(n_per_label=1000, variants=0)), RATIOS, seed=7)
+def test_hash_strategy_splits_each_label_near_the_requested_ratios():
+    # Each group is placed by its own hash, so shares carry binomial noise: sd <= 0.015 here, 0.05 is > 3 sd.
+    result = make_splits(_with_groups(_dataset(n_per_label=1000, variants=0)), HASH, seed=7)
     for name in ("train", "val", "test"):
         per_label = Counter(LABELS[int(sid, 16) // 100000] for sid in result[name])
         for label in LABELS:
             assert abs(per_label[label] / 1000 - RATIOS[name]) <= 0.05, (name, label, per_label)
 
 
-def test_adding_files_moves_no_existing_group():
-    old = make_splits(_with_groups(_dataset(variants=0)), RATIOS, seed=1)
+def test_hash_strategy_moves_no_existing_group_when_files_are_added():
+    old = make_splits(_with_groups(_dataset(variants=0)), HASH, seed=1)
     grown = _dataset(variants=0) + _dataset(n_per_label=20, variants=0, start=50)
-    new = make_splits(_with_groups(grown), RATIOS, seed=1)
+    new = make_splits(_with_groups(grown), HASH, seed=1)
     for name in ("train", "val", "test"):
         assert set(old[name]) <= set(new[name])
 
@@ -73,9 +73,11 @@ def test_same_seed_same_splits_other_seed_other_splits():
     assert make_splits(samples, RATIOS, seed=3)["test"] != make_splits(samples, RATIOS, seed=4)["test"]
 
 
-def test_a_small_label_still_reaches_val_and_test():
-    placement = assign_splits({f"g{i}": "rare" for i in range(7)}, {"train": 0.7, "val": 0.15, "test": 0.15}, seed=0)
-    assert set(placement.values()) == {"train", "val", "test"}
+@pytest.mark.parametrize("strategy", ["balanced", "hash"])
+def test_a_small_label_still_reaches_val_and_test(strategy):
+    placement = assign_splits({f"g{i}": "rare" for i in range(7)}, {"train": 0.7, "val": 0.15, "test": 0.15},
+                              seed=0, strategy=strategy)
+    assert {p.split for p in placement.values()} == {"train", "val", "test"}
 
 
 def test_group_by_keeps_clips_of_one_song_together():

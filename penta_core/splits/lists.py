@@ -1,12 +1,13 @@
-"""The split lists on disk: ``splits/<name>.txt``, one sample id per line, sorted."""
+"""The split lists on disk: ``splits/<name>.txt`` (sample ids) and ``splits/groups.json`` (placements)."""
 from __future__ import annotations
 
 from typing import Any
 
-from penta_core.core.io import atomic_write_text
+from penta_core.core.io import atomic_write_text, read_json, write_json
 from penta_core.core.layout import DatasetLayout
 
 SPLITS = ("train", "val", "test")
+GROUPS_FILE = "groups.json"
 
 
 def write_splits(layout: DatasetLayout, splits: dict[str, Any]) -> None:
@@ -18,3 +19,18 @@ def write_splits(layout: DatasetLayout, splits: dict[str, Any]) -> None:
 
 def read_splits(layout: DatasetLayout) -> dict[str, list[str]]:
     return {name: (layout.splits_dir / f"{name}.txt").read_text().split() for name in SPLITS}
+
+
+def read_previous_splits(layout: DatasetLayout) -> tuple[dict[str, list[str]], dict[str, Any]] | None:
+    """The lists and placements a previous build left, or ``None`` when there are none."""
+    if not all((layout.splits_dir / f"{name}.txt").is_file() for name in SPLITS):
+        return None
+    groups_path = layout.splits_dir / GROUPS_FILE
+    return read_splits(layout), (read_json(groups_path).get("groups", {}) if groups_path.is_file() else {})
+
+
+def write_placements(layout: DatasetLayout, strategy: str, placement: dict[str, Any]) -> None:
+    """``splits/groups.json``: each group's label, weight, hash home and split."""
+    groups = {g: {"label": p.label, "weight": p.weight, "home": p.home, "split": p.split}
+              for g, p in sorted(placement.items())}
+    write_json(layout.splits_dir / GROUPS_FILE, {"strategy": strategy, "groups": groups})

@@ -1,17 +1,69 @@
-"""The splits step: leak-free, label-stratified, stable train/val/test lists of sample ids."""
+"""The splits step: leak-free, label-stratified, balanced train/val/test lists of sample ids."""
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from typing import Any
 
+from penta_core.core.io import write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.manifest.load import load_manifest
 from penta_core.splits.assign import make_splits
-from penta_core.splits.lists import write_splits
+from penta_core.splits.lists import SPLITS, read_previous_splits, write_placements, write_splits
+from penta_core.splits.moves import moves_since
+from penta_core.splits.shares import label_drift_pp, size_error_pp
+
+
+def split_metrics(placement: dict[str, Any], ratios: dict[str, float], strategy: str,
+                  since_previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The figures of ``metrics/splits.json``: balance of the placed groups and moves."""
+    per_split_label: dict[str, Counter] = {name: Counter() for name in SPLITS}
+    away: Counter = Counter()
+    for p in placement.values():
+        per_split_label[p.split][p.label] += p.weight
+        if p.split != p.home:
+            away[f"{p.home}->{p.split}"] += 1
+    metrics: dict[str, Any] = {
+        "strategy": strategy,
+        "groups": len(placement),
+        "groups_away_from_hash_split": sum(away.values()),
+        "away_from_hash_split": dict(sorted(away.items())),
+        "worst_label_drift_pp": label_drift_pp(per_split_label),
+        "worst_size_error_pp": size_error_pp(per_split_label, ratios),
+        "per_split_label": {k: dict(sorted(v.items())) for k, v in per_split_label.items()},
+    }
+    if since_previous is not None:
+        metrics["since_previous"] = since_previous
+    return metrics
 
 
 def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
-    result = make_splits(load_manifest(layout)["samples"], params["split"], params["seed"])
+    split_params = params["split"]
+    samples = load_manifest(layout)["samples"]
+    result = make_splits(samples, split_params, params["seed"])
+    placement = result["placement"]
+    previous = read_previous_splits(layout)
+    since = None
+    if previous is not None:
+        since = moves_since(*previous, placement, {s["id"]: s["group"] for s in samples})
     write_splits(layout, result)
-    counts = ", ".join(f"{name} {len(result[name])}" for name in ("train", "val", "test"))
+    write_placements(layout, split_params["strategy"], placement)
+    ratios = {name: split_params[name] for name in SPLITS}
+    metrics = split_metrics(placement, ratios, split_params["strategy"], since)
+    write_json(layout.metrics_dir / "splits.json", metrics)
+    counts = ", ".join(f"{name} {len(result[name])}" for name in SPLITS)
     left_out = ", ".join(f"{k} {v}" for k, v in result["excluded"].items()) or "none"
-    return [f"splits: {counts}; left out: {left_out}"]
+    away = defaultdict(int, metrics["away_from_hash_split"])
+    lines = [
+        f"splits: {counts}; left out: {left_out}",
+        f"balance ({metrics['strategy']}): {metrics['groups_away_from_hash_split']} of {len(placement)} groups "
+        f"placed away from their hash split ({', '.join(f'{k} {v}' for k, v in away.items()) or 'none'}); "
+        "worst label drift " + ", ".join(f"{k} {v:.1f} pp" for k, v in metrics["worst_label_drift_pp"].items()),
+    ]
+    if since is None:
+        lines.append("since the previous build: unknown (no previous split lists)")
+    else:
+        why = ", ".join(f"{k} {v}" for k, v in since["reasons"].items()) or "none"
+        kept = (f"; {since['eval_groups_kept']} of {since['eval_groups']} previous val/test groups kept"
+                if since["eval_groups"] else "")
+        lines.append(f"since the previous build: {since['groups_moved']} groups moved ({why}){kept}")
+    return lines

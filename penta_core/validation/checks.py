@@ -16,6 +16,7 @@ import numpy as np
 from penta_core.core.io import atomic_write_text, sha256_file, write_json
 from penta_core.core.layout import STRUCTURE_DIRS, DatasetLayout
 from penta_core.splits.lists import SPLITS
+from penta_core.splits.shares import label_drift_pp
 
 KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 TEMPO_BIN_BPM = 20
@@ -121,7 +122,8 @@ def leakage(samples: list[dict[str, Any]], splits: dict[str, list[str]]) -> dict
 
 def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], splits: dict[str, list[str]],
                      feature_rows: dict[str, dict[str, float]], feature_status: dict[str, str],
-                     thresholds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+                     thresholds: dict[str, Any], split_report: dict[str, Any] | None = None,
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run every check; return ``(metrics, details)``.
 
     Parameters
@@ -131,6 +133,7 @@ def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], split
     feature_rows : sample id → ``{"key_tonic", "mode_minor", "tempo_bpm"}`` of samples whose features are ok.
     feature_status : sample id → ``ok`` / ``failed`` (empty when features were not extracted).
     thresholds : the ``validate`` params block.
+    split_report : the splits stage's ``metrics/splits.json`` (moves since the previous build), if any.
     """
     bal = balance(samples)
     div = diversity(list(feature_rows.values()))
@@ -144,6 +147,11 @@ def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], split
         for name, ids in splits.items()
     }
     groups = Counter(s["group"] for s in samples)
+    originals_per_split_label = {
+        name: Counter(by_id[i]["label"] for i in ids if i in by_id and by_id[i]["origin"] == "imported")
+        for name, ids in splits.items()
+    }
+    families = Counter(s["family"] for s in samples if s.get("family"))
     failing = []
     if bal["score"] < thresholds["min_balance"]:
         failing.append(f"balance {bal['score']:.2f} < {thresholds['min_balance']}")
@@ -169,6 +177,10 @@ def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], split
         "leakage_derived": leak["derived"],
         "groups": len(groups),
         "largest_group": max(groups.values(), default=0),
+        "families": len(families),
+        "largest_family": max(families.values(), default=0),
+        "samples_in_shared_families": sum(n for n in families.values() if n > 1),
+        "split_label_drift_pp": label_drift_pp(originals_per_split_label),
         "per_label": bal["per_label"],
         "per_origin": dict(sorted(Counter(s["origin"] for s in samples).items())),
         "per_split": per_split,
@@ -177,6 +189,9 @@ def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], split
         "diversity_parts": {k: round(v, 6) for k, v in div["parts"].items()},
         "failing_checks": len(failing),
     }
+    since = (split_report or {}).get("since_previous")
+    if since is not None:
+        metrics["split_groups_moved"] = since["groups_moved"]
     details = {
         "failing": failing,
         "quality_problems": qual["problems"],
@@ -212,6 +227,10 @@ def report_lines(metrics: dict[str, Any], details: dict[str, Any]) -> list[str]:
         f"Structure Score: {metrics['structure_score']:.2%}",
         f"Leakage: {metrics['leakage_groups']} groups across splits, {metrics['leakage_derived']} derived eval samples",
         f"Groups: {metrics['groups']} (largest {metrics['largest_group']} samples)",
+        (f"Families: {metrics['families']} (largest {metrics['largest_family']} samples, "
+         f"{metrics['samples_in_shared_families']} samples share a family)"),
+        "Label drift in splits: " + (", ".join(f"{k} {v:.1f} pp" for k, v in metrics["split_label_drift_pp"].items())
+                                     or "none"),
         "Splits: " + ", ".join(f"{k} {metrics['per_split'].get(k, 0)}" for k in SPLITS),
     ]
     lines += [f"Failing: {f}" for f in details["failing"]]

@@ -22,8 +22,10 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
         ids, columns, X = load_feature_table(layout)
         wanted = [columns.index(c) for c in DIVERSITY_COLUMNS]
         feature_rows = {i: dict(zip(DIVERSITY_COLUMNS, row[wanted])) for i, row in zip(ids, X)}
+    split_report_path = layout.metrics_dir / "splits.json"
+    split_report = read_json(split_report_path) if split_report_path.exists() else None
     metrics, details = validate_dataset(layout, samples, read_splits(layout), feature_rows, feature_status,
-                                        params["validate"])
+                                        params["validate"], split_report)
     write_validation(layout, metrics, details)
     lines = report_lines(metrics, details)
     if params["validate"]["strict"] and not metrics["valid"]:
