@@ -32,6 +32,7 @@ STEP_MODULES: dict[str, str] = {
     "augment": "penta_core.augment.stage",
     "synthesize": "penta_core.synth.stage",
     "features": "penta_core.features.stage",
+    "families": "penta_core.families.stage",
     "manifest": "penta_core.manifest.stage",
     "splits": "penta_core.splits.stage",
     "validate": "penta_core.validation.stage",
@@ -53,6 +54,7 @@ FLAG_STEPS: list[tuple[str, str]] = [
     ("augment", "augment"),
     ("synthesize", "synthesize"),
     ("extract_features", "features"),
+    ("families", "families"),
     ("splits", "splits"),
     ("validate", "validate"),
     ("baseline", "baseline"),
@@ -90,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     steps_group.add_argument("--extract-features", action="store_true", help="extract MIDI and audio features")
     steps_group.add_argument("--augment", action="store_true", help="write augmented variants of each sample")
     steps_group.add_argument("--synthesize", action="store_true", help="generate synthetic emotion-labelled samples")
+    steps_group.add_argument("--families", action="store_true",
+                             help="join near-duplicate MIDI/audio (transposed, re-encoded, re-arranged) into families")
     steps_group.add_argument("--validate", action="store_true", help="score balance, diversity, quality, leakage")
     steps_group.add_argument("--splits", action="store_true", help="write leak-free train/val/test splits")
     steps_group.add_argument("--baseline", action="store_true", help="train and score the baseline classifier")

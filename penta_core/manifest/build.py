@@ -52,6 +52,14 @@ def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
             entry["features"] = status["status"] if status else "missing"
             if status and status.get("reason"):
                 entry["features_reason"] = status["reason"]
+    families = (_read_index(layout, "families") or {}).get("samples")
+    if families is not None:
+        for entry in samples:
+            if entry["origin"] == "imported":
+                member = families.get(entry["id"])
+                entry["family"] = member["family"] if member else entry["id"]
+                if member:
+                    entry["family_link"] = member["joined_by"]
     groups = assign_groups(samples, params["split"]["group_by"])
     for entry in samples:
         entry["group"] = groups[entry["id"]]
@@ -75,5 +83,6 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
         "per_label": dict(sorted(Counter(s["label"] or "null" for s in samples).items())),
         "label_conflicts": sum(1 for s in samples if s.get("label_conflict")),
         "features_failed": sum(1 for s in samples if s.get("features") in ("failed", "missing")),
+        "families": len({s["family"] for s in samples if s.get("family")}),
         **group_stats(s["group"] for s in samples),
     }

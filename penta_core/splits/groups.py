@@ -1,8 +1,9 @@
 """Families of samples (groups) that must never cross splits.
 
-A group joins an original, its augmented variants and every source that
-duplicated it, widened by ``split.group_by`` (a regex on source paths whose
-first capture group names a song or take).
+A group joins an original, its augmented variants, every source that
+duplicated it and its near-duplicate family (``family``, from the families
+stage), widened by ``split.group_by`` (a regex on source paths whose first
+capture group names a song or take).
 """
 from __future__ import annotations
 
@@ -34,9 +35,9 @@ class _UnionFind:
 def assign_groups(samples: list[dict[str, Any]], group_by: str | None = None) -> dict[str, str]:
     """Sample id → group id.
 
-    Originals start in their content group; ``group_by`` joins every original
-    whose source paths yield the same first capture group (named
-    ``name:<capture>``); augmented variants follow their parent.
+    Originals start in their content group; originals of one ``family`` join;
+    ``group_by`` joins every original whose source paths yield the same first
+    capture group (named ``name:<capture>``); augmented variants follow their parent.
 
     Example
     -------
@@ -47,10 +48,13 @@ def assign_groups(samples: list[dict[str, Any]], group_by: str | None = None) ->
     """
     pattern = re.compile(group_by) if group_by else None
     uf = _UnionFind()
+    family_group: dict[str, str] = {}
     for sample in samples:
         if sample["origin"] == "augmented":
             continue
         uf.find(sample["group"])
+        if sample.get("family"):
+            uf.union(family_group.setdefault(sample["family"], sample["group"]), sample["group"])
         if pattern is not None:
             for source in sample.get("sources") or []:
                 match = pattern.search(source)

@@ -1,0 +1,133 @@
+"""What identifies a MIDI piece across re-saves, transpositions, tempo changes and re-arrangements.
+
+Two views of a file, both blind to velocity, program, channel, tempo and key:
+
+- a *normalised hash*: every non-drum note as (onset in 1/24 beats from the
+  first onset, pitch above the lowest pitch), drums as (onset, key), hashed.
+  Equal for re-saved, transposed, tempo-changed, velocity-changed and
+  re-orchestrated copies that keep every note.
+- *voices*: the top line (skyline) of each non-drum track and of all
+  non-drum notes together, as the set of its n-grams of pitch intervals.
+  Intervals ignore transposition, beats ignore tempo and time scaling, and a
+  top line survives humanised or re-quantised timing, added or removed
+  tracks, and a new accompaniment under the same melody.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# Onsets closer than this (in beats) sound together: chord notes, humanised chords.
+CLUSTER_BEATS = 1 / 8
+# Intervals per shingle: long enough that a shared scale run or arpeggio is a small part of a voice.
+NGRAM = 5
+INTERVAL_LIMIT = 36
+_BASE = 2 * INTERVAL_LIMIT + 1
+_REPEATED_NOTE = sum(INTERVAL_LIMIT * _BASE**k for k in range(NGRAM))
+# A voice with fewer distinct shingles (a short line, a repeated loop or a chord
+# pattern) says too little about which piece it belongs to.
+MIN_SHINGLES = 24
+
+
+@dataclass
+class MidiPrint:
+    """The normalised hash of a file and the shingle set of each of its voices."""
+
+    normalised: str
+    voices: dict[str, np.ndarray]  # voice name → sorted distinct shingles (uint32)
+
+
+def _notes(path: Path) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+    """Per non-drum track (name, onset beats, pitches); all drum (onset beats, keys)."""
+    import symusic  # imported where MIDI is parsed only
+
+    score = symusic.Score(str(path))
+    tpq = float(score.ticks_per_quarter) or 480.0
+    tracks, drum_on, drum_key = [], [], []
+    for index, track in enumerate(score.tracks):
+        notes = track.notes.numpy()
+        if len(notes["time"]) == 0:
+            continue
+        onsets = notes["time"].astype(np.float64) / tpq
+        if track.is_drum:
+            drum_on.append(onsets)
+            drum_key.append(notes["pitch"].astype(np.int64))
+        else:
+            tracks.append((f"track{index}", onsets, notes["pitch"].astype(np.int64)))
+    drums = (np.concatenate(drum_on), np.concatenate(drum_key)) if drum_on else (np.zeros(0), np.zeros(0, np.int64))
+    return tracks, *drums
+
+
+def normalised_hash(tracks: list[tuple[str, np.ndarray, np.ndarray]], drum_on: np.ndarray,
+                    drum_key: np.ndarray) -> str:
+    """16 hex digits of the notes as (onset, relative pitch), drums as (onset, key)."""
+    onsets = np.concatenate([t[1] for t in tracks]) if tracks else np.zeros(0)
+    pitches = np.concatenate([t[2] for t in tracks]) if tracks else np.zeros(0, np.int64)
+    start = min([a.min() for a in (onsets, drum_on) if len(a)], default=0.0)
+    tonal = np.unique(np.stack([np.round((onsets - start) * 24), pitches - pitches.min(initial=0)]).T
+                      .astype(np.int64), axis=0) if len(onsets) else np.zeros((0, 2), np.int64)
+    drums = np.unique(np.stack([np.round((drum_on - start) * 24), drum_key]).T.astype(np.int64), axis=0) \
+        if len(drum_on) else np.zeros((0, 2), np.int64)
+    digest = hashlib.sha256(tonal.tobytes() + b"|" + drums.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def skyline(onsets: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+    """The highest pitch of each group of notes that sound together, in time order."""
+    if len(onsets) == 0:
+        return np.zeros(0, np.int64)
+    order = np.lexsort((pitches, onsets))
+    on, pitch = onsets[order], pitches[order]
+    starts = np.flatnonzero(np.concatenate([[True], np.diff(on) > CLUSTER_BEATS]))
+    return np.maximum.reduceat(pitch, starts)
+
+
+def shingles(line: np.ndarray) -> np.ndarray:
+    """Sorted distinct n-grams of pitch intervals of a line, as uint32 codes (repeated notes left out)."""
+    if len(line) < NGRAM + 1:
+        return np.zeros(0, np.uint32)
+    steps = np.clip(np.diff(line), -INTERVAL_LIMIT, INTERVAL_LIMIT) + INTERVAL_LIMIT
+    windows = np.lib.stride_tricks.sliding_window_view(steps, NGRAM)
+    codes = windows @ (_BASE ** np.arange(NGRAM, dtype=np.int64))
+    codes = codes[codes != _REPEATED_NOTE]
+    return np.unique(codes).astype(np.uint32)
+
+
+def midi_print(path: str | Path) -> MidiPrint:
+    """Read a MIDI file and return its :class:`MidiPrint`.
+
+    Example
+    -------
+    >>> p = midi_print("datasets/examples/happy/happy_01.mid")  # doctest: +SKIP
+    >>> sorted(p.voices)  # doctest: +SKIP
+    ['all', 'track1', 'track2']
+    """
+    tracks, drum_on, drum_key = _notes(Path(path))
+    voices = {name: shingles(skyline(on, pitch)) for name, on, pitch in tracks}
+    if len(tracks) > 1:
+        voices["all"] = shingles(skyline(np.concatenate([t[1] for t in tracks]),
+                                         np.concatenate([t[2] for t in tracks])))
+    return MidiPrint(normalised_hash(tracks, drum_on, drum_key), voices)
+
+
+def informative(voices: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The voices with enough distinct shingles to tell pieces apart."""
+    return {name: v for name, v in voices.items() if len(v) >= MIN_SHINGLES}
+
+
+def similarity(a: dict[str, np.ndarray], b: dict[str, np.ndarray], min_shared: int = MIN_SHINGLES) -> float:
+    """Best Jaccard similarity between an informative voice of ``a`` and one of ``b``.
+
+    Pairs sharing fewer than ``min_shared`` distinct shingles score 0: a
+    common loop, progression or run is not enough to call two pieces one.
+    """
+    best = 0.0
+    for va in informative(a).values():
+        for vb in informative(b).values():
+            shared = len(np.intersect1d(va, vb, assume_unique=True))
+            if shared >= min_shared:
+                best = max(best, shared / (len(va) + len(vb) - shared))
+    return best

@@ -1,0 +1,82 @@
+"""MinHash signatures and locality-sensitive hashing: candidate pairs without comparing all pairs.
+
+A set's signature is its minimum under each of ``BANDS * ROWS`` random hash
+functions (multiply-shift on 64-bit words); two sets agree on one minimum
+with probability equal to their Jaccard similarity. Signatures are cut into
+``BANDS`` bands of ``ROWS`` minima, each band hashed to one key: sets that
+share any band key are candidates. With 32 bands of 4 rows, a pair of
+similarity 0.5 becomes a candidate with probability 0.87, 0.7 with 0.9997,
+0.2 with 0.05, so the work grows with the number of similar pairs, not with
+the square of the number of sets.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import pairwise
+
+import numpy as np
+
+BANDS = 32
+ROWS = 4
+# Band keys shared by more sets than this come from material common to many
+# pieces; only consecutive members of such a bucket become candidates.
+MAX_BUCKET = 64
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+_rng = np.random.default_rng(20240917)
+_A = _rng.integers(1, 2**63, size=BANDS * ROWS, dtype=np.uint64) | np.uint64(1)
+_B = _rng.integers(0, 2**63, size=BANDS * ROWS, dtype=np.uint64)
+_BAND_MIX = _rng.integers(1, 2**63, size=ROWS, dtype=np.uint64) | np.uint64(1)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads small integer codes over 64 bits."""
+    x = x.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def band_keys(items: np.ndarray) -> np.ndarray:
+    """The ``BANDS`` LSH keys (uint64) of a non-empty set of integer codes.
+
+    Example
+    -------
+    >>> a = band_keys(np.arange(100)); b = band_keys(np.arange(100))
+    >>> bool((a == b).all()), a.shape
+    (True, (32,))
+    """
+    x = _mix(np.asarray(items))
+    with np.errstate(over="ignore"):
+        signature = ((x[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)).min(axis=0)
+        return (signature.reshape(BANDS, ROWS) * _BAND_MIX).sum(axis=1, dtype=np.uint64)
+
+
+def candidate_pairs(keys: Iterable[tuple[int, np.ndarray]]) -> set[tuple[int, int]]:
+    """Pairs ``(i, j)``, ``i < j``, of items that share a band key.
+
+    Parameters
+    ----------
+    keys : ``(item, band keys)`` per indexed set; an item may have several sets (voices).
+    """
+    owners, bands, values = [], [], []
+    for item, k in keys:
+        owners.append(np.full(len(k), item, np.int64))
+        bands.append(np.arange(len(k), dtype=np.int64))
+        values.append(np.asarray(k, np.uint64))
+    if not owners:
+        return set()
+    owner, band, value = np.concatenate(owners), np.concatenate(bands), np.concatenate(values)
+    order = np.lexsort((owner, value, band))
+    owner, band, value = owner[order], band[order], value[order]
+    new_run = np.concatenate([[True], (band[1:] != band[:-1]) | (value[1:] != value[:-1])])
+    starts = np.flatnonzero(new_run)
+    ends = np.append(starts[1:], len(owner))
+    pairs: set[tuple[int, int]] = set()
+    for s, e in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+        members = np.unique(owner[s:e]).tolist()
+        if len(members) > MAX_BUCKET:
+            pairs.update(pairwise(members))
+        else:
+            pairs.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])
+    return pairs

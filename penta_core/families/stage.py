@@ -1,0 +1,151 @@
+"""The families step: fingerprint every imported file (incrementally) and join near-duplicates.
+
+Fingerprints are the expensive part, so each is kept under
+``processed/fingerprints/<id>.json``, keyed by the file's sha256 and a
+digest of the code and libraries that compute it; a run fingerprints new or
+changed files only, drops entries of files no longer imported, and then
+joins families over all files. ``index/families.json`` holds each sample's
+family and the link (reason, similarity) that joined it.
+"""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from penta_core.core.io import read_json, remove_stale_temp_files, write_json
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.engine.fingerprint import library_versions, source_digest
+from penta_core.engine.parallel import supervised_map
+from penta_core.families.detect import detect_families
+from penta_core.families.midi import informative, midi_print
+from penta_core.families.minhash import band_keys
+
+_MODULES = {"midi": ["penta_core.families.midi", "penta_core.families.minhash"],
+            "audio": ["penta_core.families.audio"]}
+_LIBRARIES = {"midi": ["symusic", "numpy"], "audio": ["librosa", "soundfile", "soxr", "numpy"]}
+
+
+def fingerprints_dir(layout: DatasetLayout) -> Path:
+    return layout.root / "processed" / "fingerprints"
+
+
+def print_key(kind: str) -> str:
+    """What a cached fingerprint of ``kind`` depends on besides the file: code and library versions."""
+    libs = ",".join(f"{k}={v}" for k, v in library_versions(_LIBRARIES[kind]).items())
+    return f"{source_digest(_MODULES[kind])}+{libs}"
+
+
+def _encode(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def _decode(text: str, dtype: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)
+
+
+def fingerprint_file(task: tuple[str, str]) -> dict[str, Any]:
+    """Worker: the cacheable fingerprint of one file, as JSON-ready values."""
+    kind, path = task
+    if kind == "midi":
+        p = midi_print(path)
+        return {"normalised": p.normalised,
+                "bands": {name: _encode(band_keys(v).astype("<u8")) for name, v in informative(p.voices).items()}}
+    from penta_core.families.audio import audio_print  # librosa loads where audio is fingerprinted only
+
+    prints, loud = audio_print(path)
+    return {"prints": _encode(prints.astype("<u4")), "loud": _encode(np.packbits(loud)), "frames": len(loud)}
+
+
+def _cached(path: Path, sha: str, key: str) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        record = read_json(path)
+    except ValueError:
+        return None
+    return record if record.get("sha256") == sha and record.get("key") == key else None
+
+
+def _unpack_audio(record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    prints = _decode(record["prints"], "<u4").astype(np.uint32)
+    loud = np.unpackbits(_decode(record["loud"], "u1"))[: record["frames"]].astype(bool)
+    return prints, loud
+
+
+def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
+    opts = params["families"]
+    imported = read_json(layout.index("imported"))["samples"] if layout.index("imported").exists() else []
+    samples = [s for s in imported if s["kind"] in ("midi", "audio")] if opts["detect"] else []
+    cache = fingerprints_dir(layout)
+    cache.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(cache)
+    keys = {kind: print_key(kind) for kind in ("midi", "audio") if any(s["kind"] == kind for s in samples)}
+    records: dict[str, dict[str, Any]] = {}
+    pending = []
+    for sample in samples:
+        record = _cached(cache / f"{sample['id']}.json", sample["sha256"], keys[sample["kind"]])
+        if record is None:
+            pending.append(sample)
+        else:
+            records[sample["id"]] = record
+    reused = len(records)
+    failed: dict[str, str] = {}
+    tasks = ((s["kind"], str(layout.abs(s["path"]))) for s in pending)
+    for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
+                                         timeout_s=opts["timeout_s"], desc="families", total=len(pending),
+                                         relative_to=[layout.root]):
+        sample = pending[index]
+        target = cache / f"{sample['id']}.json"
+        if outcome.ok:
+            record = {"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
+                      "key": keys[sample["kind"]], **outcome.value}
+            write_json(target, record)
+            records[sample["id"]] = record
+        else:
+            failed[sample["id"]] = outcome.reason
+            target.unlink(missing_ok=True)
+    removed = 0
+    for path in sorted(cache.glob("*.json")):
+        if path.stem not in records:
+            path.unlink()
+            removed += 1
+
+    by_id = {s["id"]: s for s in samples}
+    midi = {sid: {"normalised": r["normalised"], "bands": {v: _decode(b, "<u8") for v, b in r["bands"].items()}}
+            for sid, r in records.items() if r["kind"] == "midi"}
+    audio = {sid: _unpack_audio(r) for sid, r in records.items() if r["kind"] == "audio"}
+    found = detect_families(midi, audio, lambda sid: midi_print(layout.abs(by_id[sid]["path"])).voices,
+                            midi_threshold=opts["midi_similarity"], audio_threshold=opts["audio_similarity"])
+    sizes: dict[str, int] = {}
+    for fam in found.family.values():
+        sizes[fam] = sizes.get(fam, 0) + 1
+    members = {}
+    for sid, fam in sorted(found.family.items()):
+        if sizes[fam] > 1:
+            link = found.joined_by[sid]
+            members[sid] = {"family": fam, "joined_by": {"with": link.b if link.a == sid else link.a,
+                                                         "reason": link.reason, "similarity": link.similarity}}
+    summary = {
+        "fingerprinted": len(records), "failed": len(failed),
+        "families_of_two_or_more": sum(1 for n in sizes.values() if n > 1),
+        "largest_family": max(sizes.values(), default=0),
+        "samples_in_shared_families": len(members),
+        **{k: found.stats[k] for k in sorted(found.stats)},
+    }
+    write_json(layout.index("families"), {"samples": members, "failed": dict(sorted(failed.items())),
+                                         "summary": summary})
+    lines = [
+        (f"families: {summary['families_of_two_or_more']} families of two or more "
+         f"({summary['samples_in_shared_families']} samples, largest {summary['largest_family']}) "
+         f"among {len(samples)} imported files; fingerprinted {len(pending) - len(failed)}, "
+         f"reused {reused}, stale removed {removed}"),
+        (f"families: {found.stats['midi_candidate_pairs']} MIDI candidate pairs "
+         f"({found.stats['midi_verified_pairs']} verified), {found.stats['audio_candidate_pairs']} audio "
+         f"({found.stats['audio_verified_pairs']} verified)"),
+    ]
+    lines += [f"families: not fingerprinted {sid}: {reason}" for sid, reason in sorted(failed.items())[:10]]
+    return lines
