@@ -67,7 +67,7 @@ def normalised_hash(tracks: list[tuple[str, np.ndarray, np.ndarray]], drum_on: n
     onsets = np.concatenate([t[1] for t in tracks]) if tracks else np.zeros(0)
     pitches = np.concatenate([t[2] for t in tracks]) if tracks else np.zeros(0, np.int64)
     start = min([a.min() for a in (onsets, drum_on) if len(a)], default=0.0)
-    tonal = np.unique(np.stack([np.round((onsets - start) * 24), pitches - pitches.min(initial=0)]).T
+    tonal = np.unique(np.stack([np.round((onsets - start) * 24), pitches - pitches.min(initial=127)]).T
                       .astype(np.int64), axis=0) if len(onsets) else np.zeros((0, 2), np.int64)
     drums = np.unique(np.stack([np.round((drum_on - start) * 24), drum_key]).T.astype(np.int64), axis=0) \
         if len(drum_on) else np.zeros((0, 2), np.int64)
