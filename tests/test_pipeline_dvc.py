@@ -79,9 +79,10 @@ def _changed_stages(repo) -> set[str]:
 
 @pytest.mark.parametrize(("module", "expected"), [
     ("penta_core/splits/assign.py", {"splits"}),
+    ("penta_core/families/midi.py", {"families"}),
     ("penta_core/features/table.py", {"features", "validate", "baseline"}),
-    ("penta_core/core/io.py", {"create", "import", "annotate", "augment", "synthesize", "features", "manifest",
-                               "splits", "validate", "baseline"}),
+    ("penta_core/core/io.py", {"create", "import", "annotate", "augment", "synthesize", "features", "families",
+                               "manifest", "splits", "validate", "baseline"}),
 ])
 def test_editing_a_module_marks_exactly_the_stages_that_import_it(built, module, expected):
     path = built[1] / module
