@@ -120,3 +120,19 @@ def test_strict_mode_turns_a_failing_dataset_into_an_error(layout, params, datas
     assert read_json(layout.metrics_dir / "validation.json")["valid"] is False
     params["validate"]["strict"] = False
     assert "Valid: ❌" in load_step("validate")(params, layout)
+
+
+def test_the_sample_record_the_report_and_keys_csv_name_a_key_the_same_way(tmp_path, params, layout):
+    # E-flat minor: a black key, which a sharp and a flat spelling would name two ways.
+    durations = {63: 4, 65: 1, 66: 3, 68: 1, 70: 3, 71: 1, 73: 1}
+    pitches = [p for p, beats in durations.items() for _ in range(beats)]
+    write_midi(tmp_path / "src" / "sad" / "eb_minor.mid", pitches=pitches + [63, 66, 70, 63])
+    params["features"]["n_jobs"] = 1
+    create_structure(layout)
+    for step in ("import", "annotate", "features", "manifest", "splits", "validate"):
+        load_step(step)(params, layout)
+    (sample,) = load_manifest(layout)["samples"]
+    record = read_json(layout.features_dir / f"{sample['id']}.json")
+    assert record["details"]["key"] == "Eb minor"
+    assert read_json(layout.metrics_dir / "validation_details.json")["keys"] == {"Eb": 1}
+    assert (layout.metrics_dir / "plots" / "keys.csv").read_text() == "key,count\nEb,1\n"

@@ -1,7 +1,9 @@
 """Key and mode from a pitch-class profile (Krumhansl–Schmuckler).
 
 Shared by the MIDI features (duration-weighted pitch classes) and the audio
-features (mean chroma), so both kinds of sample name keys the same way.
+features (mean chroma), so both kinds of sample name keys the same way. The
+pitch-class names here are the only ones in the project: chord labels, the
+validation report's key counts and the synthetic pieces' keys all use them.
 """
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+# One spelling per pitch class, whatever the mode: the one most key signatures
+# and chord charts use (C#, F# sharp; Eb, Ab, Bb flat). docs/features.md says so.
+PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 # Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])

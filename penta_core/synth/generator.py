@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pretty_midi
 
+from penta_core.features.key import PITCH_CLASS_NAMES
 from penta_core.synth.profiles import MODES, PROFILES, EmotionProfile, mode_family
 from penta_core.synth.roman import Chord, parse_progression
 
@@ -42,9 +43,8 @@ class PiecePlan:
     bars: int
 
     def as_record(self) -> dict[str, Any]:
-        names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
         return {
-            "key": names[self.tonic],
+            "key": PITCH_CLASS_NAMES[self.tonic],
             "key_tonic": self.tonic,
             "mode": self.mode,
             "mode_family": mode_family(self.mode),

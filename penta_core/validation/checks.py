@@ -15,10 +15,10 @@ import numpy as np
 
 from penta_core.core.io import atomic_write_text, sha256_file, write_json
 from penta_core.core.layout import STRUCTURE_DIRS, DatasetLayout
+from penta_core.features.key import PITCH_CLASS_NAMES
 from penta_core.splits.lists import SPLITS
 from penta_core.splits.shares import label_drift_pp
 
-KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 TEMPO_BIN_BPM = 20
 TEMPO_RANGE = (40, 240)
 DETAIL_LIMIT = 50
@@ -57,7 +57,7 @@ def diversity(feature_rows: list[dict[str, float]]) -> dict[str, Any]:
     return {
         "score": float(np.mean(list(parts.values()))) if feature_rows else 0.0,
         "parts": parts,
-        "keys": {f"{KEY_NAMES[k]}": n for k, n in sorted(keys.items())},
+        "keys": {PITCH_CLASS_NAMES[k]: n for k, n in sorted(keys.items())},
         "modes": dict(sorted(modes.items())),
         "tempo_bins": {f"{TEMPO_RANGE[0] + b * TEMPO_BIN_BPM}-{TEMPO_RANGE[0] + (b + 1) * TEMPO_BIN_BPM}": n
                        for b, n in sorted(tempo_bins.items())},
