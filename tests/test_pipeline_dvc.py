@@ -27,7 +27,7 @@ def built(clean_builds):
     return clean_builds
 
 
-def test_repro_builds_the_seed_layout_with_labelled_manifest(built):
+def test_repro_builds_the_dataset_layout_with_labelled_manifest(built):
     root = built[0] / "datasets" / "emotion_dataset_v1"
     assert all((root / d).is_dir() for d in STRUCTURE_DIRS)
     manifest = json.loads((root / "manifest.json").read_text())

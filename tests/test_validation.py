@@ -99,7 +99,7 @@ def test_diversity_is_one_when_spread_evenly_and_zero_when_constant():
     assert diversity(same)["score"] == 0.0
 
 
-def test_report_prints_the_seed_lines_and_names_failures(layout, params, dataset):
+def test_report_prints_the_validation_report_lines_and_names_failures(layout, params, dataset):
     params["validate"]["min_balance"] = 1.0
     samples, splits, rows = dataset
     metrics, details = _validate(layout, params, samples[1:], splits, rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-# The seed's layout, relative to the dataset folder.
+# The folders every dataset holds, relative to the dataset folder.
 STRUCTURE_DIRS = (
     "raw/midi",
     "raw/audio",

@@ -21,7 +21,7 @@ def write_config(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any
 
 
 def create_structure(layout: DatasetLayout) -> list[str]:
-    """Make the seed's folder layout; return the folders that were missing."""
+    """Make the dataset layout's folders; return the ones that were missing."""
     missing = layout.missing_dirs()
     for rel in STRUCTURE_DIRS:
         layout.abs(rel).mkdir(parents=True, exist_ok=True)
