@@ -1,4 +1,4 @@
-"""``penta-dataset``: the seed's command line over the same steps as the DVC stages.
+"""``penta-dataset``: the command line over the same steps as the DVC stages.
 
 Examples::
 
@@ -20,29 +20,18 @@ from penta_core.annotate_ui import command as annotate_ui_command
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.locking import dataset_lock
 from penta_core.core.params import TARGET_MODELS, load_params
-from penta_core.core.stage_runner import EXPECTED_ERRORS, fail
+from penta_core.core.stage_runner import fail, guarded
+from penta_core.core.steps import STEP_MODULES, check_inputs
 from penta_core.create.structure import write_config
 
-# Step → the module whose ``run(params, layout)`` performs it; imported only
-# when the step runs, so a command pays for the libraries of its own steps.
-STEP_MODULES: dict[str, str] = {
-    "create": "penta_core.create.stage",
-    "import": "penta_core.sources.stage",
-    "annotate": "penta_core.annotate.stage",
-    "augment": "penta_core.augment.stage",
-    "synthesize": "penta_core.synth.stage",
-    "features": "penta_core.features.stage",
-    "families": "penta_core.families.stage",
-    "manifest": "penta_core.manifest.stage",
-    "splits": "penta_core.splits.stage",
-    "validate": "penta_core.validation.stage",
-    "baseline": "penta_core.baseline.stage",
-}
 Step = Callable[[dict[str, Any], DatasetLayout], list[str]]
 
 
 def load_step(name: str) -> Step:
-    """The ``run`` function of step ``name`` (a key of :data:`STEP_MODULES`)."""
+    """The ``run`` function of step ``name`` (a key of :data:`STEP_MODULES`), imported only now.
+
+    A command therefore pays for the libraries of its own steps only.
+    """
     return importlib.import_module(STEP_MODULES[name]).run
 
 
@@ -59,6 +48,21 @@ FLAG_STEPS: list[tuple[str, str]] = [
     ("validate", "validate"),
     ("baseline", "baseline"),
 ]
+# Step → the flag that runs it, as messages name it. The manifest is rebuilt
+# after any step that changes what it merges, so importing is what makes it.
+STEP_FLAGS: dict[str, str] = {
+    "create": "--create",
+    "import": "--import-dir DIR",
+    "annotate": "--annotate",
+    "augment": "--augment",
+    "synthesize": "--synthesize",
+    "features": "--extract-features",
+    "families": "--families",
+    "manifest": "--import-dir DIR",
+    "splits": "--splits",
+    "validate": "--validate",
+    "baseline": "--baseline",
+}
 # Steps that read manifest.json: the manifest is rebuilt before them when an
 # earlier step of the same run changed what it merges.
 READS_MANIFEST = frozenset({"splits", "validate", "baseline"})
@@ -100,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     steps_group.add_argument("--all", action="store_true", help="run every step in sequence")
     opts = parser.add_argument_group("options")
     opts.add_argument("--dataset", metavar="NAME", help="dataset name under the datasets folder (dataset.name)")
-    opts.add_argument("--target-model", choices=TARGET_MODELS, help="model the labels are for (dataset.target_model)")
+    # No argparse choices: a planned model gets the one-line message of the
+    # parameter check, which says it has no data target yet.
+    opts.add_argument("--target-model", metavar="MODEL",
+                      help=f"model the labels are for (dataset.target_model): {', '.join(TARGET_MODELS)}")
     opts.add_argument("--multiplier", type=int, metavar="N", help="augmented variants per sample (augment.multiplier)")
     opts.add_argument("--count", type=int, metavar="N", help="synthetic samples to generate (synthesize.count)")
     opts.add_argument("--params", default="params.yaml", metavar="FILE", help="parameter file (default: params.yaml)")
@@ -122,32 +129,39 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``penta-dataset`` with ``argv``; return the exit status (1: a user error, 130: Ctrl-C).
+
+    Every step's inputs are checked before the dataset folder is created or
+    locked, so a command that cannot succeed writes nothing.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     wanted = [(flag, step) for flag, step in FLAG_STEPS if args.all or getattr(args, flag)]
     if annotate_ui_command.wanted(args):
         if wanted:
             return fail("--annotate-ui and the Label Studio flags run on their own, without pipeline steps")
-        try:
+
+        def annotate_ui() -> int:
             for line in annotate_ui_command.run(args, load_params(args.params, _overrides(args))):
                 print(line)
-        except EXPECTED_ERRORS as err:
-            return fail(str(err))
-        return 0
+            return 0
+        return guarded(annotate_ui)
     if not wanted:
         parser.print_usage(sys.stderr)
         return fail("choose at least one step (--create, --import-dir, ..., or --all)")
-    try:
+
+    def body() -> int:
         params = load_params(args.params, _overrides(args))
         layout = DatasetLayout.from_params(params)
+        plan = plan_run([step for _, step in wanted], layout.config.exists())
+        check_inputs(plan, layout, params, STEP_FLAGS, "--dataset")
         with dataset_lock(layout.root):
-            for step in plan_run([step for _, step in wanted], layout.config.exists()):
+            for step in plan:
                 for line in load_step(step)(params, layout):
                     print(line)
             write_config(layout, params)
-    except EXPECTED_ERRORS as err:
-        return fail(str(err))
-    return 0
+        return 0
+    return guarded(body)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from penta_core.core.errors import ParamError
 from penta_core.core.layout import DatasetLayout
 from penta_core.features.table import load_feature_table
 from penta_core.manifest.load import load_manifest
@@ -41,7 +42,7 @@ def load_split(dataset_dir: str | Path, split: str = "train") -> SplitData:
     >>> model.fit(train.X, train.y)  # doctest: +SKIP
     """
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        raise ParamError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     layout = DatasetLayout(Path(dataset_dir))
     ids, columns, X = load_feature_table(layout)
     row = {sid: i for i, sid in enumerate(ids)}

@@ -6,6 +6,7 @@ from conftest import write_midi
 
 from penta_core.annotate.labels import annotate
 from penta_core.annotate.vocabulary import Vocabulary
+from penta_core.core.errors import ConfigError
 from penta_core.core.io import read_json
 from penta_core.sources.importer import import_sources
 
@@ -92,3 +93,16 @@ def test_target_model_without_vocabulary_names_the_fix():
 def test_a_synonym_naming_two_labels_is_refused(tmp_path):
     with pytest.raises(ValueError, match="'joy' names both 'happy' and 'glad'"):
         Vocabulary.from_mapping({"happy": {"synonyms": ["joy"]}, "glad": {"synonyms": ["joy"]}})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("emotionrecognizer: [unclosed\n", "is not valid YAML"),
+    ("- just\n- a list\n", "must map target models to their labels"),
+    ("emotionrecognizer:\n  happy: 0.8\n", "label 'happy' must map to valence, arousal and synonyms"),
+])
+def test_a_malformed_vocabulary_file_is_a_one_line_config_error_naming_it(tmp_path, text, message):
+    custom = tmp_path / "vocab.yaml"
+    custom.write_text(text)
+    with pytest.raises(ConfigError, match=message) as err:
+        Vocabulary.load("emotionrecognizer", custom)
+    assert str(err.value).startswith(str(custom)) and "\n" not in str(err.value)

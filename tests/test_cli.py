@@ -1,4 +1,4 @@
-"""The seed's command line: create, import and annotate through `penta-dataset`."""
+"""The command line, `penta-dataset`: create, import and annotate, input checks, errors."""
 from __future__ import annotations
 
 import json
@@ -19,7 +19,7 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_create_makes_the_seed_layout_config_and_empty_manifest(workdir, capsys):
+def test_create_makes_the_dataset_layout_config_and_empty_manifest(workdir, capsys):
     assert cli.main(["--create", "--dataset", "emo", "--target-model", "emotionrecognizer"]) == 0
     root = workdir / "datasets" / "emo"
     assert all((root / d).is_dir() for d in STRUCTURE_DIRS)
@@ -45,7 +45,8 @@ def test_import_then_annotate_fill_the_manifest(workdir, capsys):
 def test_missing_import_dir_is_one_line_and_nonzero(workdir, capsys):
     assert cli.main(["--import-dir", "nope", "--dataset", "emo"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == "error: source_dir 'nope' does not exist"
+    assert err == ("error: source folder 'nope' does not exist; "
+                   "set dataset.source_dir (or --import-dir) to a folder of MIDI or audio files")
 
 
 def test_bad_flag_value_is_caught_by_param_validation(workdir, capsys):

@@ -9,8 +9,9 @@ import pytest
 import soundfile as sf
 from conftest import tree_digest, write_midi, write_tone
 
+from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.io import read_json
-from penta_core.sources.importer import ImportFailed, import_sources
+from penta_core.sources.importer import import_sources
 
 
 def _reasons(layout) -> dict[str, str]:
@@ -106,13 +107,13 @@ def test_manifest_paths_are_relative_to_the_dataset(mixed_source, layout, params
 
 
 def test_missing_source_dir_is_one_clear_error(tmp_path, layout, params):
-    with pytest.raises(ImportFailed, match=r"^source_dir '.*nowhere' does not exist$"):
+    with pytest.raises(MissingInput, match=r"^source folder '.*nowhere' does not exist; set dataset.source_dir"):
         import_sources(tmp_path / "nowhere", layout, params)
 
 
 def test_source_dir_that_is_a_file_is_refused(tmp_path, layout, params):
     target = write_midi(tmp_path / "song.mid")
-    with pytest.raises(ImportFailed, match="is a file, not a folder"):
+    with pytest.raises(InputError, match="is a file, not a folder"):
         import_sources(target, layout, params)
 
 
@@ -120,7 +121,7 @@ def test_nothing_valid_fails_but_still_writes_the_quarantine(tmp_path, layout, p
     src = tmp_path / "src"
     src.mkdir()
     (src / "junk.mid").write_bytes(b"MThd garbage")
-    with pytest.raises(ImportFailed, match="no valid MIDI or audio file"):
+    with pytest.raises(InputError, match="no valid MIDI or audio file"):
         import_sources(src, layout, params)
     assert _reasons(layout)["junk.mid"].startswith("MIDI does not parse")
 

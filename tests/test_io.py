@@ -1,10 +1,12 @@
 """Atomic, canonical output."""
 from __future__ import annotations
 
+import errno
 import json
 
 import pytest
 
+from penta_core.core.errors import OutputError
 from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, dumps_json, remove_stale_temp_files, write_json
 
 
@@ -31,6 +33,28 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatc
         atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_a_full_disk_is_an_output_error_naming_the_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full)
+    with pytest.raises(OutputError) as err:
+        atomic_write_bytes(tmp_path / "out.bin", b"new")
+    assert err.value.errno == errno.ENOSPC
+    assert str(err.value).startswith(f"cannot write '{tmp_path / 'out.bin'}': No space left on device;")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_os_error_the_user_cannot_fix_is_not_dressed_as_one(tmp_path, monkeypatch):
+    def odd(*_):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr("os.replace", odd)
+    with pytest.raises(OSError) as err:
+        atomic_write_bytes(tmp_path / "out.bin", b"new")
+    assert not isinstance(err.value, OutputError)
 
 
 def test_stale_temp_files_are_swept(tmp_path):

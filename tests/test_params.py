@@ -5,7 +5,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from penta_core.core.params import DEFAULTS, ParamError, load_params, resolve
+from penta_core import cli
+from penta_core.core.params import DEFAULTS, PLANNED_TARGET_MODELS, ParamError, load_params, resolve
 
 
 def _keys(tree, prefix=""):
@@ -21,7 +22,7 @@ def test_params_yaml_lists_every_knob_with_its_default():
     assert load_params(REPO / "params.yaml") == resolve(shipped)
 
 
-def test_seed_defaults_are_the_seed_reports():
+def test_defaults_are_the_specified_ones():
     p = resolve()
     assert (p["split"]["train"], p["split"]["val"], p["split"]["test"]) == (0.70, 0.15, 0.15)
     assert p["dataset"]["name"] == "emotion_dataset_v1"
@@ -45,6 +46,8 @@ def test_seed_defaults_are_the_seed_reports():
          r"'split.group_by' must be a regular expression with at least one capture group"),
         ({"validate": {"strict": "yes"}}, r"'validate.strict' must be true or false"),
         ({"augment": {"multiplyer": 3}}, r"unknown key 'augment.multiplyer'"),
+        ({"augment": {"midi": {"transpose_semitones": [0.2, 0.8]}}},
+         r"'augment.midi.transpose_semitones' must be a \[min, max\] pair holding at least one whole number"),
     ],
 )
 def test_bad_values_fail_with_one_line_naming_the_key(override, message):
@@ -62,3 +65,47 @@ def test_broken_yaml_is_reported_as_such(tmp_path):
 
 def test_missing_params_file_means_defaults(tmp_path):
     assert load_params(tmp_path / "absent.yaml") == resolve()
+
+
+@pytest.mark.parametrize("override, typo, meant", [
+    ({"augment": {"multipler": 3}}, "augment.multipler", "augment.multiplier"),
+    ({"split": {"tain": 0.7}}, "split.tain", "split.train"),
+    ({"augmnt": {"multiplier": 3}}, "augmnt", "augment"),
+    ({"features": {"multiplier": 3}}, "features.multiplier", "augment.multiplier"),
+])
+def test_an_unknown_key_names_the_closest_known_one(override, typo, meant):
+    with pytest.raises(ParamError) as err:
+        resolve(override)
+    assert str(err.value) == f"params: unknown key '{typo}'; did you mean '{meant}'?"
+
+
+def test_an_unknown_key_like_no_known_one_lists_what_its_group_takes():
+    with pytest.raises(ParamError) as err:
+        resolve({"import": {"zzz": 1}})
+    assert str(err.value) == ("params: unknown key 'import.zzz'; 'import' takes max_file_mb, timeout_s, "
+                              "max_duration_s, silence_dbfs, n_jobs")
+
+
+def test_a_typo_in_params_yaml_names_the_closest_key(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("augment:\n  multipler: 5\n")
+    with pytest.raises(ParamError) as err:
+        load_params(path)
+    assert str(err.value) == "params: unknown key 'augment.multipler'; did you mean 'augment.multiplier'?"
+
+
+@pytest.mark.parametrize("model", PLANNED_TARGET_MODELS)
+def test_a_planned_target_model_is_refused_naming_the_available_ones(model):
+    with pytest.raises(ParamError) as err:
+        resolve({"dataset": {"target_model": model}})
+    assert str(err.value) == (f"params: 'dataset.target_model' '{model}' has no data target yet; "
+                              "available: emotionrecognizer")
+
+
+def test_the_target_model_flag_refuses_a_planned_model_in_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["--create", "--dataset", "ds", "--target-model", "groovepredictor"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("error: params: 'dataset.target_model' 'groovepredictor' has no data target yet; "
+                   "available: emotionrecognizer\n")
+    assert not (tmp_path / "datasets").exists()

@@ -14,12 +14,13 @@ import sys
 
 import pytest
 from conftest import tree_digest, write_midi, write_tone
-from reliability_helpers import files_below, one_line_reason, temp_files, time_limit
+from reliability_helpers import one_line_reason, temp_files, time_limit
 
 from penta_core.cli import load_step
+from penta_core.core.errors import InputError
 from penta_core.core.io import read_json
 from penta_core.core.stage_runner import run_stage
-from penta_core.sources.importer import ImportFailed, import_sources
+from penta_core.sources.importer import import_sources
 
 
 def _outcome(layout, report) -> tuple[dict[str, str], dict[str, str]]:
@@ -226,7 +227,7 @@ def test_empty_folders_are_skipped_and_a_source_of_only_empty_folders_fails_in_o
     src = tmp_path / "src"
     (src / "happy" / "empty").mkdir(parents=True)
     (src / "sad").mkdir()
-    with pytest.raises(ImportFailed, match=r"^no valid MIDI or audio file found in '.*src' \(0 quarantined"):
+    with pytest.raises(InputError, match=r"^no valid MIDI or audio file found in '.*src' \(0 quarantined"):
         import_sources(src, layout, params)
     write_midi(src / "sad" / "a.mid")
     report = import_sources(src, layout, params)
@@ -240,5 +241,6 @@ def test_a_source_dir_that_is_a_file_fails_the_stage_in_one_line_before_writing(
     (tmp_path / "params.yaml").write_text(f"dataset:\n  source_dir: {song}\n  name: ds\nimport:\n  n_jobs: 1\n")
     assert run_stage(load_step("import"), "params.yaml") == 1
     err = capsys.readouterr().err
-    assert err == f"error: source_dir '{song}' is a file, not a folder\n"
-    assert files_below(tmp_path / "datasets" / "ds") <= {".penta.lock"}
+    assert err == (f"error: source folder '{song}' is a file, not a folder; "
+                   "set dataset.source_dir (or --import-dir) to a folder of MIDI or audio files\n")
+    assert not (tmp_path / "datasets").exists()

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from penta_core.core.errors import InputError
+
 # action → the field of the sample it decides (None: recorded, never folded).
 ACTIONS: dict[str, str | None] = {"label": "label", "confirm": "label", "va": "va", "skip": None, "undo": None}
 
 
-class EventLogError(ValueError):
+class EventLogError(InputError):
     """A line of the event log is not a valid event; the message names the file and line."""
 
 

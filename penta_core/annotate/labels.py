@@ -12,6 +12,7 @@ from typing import Any
 
 from penta_core.annotate.events import Decision, EventLogError, fold_events, read_events
 from penta_core.annotate.vocabulary import Vocabulary
+from penta_core.core.errors import MissingInput
 from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
 
@@ -66,7 +67,13 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path |
     layout : the dataset version.
     vocab : the target model's labels.
     events_path : the annotation event log (``annotate.events``); ``None`` or a missing file: no events.
+
+    Raises
+    ------
+    MissingInput : ``index/imported.json`` does not exist.
     """
+    if not layout.index("imported").exists():
+        raise MissingInput(f"{layout.index('imported')} does not exist; run the import stage first")
     imported = read_json(layout.index("imported"))["samples"]
     records = {s["id"]: annotate_sample(s, vocab) for s in imported}
     log = read_events(events_path) if events_path is not None else None

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from penta_core.core.errors import MissingInput, ParamError
 from penta_core.core.io import atomic_write_text
 from penta_core.core.layout import DatasetLayout
 
@@ -50,13 +51,13 @@ def run(args: argparse.Namespace, params: dict[str, Any]) -> list[str]:
     from penta_core.annotate_ui.session import AnnotationSession
 
     if not 0 <= args.port <= 65535:
-        raise ValueError(f"--port must be between 0 and 65535, got {args.port}")
+        raise ParamError(f"--port must be between 0 and 65535, got {args.port}")
     layout = DatasetLayout.from_params(params)
     session = AnnotationSession(layout, params, _annotator(args))
     lines = []
     if args.import_label_studio:
         if not Path(args.import_label_studio).is_file():
-            raise FileNotFoundError(f"--import-label-studio: file '{args.import_label_studio}' does not exist")
+            raise MissingInput(f"--import-label-studio: file '{args.import_label_studio}' does not exist")
         done = import_file(args.import_label_studio, session, session.annotator)
         lines.append(f"imported {done['recorded']} annotation events from {args.import_label_studio} "
                      f"({done['already']} already recorded) into {session.events_path}")

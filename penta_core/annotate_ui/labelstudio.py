@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from penta_core.core.errors import InputError
 from penta_core.core.io import read_json
 
 FROM_NAME, TO_NAME = "label", "audio"
@@ -87,10 +88,10 @@ def actions_from_export(tasks: Any, session, default_annotator: str, where: str 
 
     Raises
     ------
-    ValueError : ``tasks`` is not a list of tasks.
+    InputError : ``tasks`` is not a list of tasks.
     """
     if not isinstance(tasks, list):
-        raise ValueError(f"{where}: expected a list of Label Studio tasks")
+        raise InputError(f"{where}: expected a list of Label Studio tasks")
     by_path = {s["path"]: sid for sid, s in session.samples.items()}
     actions, skipped = [], []
     for position, task in enumerate(tasks, start=1):
@@ -128,7 +129,16 @@ def actions_from_export(tasks: Any, session, default_annotator: str, where: str 
 
 
 def import_file(path: str | Path, session, default_annotator: str) -> dict[str, Any]:
-    """Record the annotations of the Label Studio export at ``path``; return what was recorded and skipped."""
-    actions, skipped = actions_from_export(read_json(path), session, default_annotator, str(path))
+    """Record the annotations of the Label Studio export at ``path``; return what was recorded and skipped.
+
+    Raises
+    ------
+    InputError : the file is not JSON, or not a list of tasks, or holds an action the session refuses.
+    """
+    try:
+        tasks = read_json(path)
+    except ValueError as err:
+        raise InputError(f"{path} is not a Label Studio JSON export: {err}") from None
+    actions, skipped = actions_from_export(tasks, session, default_annotator, str(path))
     reply = session.record(actions)
     return {"recorded": len(reply["accepted"]), "already": len(reply["duplicates"]), "skipped": skipped}

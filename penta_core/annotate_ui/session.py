@@ -19,6 +19,7 @@ from penta_core.annotate.events import append_event, check_event, ensure_log, fo
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.annotate_ui.queue import FEATURE_COLUMNS, apply_decision, build_row, order_rows
 from penta_core.baseline.predictions import read_predictions
+from penta_core.core.errors import InputError
 from penta_core.core.io import read_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.features.table import load_feature_table, table_path
@@ -26,7 +27,7 @@ from penta_core.manifest.load import load_manifest
 from penta_core.splits.lists import SPLITS
 
 
-class ActionRejected(ValueError):
+class ActionRejected(InputError):
     """An action the page sent cannot be recorded; the message says why."""
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from penta_core.augment.audio import OUTPUT_SUFFIX as AUDIO_SUFFIX
 from penta_core.augment.audio import AudioAugmenter, encode_audio, load_audio, prepare_workers
 from penta_core.augment.midi import MIDIAugmenter
+from penta_core.core.errors import MissingInput
 from penta_core.core.io import (
     atomic_write_bytes,
     dumps_json,
@@ -55,10 +56,6 @@ CACHE_NAME = "cache.json"
 # parent's limit is this times the number of variants it still needs.
 TIMEOUT_PER_VARIANT_S = 120.0
 FLUSH_EVERY = 32  # completed parents between cache saves, so a killed run keeps its work
-
-
-class AugmentFailed(FileNotFoundError):
-    """The stage cannot run at all (no import record)."""
 
 
 def variant_rng(seed: int, sample_id: str, k: int) -> np.random.Generator:
@@ -229,12 +226,12 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
 
     Raises
     ------
-    AugmentFailed : ``index/imported.json`` is missing.
+    MissingInput : ``index/imported.json`` is missing.
     ValueError : an ``augment.*`` range is invalid (names the parameter).
     """
     record_path = layout.index("imported")
     if not record_path.exists():
-        raise AugmentFailed(f"{record_path} does not exist; run the import stage first")
+        raise MissingInput(f"{record_path} does not exist; run the import stage first")
     opts = params["augment"]
     seed = int(params["seed"])
     multiplier = int(opts["multiplier"])

@@ -8,6 +8,7 @@ half-written one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -15,14 +16,30 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from penta_core.core.errors import OutputError
+
 TMP_PREFIX = ".penta-tmp-"
+# Failures the user fixes outside the program (permissions, a read-only or full
+# disk); any other OSError is left as it is for the caller to judge.
+_UNWRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename).
+
+    Raises
+    ------
+    OutputError : the folder cannot be written (permission denied, read-only or full disk);
+        its ``errno`` is the system's.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    except OSError as err:
+        if (wrapped := output_error(err, path)) is not None:
+            raise wrapped from err
+        raise
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -30,11 +47,23 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and (wrapped := output_error(err, path)) is not None:
+            raise wrapped from err
         raise
     return path
+
+
+def output_error(err: OSError, path: str | os.PathLike) -> OutputError | None:
+    """``err`` as an :class:`OutputError` naming ``path`` when the user can fix it, else ``None``."""
+    if err.errno not in _UNWRITABLE:
+        return None
+    wrapped = OutputError(f"cannot write '{os.fspath(path)}': {err.strerror or err}; "
+                          "free space or fix the folder's permissions and run again")
+    wrapped.errno = err.errno
+    return wrapped
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
-class DatasetBusy(RuntimeError):
-    """Another process is writing the same dataset."""
+from penta_core.core.errors import DatasetBusy
+from penta_core.core.io import output_error
 
 
 @contextmanager
@@ -17,12 +16,24 @@ def dataset_lock(dataset_dir: str | Path) -> Iterator[None]:
     """Hold an exclusive lock on ``<dataset_dir>/.penta.lock`` or refuse at once.
 
     The operating system drops the lock when the holder exits, even when it is
-    killed, so a stale lock cannot block later runs.
+    killed, so a stale lock cannot block later runs. The folder is created when
+    missing: callers check a run's inputs first (:mod:`penta_core.core.steps`),
+    so only a run that will write there gets this far.
+
+    Raises
+    ------
+    DatasetBusy : another process holds the lock.
+    OutputError : the folder cannot be created or written.
     """
     folder = Path(dataset_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".penta.lock"
-    handle = open(path, "a+")  # noqa: SIM115 -- held open for the life of the lock, closed in finally
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")  # noqa: SIM115 -- held open for the life of the lock, closed in finally
+    except OSError as err:
+        if (wrapped := output_error(err, path)) is not None:
+            raise wrapped from err
+        raise
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

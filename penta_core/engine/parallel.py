@@ -6,6 +6,10 @@ watches: an exception, a crash or a time-out becomes a failed
 :class:`Outcome` with a one-line reason, the worker is replaced and the run
 goes on. Items are consumed lazily and at most ``n_jobs`` are in flight, so
 memory stays bounded however many items there are.
+
+Ctrl-C is the parent's alone: workers never see SIGINT (they start with it
+blocked and ignore it), so they print no traceback of their own; the parent
+raises ``KeyboardInterrupt`` and stops them on its way out.
 """
 from __future__ import annotations
 
@@ -13,9 +17,12 @@ import contextlib
 import itertools
 import multiprocessing as mp
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -41,6 +48,7 @@ def _strip(reason: str, prefixes: list[str]) -> str:
 
 
 def _worker_main(conn, func: Callable[[Any], Any]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             message = conn.recv()
@@ -57,6 +65,34 @@ def _worker_main(conn, func: Callable[[Any], Any]) -> None:
             conn.send((index, outcome))
         except Exception as err:  # unpicklable result
             conn.send((index, Outcome(False, reason=one_line(err))))
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C back while a worker process starts.
+
+    The child inherits SIGINT blocked through fork and exec, so a Ctrl-C sent to
+    the process group while it imports (seconds, for librosa) never raises
+    there. A Ctrl-C that reaches the parent meanwhile is noted and raised again
+    on the way out, once the new worker is where :func:`supervised_map` stops it.
+    """
+    resource_tracker.ensure_running()  # starting it inside would unblock SIGINT (it restores by unblocking)
+    held: list[int] = []
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # Blocking alone is not enough in the parent: the kernel hands a process-wide
+        # signal to any thread that does not block it (numpy's BLAS threads), and
+        # Python then raises in the main thread all the same.
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if held:
+        signal.raise_signal(signal.SIGINT)  # now handled as it would have been
 
 
 class _Worker:
@@ -116,9 +152,12 @@ def supervised_map(
         return  # nothing to do: start no worker
     source = itertools.chain([first], source)
     exhausted = False
-    workers = [_Worker(ctx, func) for _ in range(max(1, n_jobs))]
+    workers: list[_Worker] = []
     bar = tqdm(total=total, desc=desc, disable=None, unit="file", leave=False)
     try:
+        for _ in range(max(1, n_jobs)):
+            with _ctrl_c_held():
+                workers.append(_Worker(ctx, func))
         while True:
             for worker in workers:
                 if worker.task is None and not exhausted:
@@ -154,7 +193,8 @@ def supervised_map(
                 bar.update(1)
                 if not outcome.ok and outcome.reason and outcome.reason.startswith(("worker crashed", "timed out")):
                     worker.stop(force=True)
-                    workers[position] = _Worker(ctx, func)
+                    with _ctrl_c_held():
+                        workers[position] = _Worker(ctx, func)
                 else:
                     worker.task = None
                 if not outcome.ok and prefixes and outcome.reason:

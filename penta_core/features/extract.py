@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from penta_core.core.errors import MissingInput
 from penta_core.core.io import read_json, remove_stale_temp_files, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
@@ -91,7 +92,7 @@ def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]
     """Samples of every existing index file, in index order; second item lists repeated ids."""
     found = [layout.index(step) for step in INDEX_STEPS if layout.index(step).exists()]
     if not found:
-        raise FileNotFoundError(
+        raise MissingInput(
             f"no sample index in {layout.index_dir} (expected one of "
             + ", ".join(f"{s}.json" for s in INDEX_STEPS) + "); run the import stage first"
         )
@@ -156,7 +157,7 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
 
     Raises
     ------
-    FileNotFoundError : the dataset has no sample index yet.
+    MissingInput : the dataset has no sample index yet.
 
     Example
     -------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from penta_core.core.errors import MissingInput
 from penta_core.core.io import atomic_write_bytes
 from penta_core.core.layout import DatasetLayout
 
@@ -44,6 +45,10 @@ def load_feature_table(layout: DatasetLayout) -> tuple[list[str], list[str], np.
     columns : column names (docs/features.md), one per column.
     X : float64 array of shape ``(len(ids), len(columns))``, finite everywhere.
 
+    Raises
+    ------
+    MissingInput : the table has not been written yet.
+
     Example
     -------
     >>> ids, columns, X = load_feature_table(layout)  # doctest: +SKIP
@@ -51,6 +56,6 @@ def load_feature_table(layout: DatasetLayout) -> tuple[list[str], list[str], np.
     """
     path = table_path(layout)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; run the features stage first")
+        raise MissingInput(f"{path} does not exist; run the features stage first")
     with np.load(path, allow_pickle=False) as data:
         return [str(i) for i in data["ids"]], [str(c) for c in data["columns"]], np.array(data["X"], dtype=np.float64)

@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from penta_core.core.errors import InputError
 from penta_core.core.io import atomic_write_bytes, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.core.steps import check_source_dir
 from penta_core.engine.parallel import supervised_map
 from penta_core.sources.checks import check_file, kind_for
-
-
-class ImportFailed(RuntimeError):
-    """The import cannot proceed at all (missing source, nothing valid)."""
 
 
 @dataclass
@@ -149,13 +147,10 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
 
     Raises
     ------
-    ImportFailed : ``source_dir`` is missing or not a folder, or holds nothing valid.
+    MissingInput : ``source_dir`` does not exist.
+    InputError : ``source_dir`` is a file, or holds nothing valid.
     """
-    source = Path(source_dir)
-    if not source.exists():
-        raise ImportFailed(f"source_dir '{source}' does not exist")
-    if not source.is_dir():
-        raise ImportFailed(f"source_dir '{source}' is a file, not a folder")
+    source = check_source_dir(source_dir)
     opts = params["import"]
     max_bytes = int(opts["max_file_mb"] * 2**20)
     report = ImportReport()
@@ -243,7 +238,7 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
         "summary": report.summary(),
     })
     if not report.samples:
-        raise ImportFailed(
+        raise InputError(
             f"no valid MIDI or audio file found in '{source}' "
             f"({len(report.quarantined)} quarantined, see {layout.quarantine})"
         )

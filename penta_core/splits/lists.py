@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from penta_core.core.errors import MissingInput
 from penta_core.core.io import atomic_write_text, read_json, write_json
 from penta_core.core.layout import DatasetLayout
 
@@ -18,7 +19,12 @@ def write_splits(layout: DatasetLayout, splits: dict[str, Any]) -> None:
 
 
 def read_splits(layout: DatasetLayout) -> dict[str, list[str]]:
-    return {name: (layout.splits_dir / f"{name}.txt").read_text().split() for name in SPLITS}
+    """Split name → sample ids; :class:`MissingInput` when a list has not been written."""
+    paths = {name: layout.splits_dir / f"{name}.txt" for name in SPLITS}
+    for path in paths.values():
+        if not path.is_file():
+            raise MissingInput(f"{path} does not exist; run the splits step first")
+    return {name: path.read_text().split() for name, path in paths.items()}
 
 
 def read_previous_splits(layout: DatasetLayout) -> tuple[dict[str, list[str]], dict[str, Any]] | None:

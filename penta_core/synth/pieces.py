@@ -15,6 +15,7 @@ from typing import Any
 import soundfile as sf
 
 from penta_core.annotate.vocabulary import Vocabulary
+from penta_core.core.errors import ConfigError, MissingTool, ParamError
 from penta_core.core.io import atomic_write_bytes, read_json, sha256_file, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
@@ -34,7 +35,7 @@ def plan_ids(count: int, emotions: list[str]) -> list[tuple[str, str]]:
     if count == 0:
         return []
     if count < len(emotions):
-        raise ValueError(
+        raise ParamError(
             f"synthesize.count must be 0 or at least {len(emotions)} (one per emotion: "
             f"{', '.join(emotions)}), got {count}"
         )
@@ -62,7 +63,7 @@ def renderer_fingerprint(renderer: str) -> str:
         return "sine"
     found = find_fluidsynth()
     if found is None:
-        raise ValueError("synthesize.renderer is fluidsynth, but FluidSynth with a General MIDI SoundFont is not "
+        raise MissingTool("synthesize.renderer is fluidsynth, but FluidSynth with a General MIDI SoundFont is not "
                          "installed (apt-get install fluidsynth fluid-soundfont-gm, or set PENTA_SOUNDFONT)")
     program, soundfont = found
     import subprocess
@@ -87,7 +88,7 @@ def choose_emotions(setting: str | list[str], known: list[str], layout: DatasetL
         return chosen or list(known)
     unknown = [e for e in setting if e not in known]
     if unknown:
-        raise ValueError(f"synthesize.emotions: no generator rules for {', '.join(unknown)} "
+        raise ParamError(f"synthesize.emotions: no generator rules for {', '.join(unknown)} "
                          f"(known: {', '.join(known)})")
     return [e for e in known if e in setting]
 
@@ -133,10 +134,15 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
     ----------
     layout : the dataset being built.
     params : validated params; uses ``seed``, ``synthesize.*`` and ``dataset.target_model``.
+
+    Raises
+    ------
+    ConfigError : the vocabulary lacks a label for an emotion the generator makes.
+    ParamError : ``synthesize.count`` or ``synthesize.emotions`` cannot be planned.
+    MissingTool : ``synthesize.renderer`` is fluidsynth and FluidSynth is not installed.
     """
     opts = params["synthesize"]
     folder = layout.raw_synthetic
-    folder.mkdir(parents=True, exist_ok=True)
     generator = SyntheticGenerator()
     ids: list[tuple[str, str]] = []
     vocab = None
@@ -144,7 +150,7 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
         vocab = Vocabulary.load(params["dataset"]["target_model"], params["annotate"]["vocabulary"])
         missing = [e for e in generator.emotions if e not in vocab.labels]
         if missing:
-            raise ValueError(
+            raise ConfigError(
                 f"synthesize: the vocabulary of '{params['dataset']['target_model']}' has no label for "
                 f"{', '.join(missing)}; synthesis needs the emotion labels (or set synthesize.count: 0)"
             )
@@ -153,6 +159,7 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
     stamp = {"seed": params["seed"], "generator": generator_fingerprint(), "render_audio": opts["render_audio"]}
     if opts["render_audio"]:
         stamp["renderer"] = renderer_fingerprint(opts["renderer"])
+    folder.mkdir(parents=True, exist_ok=True)  # after the checks above, so a refused run writes nothing
     stamp_path = folder / STAMP
     same_build = stamp_path.exists() and read_json(stamp_path) == stamp
     wanted = {folder / e / f"{sid}.mid" for sid, e in ids}

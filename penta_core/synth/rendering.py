@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from penta_core.core.errors import MissingTool
+
 RENDERERS = ("sine", "fluidsynth")
 SOUNDFONT_CANDIDATES = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -39,13 +41,14 @@ def render_fluidsynth(midi_data: bytes, sample_rate: int = 22050, timeout_s: flo
 
     Raises
     ------
-    RuntimeError : FluidSynth or a SoundFont is not installed, or rendering failed.
+    MissingTool : FluidSynth or a SoundFont is not installed.
+    RuntimeError : rendering failed.
     """
     import soundfile as sf
 
     found = find_fluidsynth()
     if found is None:
-        raise RuntimeError("FluidSynth with a SoundFont is not installed "
+        raise MissingTool("FluidSynth with a SoundFont is not installed "
                            "(apt-get install fluidsynth fluid-soundfont-gm, or set PENTA_SOUNDFONT)")
     program, soundfont = found
     with tempfile.TemporaryDirectory(prefix="penta-render-") as tmp:

@@ -215,7 +215,7 @@ def write_plots(layout: DatasetLayout, metrics: dict[str, Any], details: dict[st
 
 
 def report_lines(metrics: dict[str, Any], details: dict[str, Any]) -> list[str]:
-    """The seed's report, with the failing checks named."""
+    """The validation report, with the failing checks named."""
     rule = "=" * 70
     lines = [
         rule, "Dataset Validation Report", rule,

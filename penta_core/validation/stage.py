@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from penta_core.core.errors import ValidationFailed
 from penta_core.core.io import read_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.features.table import load_feature_table
@@ -30,5 +31,5 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     lines = report_lines(metrics, details)
     if params["validate"]["strict"] and not metrics["valid"]:
         print("\n".join(lines))
-        raise ValueError(f"validation failed (validate.strict: true): {'; '.join(details['failing'])}")
+        raise ValidationFailed(f"validation failed (validate.strict: true): {'; '.join(details['failing'])}")
     return lines

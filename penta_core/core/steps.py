@@ -1,0 +1,119 @@
+"""The pipeline's steps: the module that runs each, and what each reads and makes in the dataset folder.
+
+A run checks its inputs against these tables before it creates, locks or
+writes anything (:func:`check_inputs`), so a command that cannot succeed
+leaves nothing behind: no dataset folder, no config, no lock file.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from penta_core.core.errors import InputError, MissingInput
+from penta_core.core.layout import DatasetLayout
+
+# Step → the module whose ``run(params, layout)`` performs it, in pipeline order.
+# Named, not imported: a command imports only the libraries of its own steps.
+STEP_MODULES: dict[str, str] = {
+    "create": "penta_core.create.stage",
+    "import": "penta_core.sources.stage",
+    "annotate": "penta_core.annotate.stage",
+    "augment": "penta_core.augment.stage",
+    "synthesize": "penta_core.synth.stage",
+    "features": "penta_core.features.stage",
+    "families": "penta_core.families.stage",
+    "manifest": "penta_core.manifest.stage",
+    "splits": "penta_core.splits.stage",
+    "validate": "penta_core.validation.stage",
+    "baseline": "penta_core.baseline.stage",
+}
+
+# Steps that may start a dataset folder; every other step needs one already.
+STARTS_DATASET = frozenset({"create", "import"})
+
+_SPLIT_LISTS = tuple((f"splits/{name}.txt",) for name in ("train", "val", "test"))
+
+# Step → what it cannot run without: per entry, paths inside the dataset folder
+# of which any one will do, and the step that makes them.
+NEEDS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "annotate": ((("index/imported.json",), "import"),),
+    "augment": ((("index/imported.json",), "import"),),
+    "features": ((("index/imported.json", "index/augmented.json", "index/synthetic.json"), "import"),),
+    "splits": ((("manifest.json",), "manifest"),),
+    "validate": ((("manifest.json",), "manifest"), *((lst, "splits") for lst in _SPLIT_LISTS)),
+    "baseline": ((("manifest.json",), "manifest"), *((lst, "splits") for lst in _SPLIT_LISTS),
+                 (("processed/features.npz",), "features")),
+}
+
+# Step → the files among the needs above that it makes.
+MAKES: dict[str, tuple[str, ...]] = {
+    "import": ("index/imported.json",),
+    "augment": ("index/augmented.json",),
+    "synthesize": ("index/synthetic.json",),
+    "features": ("processed/features.npz",),
+    "manifest": ("manifest.json",),
+    "splits": tuple(lst[0] for lst in _SPLIT_LISTS),
+}
+
+
+def step_of(module: str) -> str | None:
+    """The step whose ``run`` lives in ``module``, or ``None`` for a function of no step."""
+    return next((step for step, name in STEP_MODULES.items() if name == module), None)
+
+
+def check_source_dir(source_dir: str | Path) -> Path:
+    """``source_dir`` as a path, after checking it is an existing folder.
+
+    Raises
+    ------
+    MissingInput : the folder does not exist.
+    InputError : the path is a file.
+    """
+    source = Path(source_dir)
+    fix = "set dataset.source_dir (or --import-dir) to a folder of MIDI or audio files"
+    if not source.exists():
+        raise MissingInput(f"source folder '{source}' does not exist; {fix}")
+    if not source.is_dir():
+        raise InputError(f"source folder '{source}' is a file, not a folder; {fix}")
+    return source
+
+
+def check_inputs(plan: list[str], layout: DatasetLayout, params: dict[str, Any],
+                 names: Mapping[str, str], dataset_option: str) -> None:
+    """Refuse, before anything is written, a run whose steps would fail for want of their inputs.
+
+    A file that an earlier step of ``plan`` makes counts as present.
+
+    Parameters
+    ----------
+    plan : steps in the order they will run.
+    layout : the dataset the run writes.
+    params : validated params (``dataset.source_dir`` is checked when ``import`` runs).
+    names : step → how the user runs it (``--splits``, ``the splits stage``), for the message.
+    dataset_option : how the user names the dataset (``--dataset``, ``dataset.name``).
+
+    Raises
+    ------
+    MissingInput, InputError : one line naming what is missing and the step to run first.
+    """
+    present = {p for needs in NEEDS.values() for paths, _ in needs for p in paths if layout.abs(p).exists()}
+    has_folder = layout.root.is_dir()
+    for step in plan:
+        if step == "import":
+            check_source_dir(params["dataset"]["source_dir"])
+        for paths, producer in NEEDS.get(step, ()):
+            if not present.intersection(paths):
+                raise _missing(layout, names[step], paths[0], names[producer], dataset_option)
+        if not has_folder and step not in STARTS_DATASET:
+            raise _missing(layout, names[step], None, names["create"], dataset_option)
+        present.update(MAKES.get(step, ()))
+        has_folder = has_folder or step in STARTS_DATASET
+
+
+def _missing(layout: DatasetLayout, step: str, path: str | None, producer: str, dataset_option: str) -> MissingInput:
+    if not layout.root.is_dir():
+        what = f"one with {path}" if path else "one"
+        return MissingInput(f"no dataset at '{layout.root}'; {step} needs {what}: run {producer} first, "
+                            f"or check {dataset_option} and the current folder")
+    return MissingInput(f"'{layout.abs(path)}' does not exist; {step} needs it: run {producer} first")

@@ -1,0 +1,145 @@
+"""Ctrl-C during a stage or a `penta-dataset` run: one line, exit status 130, and a rerun finishes.
+
+The signal goes to the whole process group, as a terminal sends it, so the
+pool's workers receive it too: they must stay quiet and the parent must stop
+them. Each run extracts features of a few hundred generated MIDI files with
+two workers, long enough to be interrupted in the middle.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from reliability_helpers import mthd, mtrk, notes_body, temp_files
+
+from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import resolve
+from penta_core.core.stage_runner import EXIT_INTERRUPTED, INTERRUPTED
+from penta_core.sources.importer import import_sources
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+N_FILES = 300
+PARAMS = "dataset:\n  name: ds\nfeatures:\n  n_jobs: 2\n"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A working folder holding params.yaml and a dataset whose import is done."""
+    work = tmp_path_factory.mktemp("ctrl_c")
+    src = work / "src"
+    for i in range(N_FILES):
+        pitches = [36 + (i * 7 + k * 5) % 60 for k in range(400)]
+        path = src / f"song{i:03d}.mid"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(mthd(0, 1, 480) + mtrk(notes_body(pitches, ticks=120 + i % 7)))
+    params = resolve({"dataset": {"name": "ds", "root": str(work / "datasets")}, "import": {"n_jobs": 2}})
+    assert len(import_sources(src, DatasetLayout.from_params(params), params).samples) == N_FILES
+    (work / "params.yaml").write_text(PARAMS)
+    return work
+
+
+@pytest.fixture
+def work(template, tmp_path) -> Path:
+    return Path(shutil.copytree(template, tmp_path / "work"))
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "NUMBA_CACHE_DIR": str(REPO / ".numba_cache")}
+
+
+def _start(cmd: list[str], cwd: Path) -> subprocess.Popen:
+    # A process group of its own, so the Ctrl-C below reaches the run and its workers only.
+    return subprocess.Popen(cmd, cwd=cwd, env=_env(), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(proc: subprocess.Popen, condition, what: str, limit_s: float = 300) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert proc.poll() is None, f"the run ended before {what}: {proc.communicate()}"
+        assert time.monotonic() < deadline, f"no {what} after {limit_s:g} s"
+        time.sleep(0.02)
+
+
+def _workers(pid: int) -> list[int]:
+    """Pool workers among the children of ``pid`` (multiprocessing's spawned interpreters)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    found = []
+    for child in children:
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+        except OSError:
+            continue
+    return found
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that still run (zombies waiting to be reaped do not count)."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(entry.name))
+    return alive
+
+
+def _ctrl_c(proc: subprocess.Popen) -> tuple[str, str]:
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
+    out, err = proc.communicate(timeout=120)
+    deadline = time.monotonic() + 30
+    while _alive_in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _alive_in_group(proc.pid) == [], "a worker outlived the interrupted run"
+    return out, err
+
+
+def _assert_one_quiet_line(returncode: int, out: str, err: str) -> None:
+    assert returncode == EXIT_INTERRUPTED == 130, (out, err)
+    assert err == INTERRUPTED + "\n"
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
+
+
+def test_ctrl_c_mid_extraction_in_a_stage_script_is_one_line_and_the_rerun_resumes(work):
+    features = work / "datasets" / "ds" / "processed" / "features"
+    proc = _start([sys.executable, str(REPO / "stages" / "features.py")], work)
+    _wait_for(proc, lambda: features.is_dir() and len(list(features.glob("*.json"))) >= 5, "5 extracted samples")
+    out, err = _ctrl_c(proc)
+    _assert_one_quiet_line(proc.returncode, out, err)
+    done = len(list(features.glob("*.json")))
+    assert 5 <= done < N_FILES
+    assert temp_files(work / "datasets") == []
+
+    rerun = subprocess.run([sys.executable, str(REPO / "stages" / "features.py")], cwd=work, env=_env(),
+                           capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"features: {N_FILES} of {N_FILES} samples" in rerun.stdout
+    assert f"{N_FILES - done} extracted, {done} reused" in rerun.stdout
+
+
+def test_ctrl_c_while_the_cli_starts_its_workers_is_one_line_and_the_rerun_completes(work):
+    cmd = [sys.executable, "-m", "penta_core.cli", "--extract-features", "--dataset", "ds"]
+    proc = _start(cmd, work)
+    # Workers spend their first seconds importing librosa: the signal must not reach them there either.
+    _wait_for(proc, lambda: _workers(proc.pid), "worker process")
+    out, err = _ctrl_c(proc)
+    _assert_one_quiet_line(proc.returncode, out, err)
+
+    rerun = subprocess.run(cmd, cwd=work, env=_env(), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"features: {N_FILES} of {N_FILES} samples" in rerun.stdout
