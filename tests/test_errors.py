@@ -87,3 +87,8 @@ def test_the_report_of_a_dataset_not_built_yet_is_one_line_naming_the_fix(workdi
     err = capsys.readouterr().err
     assert err.startswith("error: no report yet (datasets/ds/metrics/validation.json does not exist)")
     assert err.endswith("run `dvc repro` first\n") and err.count("\n") == 1
+
+
+def test_a_bad_annotation_page_flag_is_one_line(workdir, capsys):
+    assert cli.main(["--annotate-ui", "--port", "70000"]) == 1
+    assert capsys.readouterr().err == "error: --port must be between 0 and 65535, got 70000\n"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+from penta_core.features.key import PITCH_CLASS_NAMES
+
 FEATURE_COLUMNS = ("duration_s", "tempo_bpm", "key_tonic", "mode_minor", "key_confidence")
 
 # Tiers of need, most urgent first.
@@ -24,7 +25,7 @@ def family_of(sample: dict[str, Any]) -> str:
 
 def key_name(tonic: float, minor: float) -> str:
     """``'A minor'`` from a tonic pitch class and a minor flag."""
-    return f"{KEY_NAMES[int(tonic) % 12]} {'minor' if minor >= 0.5 else 'major'}"
+    return f"{PITCH_CLASS_NAMES[int(tonic) % 12]} {'minor' if minor >= 0.5 else 'major'}"
 
 
 def build_row(sample: dict[str, Any], note: dict[str, Any], split: str, prediction: Any,
