@@ -57,7 +57,7 @@ def _check_container(head: bytes, kind: str, ext: str) -> None:
         raise Rejected(f"wrong extension: content is {_CONTENT_NAMES[found]} but the name ends in {ext}")
 
 
-def _check_chunk_lengths(data: bytes) -> None:
+def check_chunk_lengths(data: bytes) -> None:
     """Reject a chunk that declares more bytes than the file holds.
 
     symusic 0.5 trusts a track's declared length and reads past the end of its buffer:
@@ -79,7 +79,7 @@ def check_midi(data: bytes) -> dict[str, Any]:
     """Parse MIDI bytes; return note count, track count and duration in seconds."""
     import symusic
 
-    _check_chunk_lengths(data)
+    check_chunk_lengths(data)
     try:
         score = symusic.Score.from_midi(data)
     except Exception as err:

@@ -35,6 +35,15 @@ _DRUM_PATTERNS: dict[str, list[tuple[int, float, float]]] = {
 
 @dataclass(frozen=True)
 class PiecePlan:
+    """The drawn parameters of one piece: its label (``emotion``) and the music that carries it.
+
+    Example
+    -------
+    >>> plan = PiecePlan("sad", tonic=9, mode="aeolian", tempo_bpm=64.0, progression="i iv v i", bars=8)
+    >>> plan.as_record()["key"], plan.as_record()["mode_family"]
+    ('A', 'minor')
+    """
+
     emotion: str
     tonic: int
     mode: str
@@ -43,6 +52,7 @@ class PiecePlan:
     bars: int
 
     def as_record(self) -> dict[str, Any]:
+        """The manifest's ``generation`` record: key and tonic, mode and its family, tempo, progression, bars."""
         return {
             "key": PITCH_CLASS_NAMES[self.tonic],
             "key_tonic": self.tonic,
@@ -80,9 +90,25 @@ class SyntheticGenerator:
 
     @property
     def emotions(self) -> list[str]:
+        """The emotions this generator has rules for, in profile order."""
         return list(self.profiles)
 
     def randomize_parameters(self, emotion: str, rng: np.random.Generator) -> PiecePlan:
+        """Draw a piece's key, mode, tempo and progression from the rules of ``emotion``.
+
+        Parameters
+        ----------
+        emotion : one of :attr:`emotions`.
+        rng : every random draw comes from it.
+
+        Returns
+        -------
+        PiecePlan
+
+        Raises
+        ------
+        ValueError : ``emotion`` has no rules.
+        """
         if emotion not in self.profiles:
             raise ValueError(f"emotion must be one of {', '.join(self.profiles)}, got {emotion!r}")
         p = self.profiles[emotion]
@@ -96,6 +122,17 @@ class SyntheticGenerator:
         )
 
     def render(self, plan: PiecePlan, rng: np.random.Generator) -> pretty_midi.PrettyMIDI:
+        """The notes of ``plan``: chords, melody, bass, and drums where the emotion's style has them.
+
+        Parameters
+        ----------
+        plan : from :meth:`randomize_parameters`.
+        rng : draws velocities and the melody.
+
+        Returns
+        -------
+        pretty_midi.PrettyMIDI : serialise it with :func:`midi_bytes`.
+        """
         p = self.profiles[plan.emotion]
         beat = 60.0 / plan.tempo_bpm
         midi = pretty_midi.PrettyMIDI(initial_tempo=plan.tempo_bpm, resolution=480)
@@ -116,6 +153,17 @@ class SyntheticGenerator:
         return midi
 
     def generate(self, emotion: str, rng: np.random.Generator) -> tuple[pretty_midi.PrettyMIDI, PiecePlan]:
+        """:meth:`randomize_parameters` then :meth:`render` with the same ``rng``: one labelled piece.
+
+        The same ``emotion`` and generator state give the same piece, byte for byte.
+
+        Example
+        -------
+        >>> midi, plan = SyntheticGenerator().generate("angry", np.random.default_rng(3))
+        >>> plan.emotion, midi_bytes(midi) == midi_bytes(SyntheticGenerator().generate("angry",
+        ...     np.random.default_rng(3))[0])
+        ('angry', True)
+        """
         plan = self.randomize_parameters(emotion, rng)
         return self.render(plan, rng), plan
 
