@@ -23,6 +23,7 @@ from penta_core.core.params import TARGET_MODELS, load_params
 from penta_core.core.stage_runner import fail, guarded
 from penta_core.core.steps import STEP_MODULES, check_inputs
 from penta_core.create.structure import write_config
+from penta_core.versions import command as versions_command
 
 Step = Callable[[dict[str, Any], DatasetLayout], list[str]]
 
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     opts.add_argument("--count", type=int, metavar="N", help="synthetic samples to generate (synthesize.count)")
     opts.add_argument("--params", default="params.yaml", metavar="FILE", help="parameter file (default: params.yaml)")
     annotate_ui_command.add_arguments(parser)
+    versions_command.add_arguments(parser)
     return parser
 
 
@@ -146,6 +148,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(line)
             return 0
         return guarded(annotate_ui)
+    if versions_command.wanted(args):
+        if wanted:
+            return fail("--diff runs on its own, without pipeline steps")
+
+        def versions() -> int:
+            for line in versions_command.run(args, load_params(args.params, _overrides(args))):
+                print(line)
+            return 0
+        return guarded(versions)
     if not wanted:
         parser.print_usage(sys.stderr)
         return fail("choose at least one step (--create, --import-dir, ..., or --all)")

@@ -53,6 +53,18 @@ def test_metrics_diff_reports_the_changed_counts(versioned):
     assert baseline["n_train"]["new"] < baseline["n_train"]["old"]  # fewer variants to train on
 
 
+def test_diff_compares_the_two_versions_sample_by_sample(versioned):
+    out = run([sys.executable, "-m", "penta_core.cli", "--diff", "v1", "v2", "--json"], versioned).stdout
+    diff = json.loads(out)
+    assert diff["counts"]["old_samples"] == 40 + 3 * 40 + 70 and diff["counts"]["new_samples"] == 40 + 2 * 40 + 70
+    assert diff["added"] == [] and len(diff["removed"]) == 40
+    assert {e["origin"] for e in diff["removed"]} == {"augmented"}
+    assert all(e["id"].endswith("_aug003") for e in diff["removed"])
+    assert diff["relabelled"] == [] and diff["features_changed"] == []
+    text = run([sys.executable, "-m", "penta_core.cli", "--diff", "v1", "v2"], versioned).stdout
+    assert "-40 removed" in text and "removed by origin: augmented 40" in text
+
+
 def test_metrics_show_reads_both_metric_files(versioned):
     shown = run(["dvc", "metrics", "show", "--json"], versioned).stdout
     assert "balance_score" in shown and "macro_f1" in shown

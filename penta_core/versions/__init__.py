@@ -1,0 +1,1 @@
+"""Dataset versions: what changed between two builds, sample by sample."""
