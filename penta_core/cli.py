@@ -83,6 +83,13 @@ def plan_run(wanted: list[str], has_config: bool) -> list[str]:
         order.append("manifest")
     return order
 
+# Commands that run on their own, not as pipeline steps: each module offers
+# add_arguments(parser), wanted(args) and run(args, params) -> lines.
+STANDALONE = [
+    (annotate_ui_command, "--annotate-ui and the Label Studio flags"),
+    (versions_command, "--diff and --json"),
+]
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -112,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     opts.add_argument("--multiplier", type=int, metavar="N", help="augmented variants per sample (augment.multiplier)")
     opts.add_argument("--count", type=int, metavar="N", help="synthetic samples to generate (synthesize.count)")
     opts.add_argument("--params", default="params.yaml", metavar="FILE", help="parameter file (default: params.yaml)")
-    annotate_ui_command.add_arguments(parser)
-    versions_command.add_arguments(parser)
+    for command, _ in STANDALONE:
+        command.add_arguments(parser)
     return parser
 
 
@@ -139,24 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     wanted = [(flag, step) for flag, step in FLAG_STEPS if args.all or getattr(args, flag)]
-    if annotate_ui_command.wanted(args):
-        if wanted:
-            return fail("--annotate-ui and the Label Studio flags run on their own, without pipeline steps")
+    for command, flags in STANDALONE:
+        if command.wanted(args):
+            if wanted:
+                return fail(f"{flags} run on their own, without pipeline steps")
 
-        def annotate_ui() -> int:
-            for line in annotate_ui_command.run(args, load_params(args.params, _overrides(args))):
-                print(line)
-            return 0
-        return guarded(annotate_ui)
-    if versions_command.wanted(args):
-        if wanted:
-            return fail("--diff runs on its own, without pipeline steps")
-
-        def versions() -> int:
-            for line in versions_command.run(args, load_params(args.params, _overrides(args))):
-                print(line)
-            return 0
-        return guarded(versions)
+            def standalone(command=command) -> int:
+                for line in command.run(args, load_params(args.params, _overrides(args))):
+                    print(line)
+                return 0
+            return guarded(standalone)
     if not wanted:
         parser.print_usage(sys.stderr)
         return fail("choose at least one step (--create, --import-dir, ..., or --all)")
