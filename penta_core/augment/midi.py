@@ -23,7 +23,8 @@ import mido
 import numpy as np
 
 from penta_core.augment.ranges import check_range, range_pair
-from penta_core.midi.piece import DEFAULT_TEMPO, DRUM_CHANNEL, MAX_TEMPO, MidiPiece, _Event
+from penta_core.midi.piece import DRUM_CHANNEL, MidiPiece, _Event
+from penta_core.midi.tempo import DEFAULT_MSPQ, MAX_MSPQ
 
 # Approximate sounding ranges (MIDI note numbers) of the 16 General MIDI
 # program families, eight programs each. Transposition may not push a part
@@ -172,9 +173,9 @@ class TimeStretch(MIDITransform):
 
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
         factor = float(rng.uniform(self.low, self.high))
-        tempos = [e.msg.tempo for e in piece.tempo_events()] or [DEFAULT_TEMPO]
-        first = float(piece.tempo_map()[2][0])
-        factor = min(factor, MAX_TEMPO / max(max(tempos), DEFAULT_TEMPO))
+        tempos = [e.msg.tempo for e in piece.tempo_events()] or [DEFAULT_MSPQ]
+        first = float(piece.tempo_map().mspq[0])
+        factor = min(factor, MAX_MSPQ / max(max(tempos), DEFAULT_MSPQ))
         # The first tempo is an integer after scaling; record the factor it got.
         self.parameters = {self.name: float(max(1, round(first * factor)) / first)}
 
@@ -187,11 +188,11 @@ class TimeStretch(MIDITransform):
             for e in kept:
                 if e.msg.type == "set_tempo":
                     has_tick0 |= e.tick == 0
-                    e.msg = e.msg.copy(tempo=min(MAX_TEMPO, max(1, round(e.msg.tempo * factor))))
+                    e.msg = e.msg.copy(tempo=min(MAX_MSPQ, max(1, round(e.msg.tempo * factor))))
         if not has_tick0:
             if not piece.events:
                 piece.events.append([])
-            tempo = mido.MetaMessage("set_tempo", tempo=round(DEFAULT_TEMPO * factor))
+            tempo = mido.MetaMessage("set_tempo", tempo=round(DEFAULT_MSPQ * factor))
             piece.events[0].insert(0, _Event(0, -1, tempo))
         return piece
 
@@ -306,7 +307,8 @@ class TimingJitter(MIDITransform):
         # One entry per (channel, pitch, onset): notes doubled at one tick move as one.
         keys, first, inverse = np.unique(voice * horizon + start, return_index=True, return_inverse=True)
         u_voice, u_start = keys // horizon, keys % horizon
-        target = piece.ticks_at(piece.seconds_at(u_start) + offsets[first] / 1000.0)
+        tempo = piece.tempo_map()
+        target = tempo.ticks(tempo.seconds(u_start) + offsets[first] / 1000.0)
         moved = np.where(target >= u_start, np.floor(target), np.ceil(target)).astype(np.int64)
         lo, hi = np.zeros_like(u_start), np.full_like(u_start, np.iinfo(np.int64).max)
         same = u_voice[1:] == u_voice[:-1]

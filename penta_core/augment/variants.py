@@ -46,7 +46,7 @@ from penta_core.midi.piece import MidiPiece
 # The modules a variant's bytes go through, per kind: their source is part of
 # every cache key, so editing one remakes that kind's variants.
 _MODULES = {
-    "midi": ("penta_core.midi.piece", "penta_core.augment.midi",
+    "midi": ("penta_core.midi.piece", "penta_core.midi.tempo", "penta_core.augment.midi",
              "penta_core.augment.ranges", "penta_core.engine.seeding"),
     "audio": ("penta_core.augment.audio", "penta_core.augment.ranges",
               "penta_core.engine.seeding"),

@@ -47,11 +47,12 @@ VALUE_PARAMS: dict[str, tuple[str, ...]] = {
 # The feature version names a change of meaning; the source digest catches every
 # other edit of the modules a kind's features go through.
 _MODULES = {
-    "midi": ("midi", "harmony", "key", "groove", "vector"),
-    "audio": ("audio", "key", "vector"),
+    "midi": ("penta_core.features.midi", "penta_core.features.harmony", "penta_core.features.key",
+             "penta_core.features.groove", "penta_core.features.vector", "penta_core.midi.tempo"),
+    "audio": ("penta_core.features.audio", "penta_core.features.key", "penta_core.features.vector"),
 }
 CODE_VERSIONS = {
-    kind: f"{module.FEATURE_VERSION}+" + source_digest(f"penta_core.features.{m}" for m in _MODULES[kind])
+    kind: f"{module.FEATURE_VERSION}+" + source_digest(_MODULES[kind])
     for kind, module in (("midi", midi_features), ("audio", audio_features))
 }
 

@@ -2,7 +2,8 @@
 
 The file is parsed once with symusic in ticks. Beat positions are ticks
 divided by ticks-per-quarter (a beat is a quarter note); seconds come from
-the tempo map (:class:`TempoMap`), never from ticks directly. All work is
+the tempo map (:class:`~penta_core.midi.tempo.TempoMap`, the one the
+augmenter uses), never from ticks directly. All work is
 vectorised over numpy arrays of notes, with Python loops only over tracks,
 tempo/meter segments and the twelve pitch classes.
 
@@ -13,8 +14,10 @@ name, a list of flags for degenerate input and a few readable details
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,12 +25,12 @@ import numpy as np
 from penta_core.features import groove, harmony
 from penta_core.features.key import estimate_key
 from penta_core.features.vector import finish_features
+from penta_core.midi.tempo import TempoMap, breakpoints, same_tick_conflict, smf_tempo_events
 
 # Bump when a change in this package alters any MIDI feature value: the
 # feature cache is keyed by it, so every MIDI sample is then re-extracted.
-FEATURE_VERSION = "midi-1"
+FEATURE_VERSION = "midi-2"
 
-DEFAULT_TEMPO_MSPQ = 500_000  # MIDI's implicit 120 BPM before any tempo event
 MAX_HARMONY_BEATS = 100_000  # ~14 h at 120 BPM; bounds memory on absurd files
 N_DYNAMICS_SEGMENTS = 8
 N_INTERVAL_BINS = 13  # |interval| 0..11 semitones, 12 = an octave or more
@@ -77,54 +80,6 @@ def _div(a: float, b: float) -> float:
     return float(a) / float(b) if b > 0 else 0.0
 
 
-def _segments(times: np.ndarray, values: np.ndarray, default: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted, de-duplicated map (last event wins at a tick) that starts at tick 0."""
-    if times.size == 0:
-        return np.zeros(1, dtype=np.int64), default[None] if default.ndim else np.array([default])
-    order = np.argsort(times, kind="stable")
-    times, values = times[order], values[order]
-    last = np.concatenate((times[1:] != times[:-1], [True]))
-    times, values = times[last], values[last]
-    if times[0] > 0:
-        times = np.concatenate(([0], times))
-        values = np.concatenate((default[None] if default.ndim else [default], values))
-    return np.maximum(times, 0).astype(np.int64), values
-
-
-class TempoMap:
-    """Tick ↔ seconds conversion through a piecewise-constant tempo.
-
-    Parameters
-    ----------
-    times : tick of each tempo event.
-    mspq : microseconds per quarter note of each event (non-positive values
-        are replaced by 120 BPM and ``invalid`` is set).
-    tpq : ticks per quarter note.
-    """
-
-    def __init__(self, times: np.ndarray, mspq: np.ndarray, tpq: int):
-        mspq = np.asarray(mspq, dtype=np.float64)
-        self.invalid = bool((mspq <= 0).any())
-        mspq = np.where(mspq > 0, mspq, DEFAULT_TEMPO_MSPQ)
-        self.times, self.mspq = _segments(np.asarray(times, dtype=np.int64), mspq, np.float64(DEFAULT_TEMPO_MSPQ))
-        self.tpq = tpq
-        self.sec_per_tick = self.mspq / 1e6 / tpq
-        self.start_sec = np.concatenate(([0.0], np.cumsum(np.diff(self.times) * self.sec_per_tick[:-1])))
-
-    def seconds(self, ticks: np.ndarray | float) -> np.ndarray:
-        """Seconds from the start of the file at each tick position (ticks may be fractional)."""
-        ticks = np.asarray(ticks, dtype=np.float64)
-        seg = np.clip(np.searchsorted(self.times, ticks, side="right") - 1, 0, None)
-        return self.start_sec[seg] + (ticks - self.times[seg]) * self.sec_per_tick[seg]
-
-    def bpm(self) -> np.ndarray:
-        return 6e7 / self.mspq
-
-    def bpm_at(self, tick: float) -> float:
-        seg = max(int(np.searchsorted(self.times, tick, side="right")) - 1, 0)
-        return float(6e7 / self.mspq[seg])
-
-
 class MeterMap:
     """Bar numbers from the time-signature map (events are assumed to fall on bar lines)."""
 
@@ -134,7 +89,7 @@ class MeterMap:
         bad = (num <= 0) | (den <= 0)
         self.invalid = bool(bad.any())
         pairs = np.stack((np.where(bad, 4, num), np.where(bad, 4, den)), axis=1) if num.size else np.zeros((0, 2))
-        self.times, pairs = _segments(np.asarray(times, dtype=np.int64), pairs, np.array([4.0, 4.0]))
+        self.times, pairs = breakpoints(np.asarray(times, dtype=np.int64), pairs, np.array([4.0, 4.0]))
         self.numerator, self.denominator = pairs[:, 0], pairs[:, 1]
         self.bar_ticks = self.numerator * 4.0 * tpq / self.denominator
         bars = np.ceil(np.diff(self.times) / self.bar_ticks[:-1])
@@ -163,6 +118,21 @@ def load_score(source: Any):
     if isinstance(source, symusic.Score):
         return source.to("tick")
     raise TypeError(f"source must be a path, MIDI bytes or a symusic Score, got {type(source).__name__}")
+
+
+def _tempo_map(score, source: Any, tpq: int) -> TempoMap:
+    """The file's tempo map; the file's own event order settles tempo events that share a tick.
+
+    symusic sorts tempo events by tick without keeping their order within a
+    tick, so when such events disagree the bytes are read again (only then).
+    """
+    tempos = score.tempos.numpy()
+    ticks, mspq = tempos["time"], tempos["mspq"]
+    if same_tick_conflict(ticks, mspq) and isinstance(source, (bytes, bytearray, str, os.PathLike)):
+        data = bytes(source) if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
+        with contextlib.suppress(ValueError):  # symusic read what the walker cannot: keep symusic's order
+            ticks, mspq = smf_tempo_events(data)
+    return TempoMap(ticks, mspq, tpq)
 
 
 def _gather_notes(score) -> dict[str, np.ndarray]:
@@ -339,8 +309,7 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
     tpq = int(score.ticks_per_quarter)
     if tpq <= 0:
         raise ValueError(f"MIDI has an invalid ticks-per-quarter value ({tpq})")
-    tempos = score.tempos.numpy()
-    tempo = TempoMap(tempos["time"], tempos["mspq"], tpq)
+    tempo = _tempo_map(score, source, tpq)
     sigs = score.time_signatures.numpy()
     meter = MeterMap(sigs["time"], sigs["numerator"], sigs["denominator"], tpq)
     notes = _gather_notes(score)

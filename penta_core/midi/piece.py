@@ -3,10 +3,11 @@
 :class:`MidiPiece` pairs note-on and note-off messages into notes held in
 numpy arrays and keeps every other event (tempo, programs, controllers,
 SysEx, meta text) verbatim, so an edited piece differs from its source only
-by the edits made. Times stay in ticks throughout; seconds are derived from
-the tempo map. It lives apart from the transforms because it is the MIDI
-file model they edit, not a transform: reading and writing Standard MIDI
-Files byte for byte is one concept, augmenting them another.
+by the edits made. Times stay in ticks throughout; seconds come from the
+tempo map (:meth:`MidiPiece.tempo_map`). It lives apart from the transforms
+because it is the MIDI file model they edit, not a transform: reading and
+writing Standard MIDI Files byte for byte is one concept, augmenting them
+another.
 """
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from typing import Any
 import mido
 import numpy as np
 
+from penta_core.midi.tempo import TempoMap
+
 DRUM_CHANNEL = 9  # General MIDI percussion (channel 10, counted from 1)
-DEFAULT_TEMPO = 500_000  # microseconds per quarter note until the first set_tempo (120 bpm)
-MAX_TEMPO = 0xFFFFFF  # a set_tempo event holds 24 bits
 
 _NOTE_FIELDS = (
     "track", "channel", "pitch", "start", "end", "velocity",
@@ -237,40 +238,11 @@ class MidiPiece:
         found.sort(key=lambda r: r[:3])
         return [r[3] for r in found]
 
-    def tempo_map(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Breakpoints of the tick→seconds map.
-
-        Returns
-        -------
-        ticks, seconds, tempos : arrays; from ``ticks[k]`` (at ``seconds[k]``)
-            on, each tick lasts ``tempos[k] / (1e6 * ticks_per_beat)`` seconds.
-        """
-        ticks, tempos = [0], [DEFAULT_TEMPO]
-        for event in self.tempo_events():
-            if event.tick == ticks[-1]:
-                tempos[-1] = event.msg.tempo  # the last change at one tick wins
-            else:
-                ticks.append(event.tick)
-                tempos.append(event.msg.tempo)
-        t = np.asarray(ticks, dtype=np.float64)
-        tau = np.asarray(tempos, dtype=np.float64)
-        scale = tau / (1e6 * self.ticks_per_beat)
-        seconds = np.concatenate(([0.0], np.cumsum(np.diff(t) * scale[:-1])))
-        return t, seconds, tau
-
-    def seconds_at(self, ticks: np.ndarray) -> np.ndarray:
-        """Seconds from the start of the piece at each tick (real tempo map)."""
-        t, s, tau = self.tempo_map()
-        ticks = np.asarray(ticks, dtype=np.float64)
-        k = np.clip(np.searchsorted(t, ticks, side="right") - 1, 0, None)
-        return s[k] + (ticks - t[k]) * tau[k] / (1e6 * self.ticks_per_beat)
-
-    def ticks_at(self, seconds: np.ndarray) -> np.ndarray:
-        """Fractional tick at each time in seconds (inverse of :meth:`seconds_at`)."""
-        t, s, tau = self.tempo_map()
-        seconds = np.asarray(seconds, dtype=np.float64)
-        k = np.clip(np.searchsorted(s, seconds, side="right") - 1, 0, None)
-        return t[k] + (seconds - s[k]) * (1e6 * self.ticks_per_beat) / tau[k]
+    def tempo_map(self) -> TempoMap:
+        """The tick ↔ seconds map of the piece, from the tempo events of every track."""
+        events = self.tempo_events()
+        return TempoMap(np.array([e.tick for e in events], dtype=np.int64),
+                        np.array([e.msg.tempo for e in events], dtype=np.int64), self.ticks_per_beat)
 
     def keep_notes(self, mask: np.ndarray) -> None:
         self.notes = {name: array[mask] for name, array in self.notes.items()}
