@@ -32,10 +32,10 @@ import mido
 import numpy as np
 import soundfile as sf
 
-from penta_core.augment.audio import prepare_workers
 from penta_core.augment.variants import augment_parent, variant_rng
 from penta_core.core.io import sha256_file
 from penta_core.core.params import DEFAULTS
+from penta_core.engine.numba_cache import prepare_numba
 from penta_core.engine.parallel import supervised_map
 
 TPQ = 480
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         audio_s = len(audio_paths) * m * AUDIO_SECONDS
         naive_audio(str(audio_paths[0]), 1, args.seed)  # librosa's first call loads and compiles
         serial(audio_tasks[:1])
-        prepare_workers()
+        prepare_numba()
         start = time.perf_counter()
         for p in audio_paths:
             naive_audio(str(p), m, args.seed)

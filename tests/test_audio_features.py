@@ -112,14 +112,3 @@ def test_invalid_arguments_are_rejected_with_a_clear_message():
         extract_audio_features_from_array(np.zeros((2, 100)), SR)
     with pytest.raises(ValueError, match="sample_rate"):
         extract_audio_features("x.wav", sample_rate=0)
-
-
-def test_numba_cache_folder_is_set_for_workers_and_an_existing_choice_kept(tmp_path, monkeypatch):
-    from penta_core.features.audio import prepare_numba
-
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    prepare_numba(tmp_path / "numba", warm_up=False)
-    assert os.environ["NUMBA_CACHE_DIR"] == str((tmp_path / "numba").resolve())
-    assert (tmp_path / "numba").is_dir()
-    prepare_numba(tmp_path / "other", warm_up=False)
-    assert os.environ["NUMBA_CACHE_DIR"] == str((tmp_path / "numba").resolve())

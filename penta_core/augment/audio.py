@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,42 +30,6 @@ OUTPUT_FORMAT = "FLAC"
 OUTPUT_SUBTYPE = "PCM_24"
 OUTPUT_SUFFIX = ".flac"
 MAX_CHANNELS = 8  # the FLAC format's limit
-NUMBA_CACHE = ".numba_cache"  # the project's numba cache folder, shared with the features stage
-
-
-def prepare_workers(cache_dir: str | os.PathLike = NUMBA_CACHE, timeout_s: float = 900.0) -> None:
-    """Point numba at the project's cache folder and compile librosa's kernels once.
-
-    librosa's STFT overlap-add is compiled by numba and cached on disk; several
-    workers compiling into one cache at the same time can corrupt it (numba
-    issue 10128). Call this in the parent before starting more than one
-    worker: spawned workers inherit ``NUMBA_CACHE_DIR`` and find the code
-    compiled. The warm-up runs in its own process so that the caller never
-    binds librosa to another cache folder, and only once per cache folder and
-    library versions (a stamp file records it). An already set
-    ``NUMBA_CACHE_DIR`` is kept.
-    """
-    import importlib.metadata
-
-    from penta_core.engine.parallel import supervised_map
-
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    folder = Path(os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(cache_dir).resolve())))
-    versions = "-".join(importlib.metadata.version(p) for p in ("librosa", "numba"))
-    stamp = folder / f"augment-warm-{versions}"
-    if stamp.exists():
-        return
-    # A failed warm-up only costs speed: the workers then compile for themselves.
-    for _, outcome in supervised_map(_warm_up, [16000], n_jobs=1, timeout_s=timeout_s):
-        if outcome.ok:
-            folder.mkdir(parents=True, exist_ok=True)
-            stamp.touch()
-
-
-def _warm_up(sample_rate: int) -> None:
-    tone = np.sin(np.linspace(0, 2000, sample_rate // 2, dtype=np.float32))[np.newaxis, :]
-    AudioAugmenter(pitch_shift_semitones=(1, 1), time_stretch=(1.1, 1.1)).augment(
-        tone, sample_rate, np.random.default_rng(0))
 
 
 def load_audio(source: str | Path | bytes) -> tuple[np.ndarray, int]:

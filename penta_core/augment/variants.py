@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from penta_core.augment.audio import OUTPUT_SUFFIX as AUDIO_SUFFIX
-from penta_core.augment.audio import AudioAugmenter, encode_audio, load_audio, prepare_workers
+from penta_core.augment.audio import AudioAugmenter, encode_audio, load_audio
 from penta_core.augment.midi import MIDIAugmenter
 from penta_core.core.errors import MissingInput
 from penta_core.core.io import (
@@ -39,6 +39,7 @@ from penta_core.core.io import (
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import library_versions, source_digest
+from penta_core.engine.numba_cache import prepare_numba
 from penta_core.engine.parallel import supervised_map
 from penta_core.engine.seeding import rng_for
 from penta_core.midi.piece import MidiPiece
@@ -274,8 +275,8 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     generated = 0
     if tasks:
         jobs = min(resolve_jobs(opts["n_jobs"]), len(tasks))
-        if jobs > 1 and any(t["parent"]["kind"] == "audio" for t in tasks):
-            prepare_workers()  # one compilation before several workers share numba's cache
+        if any(t["parent"]["kind"] == "audio" for t in tasks):
+            prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
         per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
         timeout = per_variant * max(len(t["variants"]) for t in tasks)
         for done, (index, outcome) in enumerate(supervised_map(

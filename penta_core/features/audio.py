@@ -3,19 +3,13 @@
 One STFT per file feeds every spectral feature (MFCC, centroid,
 contrast, RMS, onsets), so a file is transformed once. At most
 ``max_audio_s`` seconds are analysed; ``duration_s`` is still the whole
-file's length.
-
-librosa compiles parts of its beat tracker and peak picker with numba and
-caches the machine code on disk. Worker processes compiling at the same time
-can corrupt that cache (numba issue 10128) and make later ``beat_track``
-calls crash, so :func:`prepare_numba` points numba at a cache folder of the
-project's own and compiles once in the parent before workers start.
+file's length. librosa's numba kernels are compiled before workers start by
+:func:`penta_core.engine.numba_cache.prepare_numba`.
 """
 from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,37 +39,6 @@ AUDIO_COLUMNS: tuple[str, ...] = (
     *(f"spectral_contrast_{i}" for i in range(N_CONTRAST_BANDS)),
     "rms_mean", "loudness_db", "dynamic_range_db", "zcr_mean", "zcr_std", "silence_ratio",
 )
-
-
-def prepare_numba(cache_dir: str | os.PathLike, warm_up: bool = True, timeout_s: float = 900.0) -> None:
-    """Give numba a private cache folder and fill it once before workers start.
-
-    Spawned workers inherit ``NUMBA_CACHE_DIR`` and then only read the
-    finished cache. The warm-up itself runs in one spawned process, not in
-    the caller: if the caller had already imported librosa, its functions
-    would stay bound to numba's previous cache folder.
-
-    Parameters
-    ----------
-    cache_dir : folder for numba's cache (created). An already set
-        ``NUMBA_CACHE_DIR`` is kept.
-    warm_up : run the beat tracker and onset picker once on a short click track.
-    timeout_s : limit for the warm-up (a first compilation takes about 30 s).
-    """
-    from penta_core.engine.parallel import supervised_map
-
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(cache_dir).resolve()))
-    if warm_up:
-        # A failed warm-up only costs speed: workers then compile for themselves.
-        for _ in supervised_map(_warm_up, [22050], n_jobs=1, timeout_s=timeout_s):
-            pass
-
-
-def _warm_up(sr: int) -> None:
-    clicks = np.zeros(sr * 3, dtype=np.float32)
-    clicks[:: sr // 2] = 1.0
-    extract_audio_features_from_array(clicks, sr, duration_s=3.0)
 
 
 def _stat(values: np.ndarray) -> tuple[float, float]:

@@ -32,6 +32,7 @@ from penta_core.core.io import read_json, remove_stale_temp_files, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import source_digest
+from penta_core.engine.numba_cache import NUMBA_CACHE, prepare_numba
 from penta_core.engine.parallel import supervised_map
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
@@ -62,7 +63,6 @@ CODE_VERSIONS = {
 TABLE_COLUMNS: tuple[str, ...] = ("is_midi", "is_audio") + midi_features.MIDI_COLUMNS + tuple(
     c for c in audio_features.AUDIO_COLUMNS if c not in midi_features.MIDI_COLUMNS
 )
-DEFAULT_NUMBA_CACHE = ".numba_cache"
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -140,7 +140,7 @@ def _row(record: dict[str, Any]) -> np.ndarray:
 
 
 def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
-                     numba_cache_dir: str | os.PathLike = DEFAULT_NUMBA_CACHE) -> dict[str, Any]:
+                     numba_cache_dir: str | os.PathLike = NUMBA_CACHE) -> dict[str, Any]:
     """Extract features of every indexed sample that is new or changed; write JSON, table and index.
 
     Parameters
@@ -192,7 +192,7 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
     if n_audio:
         # Before any worker exists: they inherit the cache folder and, when
         # several could compile at once, find librosa already compiled.
-        audio_features.prepare_numba(numba_cache_dir, warm_up=min(n_workers, n_audio) > 1)
+        prepare_numba(numba_cache_dir, warm_up=min(n_workers, n_audio) > 1)
     tasks = ((str(layout.abs(s["path"])), s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"])
              for s in pending)
     for index, outcome in supervised_map(
