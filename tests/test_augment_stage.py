@@ -240,7 +240,7 @@ def test_multiplier_zero_leaves_no_variants_but_writes_the_index(tmp_path):
     report = augment_dataset(layout, params(multiplier=0))
     index = read_json(layout.index("augmented"))
     assert index["samples"] == [] and index["failed"] == [] and report["summary"]["variants"] == 0
-    assert [p.name for p in layout.augmented_dir.rglob("*") if p.is_file()] == ["cache.json"]
+    assert [p.name for p in layout.augmented_dir.rglob("*") if p.is_file()] == ["_cache.json"]
     assert not [p for p in layout.augmented_dir.iterdir() if p.is_dir()]
 
 

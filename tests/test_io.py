@@ -7,7 +7,7 @@ import json
 import pytest
 
 from penta_core.core.errors import OutputError
-from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, dumps_json, remove_stale_temp_files, write_json
+from penta_core.core.io import atomic_write_bytes, dumps_json, write_json
 
 
 def test_json_is_canonical_sorted_with_trailing_newline(tmp_path):
@@ -56,10 +56,3 @@ def test_an_os_error_the_user_cannot_fix_is_not_dressed_as_one(tmp_path, monkeyp
         atomic_write_bytes(tmp_path / "out.bin", b"new")
     assert not isinstance(err.value, OutputError)
 
-
-def test_stale_temp_files_are_swept(tmp_path):
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / f"{TMP_PREFIX}abc").write_bytes(b"partial")
-    (tmp_path / "keep.json").write_text("{}\n")
-    assert remove_stale_temp_files(tmp_path) == 1
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["keep.json", "sub"]

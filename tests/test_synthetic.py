@@ -155,7 +155,7 @@ def test_count_zero_switches_synthesis_off(layout, params):
     params["synthesize"]["count"] = 0
     assert synthesize(layout, params)["planned"] == 0
     assert read_json(layout.index("synthetic"))["samples"] == []
-    assert [p.name for p in layout.raw_synthetic.rglob("*") if p.is_file()] == ["_stamp.json"]
+    assert [p.name for p in layout.raw_synthetic.rglob("*") if p.is_file()] == ["_cache.json"]
 
 
 def test_a_new_seed_regenerates_every_piece(layout, params):

@@ -15,6 +15,7 @@ from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.errors import MissingInput
 from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
+from penta_core.engine.incremental import sweep
 
 
 def annotate_sample(sample: dict[str, Any], vocab: Vocabulary) -> dict[str, Any]:
@@ -83,11 +84,9 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path |
             apply_decision(records[sample_id], decision, vocab, str(events_path))
     folder = layout.annotations_dir
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("*.json"):
-        if stale.stem not in records:
-            stale.unlink()
     for sample_id, record in records.items():
         write_json(folder / f"{sample_id}.json", record)
+    sweep(folder, {f"{sample_id}.json" for sample_id in records})
     unknown = Counter(
         Path(s["source"]).parent.as_posix() or "."
         for s in imported

@@ -8,12 +8,12 @@ manifest gives a variant its parent's label.
 
 Each variant's randomness comes from ``(seed, sample id, variant number)``,
 so adding, removing or changing one parent never changes another parent's
-variants. The stage is incremental: ``processed/augmented/cache.json``
-remembers, per variant, a key made of the parent's sha256, the parameters of
-its kind, the seed and the code and library versions; a variant whose key
-and file are unchanged is kept, the others are made again, and files of
-removed parents are deleted. An incremental run therefore ends with the same
-bytes as a clean one.
+variants. The stage is incremental (:mod:`penta_core.engine.incremental`):
+``processed/augmented/_cache.json`` remembers, per variant, a key made of the
+parent's sha256, the parameters of its kind, the seed and the code and
+library versions; a variant whose key and file are unchanged is kept, the
+others are made again, and files of removed parents are deleted. An
+incremental run therefore ends with the same bytes as a clean one.
 """
 from __future__ import annotations
 
@@ -27,18 +27,11 @@ from penta_core.augment.audio import OUTPUT_SUFFIX as AUDIO_SUFFIX
 from penta_core.augment.audio import AudioAugmenter, encode_audio, load_audio
 from penta_core.augment.midi import MIDIAugmenter
 from penta_core.core.errors import MissingInput
-from penta_core.core.io import (
-    atomic_write_bytes,
-    dumps_json,
-    read_json,
-    remove_stale_temp_files,
-    sha256_bytes,
-    sha256_file,
-    write_json,
-)
+from penta_core.core.io import atomic_write_bytes, read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import library_versions, source_digest
+from penta_core.engine.incremental import OutputStore, cache_key
 from penta_core.engine.numba_cache import prepare_numba
 from penta_core.engine.parallel import supervised_map
 from penta_core.engine.seeding import rng_for
@@ -52,11 +45,9 @@ _MODULES = {
     "audio": ("penta_core.augment.audio", "penta_core.augment.ranges",
               "penta_core.engine.seeding"),
 }
-CACHE_NAME = "cache.json"
 # Seconds per variant (``augment.timeout_s`` when the params define it); a
 # parent's limit is this times the number of variants it still needs.
 TIMEOUT_PER_VARIANT_S = 120.0
-FLUSH_EVERY = 32  # completed parents between cache saves, so a killed run keeps its work
 
 
 def variant_rng(seed: int, sample_id: str, k: int) -> np.random.Generator:
@@ -121,10 +112,10 @@ def variant_path(folder: str, stem: str, suffix: str, k: int) -> str:
 
 def _key(parent: dict[str, Any], k: int, path: str, ranges: dict[str, Any], seed: int,
          fingerprint: dict[str, str]) -> str:
-    return sha256_bytes(dumps_json({
+    return cache_key({
         "parent": parent["id"], "parent_sha256": parent["sha256"], "kind": parent["kind"],
         "k": k, "path": path, "ranges": ranges, "seed": seed, "code": fingerprint,
-    }).encode("utf-8"))
+    })
 
 
 def augment_parent(task: dict[str, Any]) -> list[dict[str, Any]]:
@@ -170,47 +161,6 @@ def augment_parent(task: dict[str, Any]) -> list[dict[str, Any]]:
     return written
 
 
-def _load_cache(layout: DatasetLayout) -> dict[str, Any]:
-    path = layout.augmented_dir / CACHE_NAME
-    try:
-        cache = read_json(path)
-        entries = cache["variants"]
-        return entries if isinstance(entries, dict) else {}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}  # no cache or an unreadable one: everything is made again
-
-
-def _save_cache(layout: DatasetLayout, entries: dict[str, Any]) -> None:
-    write_json(layout.augmented_dir / CACHE_NAME, {
-        "about": "augment stage cache: a variant is kept while its key and sha256 match",
-        "variants": dict(sorted(entries.items())),
-    })
-
-
-def _reusable(layout: DatasetLayout, old: dict[str, Any] | None, key: str, rel: str) -> bool:
-    """A cached variant is kept when its key matches and its file still holds the recorded bytes."""
-    if not old or old.get("key") != key or old.get("path") != rel:
-        return False
-    path = layout.abs(rel)
-    return path.is_file() and not path.is_symlink() and sha256_file(path) == old.get("sha256")
-
-
-def _remove_stale(layout: DatasetLayout, keep: set[str]) -> int:
-    """Delete files below ``processed/augmented`` that no current variant owns."""
-    folder = layout.augmented_dir
-    removed = remove_stale_temp_files(folder) if folder.is_dir() else 0
-    if not folder.is_dir():
-        return removed
-    for path in sorted(folder.rglob("*"), reverse=True):
-        if path.is_file() or path.is_symlink():
-            if path.relative_to(layout.root).as_posix() not in keep:  # no resolve(): links stay links
-                path.unlink()
-                removed += 1
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    return removed
-
-
 def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
     """Make, reuse or delete variants so they match the imported samples and params.
 
@@ -244,7 +194,8 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     by_id = {s["id"]: s for s in parents}
     fingerprint = {kind: code_fingerprint(kind) for kind in ranges}
     stems = variant_stems(parents)
-    cached = _load_cache(layout)
+    store = OutputStore(layout.augmented_dir, about="augment stage cache: a variant is kept while its key "
+                        "and sha256 match")
 
     entries: dict[str, dict[str, Any]] = {}
     tasks: list[dict[str, Any]] = []
@@ -257,8 +208,8 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
             vid = variant_id(parent["id"], k)
             rel = variant_path(folder, stem, suffix, k)
             key = _key(parent, k, rel, ranges[parent["kind"]], seed, fingerprint[parent["kind"]])
-            old = cached.get(vid)
-            if _reusable(layout, old, key, rel):
+            old = store.reusable(vid, key, layout.abs(rel))
+            if old is not None:
                 entries[vid] = old
             else:
                 todo.append((k, rel, key))
@@ -279,24 +230,21 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
             prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
         per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
         timeout = per_variant * max(len(t["variants"]) for t in tasks)
-        for done, (index, outcome) in enumerate(supervised_map(
+        for index, outcome in supervised_map(
             augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
             relative_to=[layout.root],
-        ), start=1):
+        ):
             task = tasks[index]
             pid = task["parent"]["id"]
             if outcome.ok:
                 for made in outcome.value:
-                    entries[variant_id(pid, made["k"])] = {
-                        "key": keys[pid][made["k"]], "parent": pid, "k": made["k"], "path": made["path"],
-                        "sha256": made["sha256"], "transform": made["transform"],
-                    }
+                    entries[variant_id(pid, made["k"])] = store.put(
+                        variant_id(pid, made["k"]), keys[pid][made["k"]], made["sha256"],
+                        parent=pid, k=made["k"], path=made["path"], transform=made["transform"])
                 generated += len(outcome.value)
             else:
                 failed.append({"parent": pid, "path": task["parent"]["path"],
                                "reason": outcome.reason or "augmentation failed"})
-            if done % FLUSH_EVERY == 0:
-                _save_cache(layout, {**cached, **entries})
     # A parent that failed keeps none of its variants, as in a clean run.
     failed_ids = {f["parent"] for f in failed}
     entries = {vid: e for vid, e in entries.items() if e["parent"] not in failed_ids}
@@ -312,10 +260,9 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     failed.sort(key=lambda f: f["parent"])
 
     layout.augmented_dir.mkdir(parents=True, exist_ok=True)
-    cache_rel = (layout.augmented_dir / CACHE_NAME).relative_to(layout.root).as_posix()
-    keep = {e["path"] for e in entries.values()} | {cache_rel}
-    removed = _remove_stale(layout, keep)
-    _save_cache(layout, entries)
+    store.finish(entries)
+    removed = store.sweep(layout.abs(e["path"]).relative_to(layout.augmented_dir).as_posix()
+                          for e in entries.values())
     summary = {
         "multiplier": multiplier,
         "parents": len(parents),

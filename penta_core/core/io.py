@@ -94,13 +94,3 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def remove_stale_temp_files(folder: str | os.PathLike) -> int:
-    """Delete temp files a killed run left behind below ``folder``; return how many."""
-    removed = 0
-    for tmp in Path(folder).rglob(TMP_PREFIX + "*"):
-        if tmp.is_file():
-            tmp.unlink()
-            removed += 1
-    return removed

@@ -5,15 +5,16 @@ Samples come from the index files earlier stages wrote (``index/imported.json``,
 supervised worker process (a crashing parser fails one sample, never the
 stage) and written to ``processed/features/<id>.json``.
 
-The stage is incremental. Each JSON records the sample's ``sha256`` and a
-``feature_key`` (hash of the feature code version and of the parameters that
-change values for that kind of sample); a JSON whose two fields still match
-is reused, anything else is extracted again, and JSON of samples no longer
-in the indexes is deleted. The per-sample folder is therefore its own cache,
-which DVC keeps between runs when the out is marked ``persist: true``. The
-table (``processed/features.npz``) and ``index/features.json`` are rebuilt
-from the JSON files on every run, so an incremental run and a clean run
-write the same bytes.
+The stage is incremental (:mod:`penta_core.engine.incremental`): the
+folder's ``_cache.json`` records, per sample, a key made of the sample's
+``sha256`` and its ``feature_key`` (hash of the feature code version and of
+the parameters that change values for that kind of sample) and the sha256 of
+its JSON; a JSON whose key and bytes still match is reused, anything else is
+extracted again, and JSON of samples no longer in the indexes is deleted.
+DVC keeps the folder between runs (``persist: true``). The table
+(``processed/features.npz``) and ``index/features.json`` are rebuilt from the
+JSON files on every run, so an incremental run and a clean run write the
+same bytes.
 """
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ from typing import Any
 import numpy as np
 
 from penta_core.core.errors import MissingInput
-from penta_core.core.io import read_json, remove_stale_temp_files, write_json
+from penta_core.core.io import atomic_write_bytes, dumps_json, read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import source_digest
+from penta_core.engine.incremental import OutputStore, cache_key
 from penta_core.engine.numba_cache import NUMBA_CACHE, prepare_numba
 from penta_core.engine.parallel import supervised_map
 from penta_core.features import audio as audio_features
@@ -109,13 +111,9 @@ def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]
     return samples, sorted(repeated)
 
 
-def _cached(path: Path, sha: str, key: str) -> dict[str, Any] | None:
-    """The stored record when it belongs to this content and feature key, else ``None``."""
-    try:
-        record = read_json(path)
-    except (OSError, ValueError):
-        return None
-    return record if record.get("sha256") == sha and record.get("feature_key") == key else None
+def _cache_key(sample: dict[str, Any], keys: dict[str, str]) -> str:
+    """What decides a sample's JSON: its content and the feature key of its kind."""
+    return cache_key({"sha256": sample["sha256"], "feature_key": keys[sample["kind"]]})
 
 
 def _problem(layout: DatasetLayout, sample: dict[str, Any]) -> str | None:
@@ -169,7 +167,7 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
     samples, repeated = read_samples(layout)
     out_dir = layout.features_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(out_dir)
+    store = OutputStore(out_dir, about="features stage cache: a sample's JSON is kept while its key and sha256 match")
     keys = {kind: feature_key(kind, params) for kind in KINDS}
     status: dict[str, dict[str, Any]] = {}
     pending: list[dict[str, Any]] = []
@@ -180,10 +178,11 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
         if problem:
             status[str(sample.get("id"))] = {"status": "failed", "reason": problem, "flags": []}
             continue
-        record = _cached(out_dir / f"{sample['id']}.json", sample["sha256"], keys[sample["kind"]])
-        if record is None:
+        path = out_dir / f"{sample['id']}.json"
+        if store.reusable(sample["id"], _cache_key(sample, keys), path) is None:
             pending.append(sample)
         else:
+            record = read_json(path)
             rows[sample["id"]] = (_row(record), record["kind"], record["flags"])
     reused = len(rows)
 
@@ -200,25 +199,22 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
         desc="features", total=len(pending), relative_to=[layout.root],
     ):
         sample = pending[index]
-        target = out_dir / f"{sample['id']}.json"
         if outcome.ok:
-            record = {"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
-                      "feature_key": keys[sample["kind"]], "feature_version": CODE_VERSIONS[sample["kind"]],
-                      **outcome.value}
-            write_json(target, record)
+            text = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
+                               "feature_key": keys[sample["kind"]],
+                               "feature_version": CODE_VERSIONS[sample["kind"]], **outcome.value})
+            data = text.encode("utf-8")
+            atomic_write_bytes(out_dir / f"{sample['id']}.json", data)
+            store.put(sample["id"], _cache_key(sample, keys), sha256_bytes(data))
             # The table is built from what was written, exactly as a later run would read it.
-            record = read_json(target)
+            record = json.loads(text)
             rows[sample["id"]] = (_row(record), record["kind"], record["flags"])
         else:
             status[sample["id"]] = {"status": "failed", "reason": outcome.reason, "flags": []}
-            target.unlink(missing_ok=True)  # features of an older version of this sample
 
     wanted = {s["id"] for s in samples if str(s.get("id")) not in status}
-    removed = 0
-    for path in sorted(out_dir.glob("*.json")):
-        if path.stem not in wanted:
-            path.unlink()
-            removed += 1
+    store.finish(wanted)
+    removed = store.sweep(f"{sample_id}.json" for sample_id in wanted)
 
     ok_ids = sorted(wanted)
     X = np.zeros((len(ok_ids), len(TABLE_COLUMNS)), dtype=np.float64)

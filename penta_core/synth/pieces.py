@@ -3,8 +3,10 @@
 Sample ``k`` of emotion ``e`` has id ``syn_<e>_<k:05d>`` and its randomness comes
 from ``(seed, id)`` alone, so raising ``count`` adds pieces without changing
 the existing ones. ``raw/synthetic/`` persists between runs (DVC
-``persist: true``) with a stamp of what built it: a piece whose file is there
-under the same stamp is kept, not regenerated.
+``persist: true``); its ``_cache.json`` (:mod:`penta_core.engine.incremental`)
+records per file the key it was made under (id, seed, generator code and
+library versions, renderer) and its sha256: a piece whose files still match
+is kept, not regenerated.
 """
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ import soundfile as sf
 
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.errors import ConfigError, MissingTool, ParamError
-from penta_core.core.io import atomic_write_bytes, read_json, sha256_file, write_json
+from penta_core.core.io import atomic_write_bytes, read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import library_versions, source_digest
+from penta_core.engine.incremental import OutputStore, cache_key
 from penta_core.engine.parallel import supervised_map
 from penta_core.engine.seeding import rng_for
 from penta_core.synth.generator import SyntheticGenerator, midi_bytes, render_audio
@@ -27,7 +30,6 @@ from penta_core.synth.rendering import find_fluidsynth
 
 GENERATOR_MODULES = ("generator", "profiles", "roman", "rendering")
 AUDIO_RATE = 22050
-STAMP = "_stamp.json"
 
 
 def plan_ids(count: int, emotions: list[str]) -> list[tuple[str, str]]:
@@ -49,8 +51,8 @@ def plan_ids(count: int, emotions: list[str]) -> list[tuple[str, str]]:
 def generator_fingerprint() -> str:
     """Hash of the generator's source and the libraries that write its bytes.
 
-    Part of the stamp of ``raw/synthetic/``: any change to the rules
-    regenerates every piece instead of keeping ones the old rules made.
+    Part of every piece's cache key: any change to the rules regenerates
+    every piece instead of keeping ones the old rules made.
     """
     versions = library_versions(("pretty_midi", "mido", "numpy", "soundfile"))
     return source_digest([f"penta_core.synth.{m}" for m in GENERATOR_MODULES] + ["penta_core.engine.seeding"]) + \
@@ -93,25 +95,32 @@ def choose_emotions(setting: str | list[str], known: list[str], layout: DatasetL
     return [e for e in known if e in setting]
 
 
-def _files(folder: Path, sample_id: str, emotion: str, with_audio: bool) -> list[Path]:
-    midi_path = folder / emotion / f"{sample_id}.mid"
-    return [midi_path, midi_path.with_suffix(".wav")] if with_audio else [midi_path]
+def _files(sample_id: str, emotion: str, with_audio: bool) -> dict[str, str]:
+    """``sample id -> path relative to raw/synthetic`` of the files of one piece."""
+    files = {sample_id: f"{emotion}/{sample_id}.mid"}
+    if with_audio:
+        files[f"{sample_id}_audio"] = f"{emotion}/{sample_id}.wav"
+    return files
 
 
-def _generate_one(task: tuple[str, str, int, str, bool, str]) -> None:
-    """Worker: write one piece (and its audio render) below ``folder``."""
+def _generate_one(task: tuple[str, str, int, str, bool, str]) -> dict[str, str]:
+    """Worker: write one piece (and its audio render) below ``folder``; return each file's sha256."""
     sample_id, emotion, seed, folder, with_audio, renderer = task
     midi, _ = SyntheticGenerator().generate(emotion, rng_for(seed, sample_id))
-    paths = _files(Path(folder), sample_id, emotion, with_audio)
-    atomic_write_bytes(paths[0], midi_bytes(midi))
+    payloads = [midi_bytes(midi)]
     if with_audio:
         buffer = io.BytesIO()
         sf.write(buffer, render_audio(midi, AUDIO_RATE, renderer), AUDIO_RATE, format="WAV", subtype="PCM_16")
-        atomic_write_bytes(paths[1], buffer.getvalue())
+        payloads.append(buffer.getvalue())
+    written = {}
+    for (file_id, rel), data in zip(_files(sample_id, emotion, with_audio).items(), payloads):
+        atomic_write_bytes(Path(folder) / rel, data)
+        written[file_id] = sha256_bytes(data)
+    return written
 
 
 def _entries(layout: DatasetLayout, sample_id: str, emotion: str, vocab: Vocabulary,
-             generation: dict[str, Any], with_audio: bool) -> list[dict[str, Any]]:
+             generation: dict[str, Any], with_audio: bool, sha: dict[str, str]) -> list[dict[str, Any]]:
     label = vocab.labels[emotion]
     base = layout.raw_synthetic / emotion / f"{sample_id}.mid"
     kinds = [("midi", base, sample_id)]
@@ -121,7 +130,7 @@ def _entries(layout: DatasetLayout, sample_id: str, emotion: str, vocab: Vocabul
         {
             "id": sid, "path": layout.rel(path), "kind": kind, "origin": "synthetic",
             "label": emotion, "valence": label.valence, "arousal": label.arousal,
-            "group": sample_id, "sha256": sha256_file(path), "generation": generation,
+            "group": sample_id, "sha256": sha[sid], "generation": generation,
         }
         for kind, path, sid in kinds
     ]
@@ -156,36 +165,38 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
             )
         emotions = choose_emotions(opts["emotions"], generator.emotions, layout)
         ids = plan_ids(opts["count"], emotions)
-    stamp = {"seed": params["seed"], "generator": generator_fingerprint(), "render_audio": opts["render_audio"]}
-    if opts["render_audio"]:
-        stamp["renderer"] = renderer_fingerprint(opts["renderer"])
+    build = {"seed": params["seed"], "generator": generator_fingerprint()}
+    renderer = renderer_fingerprint(opts["renderer"]) if opts["render_audio"] else None
     folder.mkdir(parents=True, exist_ok=True)  # after the checks above, so a refused run writes nothing
-    stamp_path = folder / STAMP
-    same_build = stamp_path.exists() and read_json(stamp_path) == stamp
-    wanted = {folder / e / f"{sid}.mid" for sid, e in ids}
-    if opts["render_audio"]:
-        wanted |= {p.with_suffix(".wav") for p in wanted}
-    for path in sorted(folder.rglob("*"), reverse=True):
-        if path.is_file() and path.name != STAMP and (not same_build or path not in wanted):
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    write_json(stamp_path, stamp)
-
-    # A file present under the same stamp is the piece its id determines: keep it.
-    todo = [(sid, e) for sid, e in ids if not all(p.exists() for p in _files(folder, sid, e, opts["render_audio"]))]
+    store = OutputStore(folder, about="synthesize stage cache: a piece is kept while its key and sha256 match")
+    keys = {}
+    todo = []
+    for sid, emotion in ids:
+        files = _files(sid, emotion, opts["render_audio"])
+        for file_id, rel in files.items():
+            keys[file_id] = cache_key({**build, "id": file_id, "path": rel,
+                                       **({"renderer": renderer} if file_id != sid else {})})
+        if any(store.reusable(file_id, keys[file_id], folder / rel) is None for file_id, rel in files.items()):
+            todo.append((sid, emotion))
     failed = {}
     tasks = ((sid, e, params["seed"], str(folder), opts["render_audio"], opts["renderer"]) for sid, e in todo)
     for index, outcome in supervised_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
                                          timeout_s=120, desc="synthesize", total=len(todo),
                                          relative_to=[layout.root]):
-        if not outcome.ok:
+        if outcome.ok:
+            for file_id, sha in outcome.value.items():
+                store.put(file_id, keys[file_id], sha)
+        else:
             failed[todo[index][0]] = outcome.reason
+    made = {sid: _files(sid, emotion, opts["render_audio"]) for sid, emotion in ids if sid not in failed}
+    store.finish(file_id for files in made.values() for file_id in files)
+    store.sweep(rel for files in made.values() for rel in files.values())
+    sha = {file_id: record["sha256"] for file_id, record in store.records.items()}
     samples = []
     for sid, emotion in ids:
         if sid not in failed:
             plan = generator.randomize_parameters(emotion, rng_for(params["seed"], sid))
-            samples += _entries(layout, sid, emotion, vocab, plan.as_record(), opts["render_audio"])
+            samples += _entries(layout, sid, emotion, vocab, plan.as_record(), opts["render_audio"], sha)
     samples.sort(key=lambda s: s["id"])
     summary = {
         "planned": len(ids),
