@@ -132,6 +132,17 @@ def test_changed_content_is_extracted_again(dataset):
     assert read_json(layout.features_dir / "m01.json")["sha256"] == hashlib.sha256(midi_bytes(11)).hexdigest()
 
 
+def test_a_json_edited_by_hand_is_extracted_again(dataset):
+    layout, params = dataset
+    run(layout, params)
+    expected = outputs(layout)
+    edited = read_json(layout.features_dir / "m04.json")  # same sha256 and feature_key, another value
+    edited["features"]["tempo_bpm"] = 1.0
+    write_json(layout.features_dir / "m04.json", edited)
+    assert run(layout, params)["extracted"] == 1
+    assert outputs(layout) == expected
+
+
 def test_new_feature_code_version_extracts_everything_again(dataset, monkeypatch):
     layout, params = dataset
     run(layout, params)

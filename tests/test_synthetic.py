@@ -158,6 +158,17 @@ def test_count_zero_switches_synthesis_off(layout, params):
     assert [p.name for p in layout.raw_synthetic.rglob("*") if p.is_file()] == ["_cache.json"]
 
 
+def test_a_piece_edited_by_hand_is_made_again(layout, params):
+    params["synthesize"].update(count=7, n_jobs=1)
+    synthesize(layout, params)
+    index = layout.index("synthetic").read_bytes()
+    piece = sorted(layout.raw_synthetic.rglob("*.mid"))[0]
+    original = piece.read_bytes()
+    piece.write_bytes(b"MThd tampered")
+    assert synthesize(layout, params)["generated"] == 1
+    assert piece.read_bytes() == original and layout.index("synthetic").read_bytes() == index
+
+
 def test_a_new_seed_regenerates_every_piece(layout, params):
     params["synthesize"].update(count=7, n_jobs=1)
     synthesize(layout, params)
