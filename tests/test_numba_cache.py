@@ -52,9 +52,10 @@ def test_only_a_successful_warm_up_leaves_a_stamp(tmp_path, monkeypatch, ok, sta
 
 
 @pytest.mark.slow
-def test_the_warm_up_compiles_every_kernel_the_features_and_the_augmenter_reach():
-    # In a fresh interpreter: after the warm-up, neither stage's audio code compiles a new
-    # signature of any librosa kernel (mono and several channels, short and long signals).
+def test_the_warm_up_compiles_every_kernel_the_audio_stages_reach(tmp_path):
+    # In a fresh interpreter: after the warm-up, no stage's audio code (features, augment,
+    # families) compiles a new signature of any librosa kernel (mono and several channels,
+    # short and long signals).
     script = textwrap.dedent("""
         import sys
         import numpy as np
@@ -69,16 +70,20 @@ def test_the_warm_up_compiles_every_kernel_the_features_and_the_augmenter_reach(
         warm_up_librosa()
         before = compiled()
         from penta_core.augment.audio import AudioAugmenter
+        from penta_core.families.audio import audio_print
         from penta_core.features.audio import extract_audio_features_from_array
+        import soundfile
         rng = np.random.default_rng(0)
         for sr, seconds in ((22050, 0.3), (44100, 4.0)):
             for channels in (1, 2, 5):
                 y = (0.1 * rng.standard_normal((channels, int(sr * seconds)))).astype(np.float32)
                 AudioAugmenter().augment(y, sr, np.random.default_rng(1))
             extract_audio_features_from_array(y[0], sr)
+            soundfile.write(sys.argv[1], y.T, sr)
+            audio_print(sys.argv[1])
         new = {k: v for k, v in compiled().items() if before.get(k) != v}
         assert before and not new, new
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "take.wav")], cwd=REPO,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr[-2000:]

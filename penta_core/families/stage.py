@@ -2,23 +2,27 @@
 
 Fingerprints are the expensive part, so each is kept under
 ``processed/fingerprints/<id>.json``, keyed by the file's sha256 and a
-digest of the code and libraries that compute it; a run fingerprints new or
-changed files only, drops entries of files no longer imported, and then
-joins families over all files. ``index/families.json`` holds each sample's
+digest of the code and libraries that compute it
+(:mod:`penta_core.engine.incremental`); a run fingerprints new or changed
+files only, drops entries of files no longer imported, and then joins
+families over all files. ``index/families.json`` holds each sample's
 family and the link (reason, similarity) that joined it.
 """
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from penta_core.core.io import read_json, remove_stale_temp_files, write_json
+from penta_core.core.io import atomic_write_bytes, dumps_json, read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import library_versions, source_digest
+from penta_core.engine.incremental import OutputStore, cache_key
+from penta_core.engine.numba_cache import prepare_numba
 from penta_core.engine.parallel import supervised_map
 from penta_core.families.detect import detect_families
 from penta_core.families.midi import informative, midi_print
@@ -60,16 +64,6 @@ def fingerprint_file(task: tuple[str, str]) -> dict[str, Any]:
     return {"prints": _encode(prints.astype("<u4")), "loud": _encode(np.packbits(loud)), "frames": len(loud)}
 
 
-def _cached(path: Path, sha: str, key: str) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        record = read_json(path)
-    except ValueError:
-        return None
-    return record if record.get("sha256") == sha and record.get("key") == key else None
-
-
 def _unpack_audio(record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     prints = _decode(record["prints"], "<u4").astype(np.uint32)
     loud = np.unpackbits(_decode(record["loud"], "u1"))[: record["frames"]].astype(bool)
@@ -82,37 +76,41 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     samples = [s for s in imported if s["kind"] in ("midi", "audio")] if opts["detect"] else []
     cache = fingerprints_dir(layout)
     cache.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(cache)
+    store = OutputStore(cache, about="families stage cache: a fingerprint is kept while its key and sha256 match")
     keys = {kind: print_key(kind) for kind in ("midi", "audio") if any(s["kind"] == kind for s in samples)}
+
+    def store_key(sample: dict[str, Any]) -> str:
+        return cache_key({"sha256": sample["sha256"], "key": keys[sample["kind"]]})
+
     records: dict[str, dict[str, Any]] = {}
     pending = []
     for sample in samples:
-        record = _cached(cache / f"{sample['id']}.json", sample["sha256"], keys[sample["kind"]])
-        if record is None:
+        path = cache / f"{sample['id']}.json"
+        if store.reusable(sample["id"], store_key(sample), path) is None:
             pending.append(sample)
         else:
-            records[sample["id"]] = record
+            records[sample["id"]] = read_json(path)
     reused = len(records)
     failed: dict[str, str] = {}
+    n_jobs = resolve_jobs(opts["n_jobs"])
+    n_audio = sum(1 for s in pending if s["kind"] == "audio")
+    if n_audio:  # librosa compiles its kernels on import: once, before several workers share the cache
+        prepare_numba(warm_up=min(n_jobs, n_audio) > 1)
     tasks = ((s["kind"], str(layout.abs(s["path"]))) for s in pending)
-    for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
+    for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=n_jobs,
                                          timeout_s=opts["timeout_s"], desc="families", total=len(pending),
                                          relative_to=[layout.root]):
         sample = pending[index]
-        target = cache / f"{sample['id']}.json"
         if outcome.ok:
-            record = {"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
-                      "key": keys[sample["kind"]], **outcome.value}
-            write_json(target, record)
-            records[sample["id"]] = record
+            text = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
+                               "key": keys[sample["kind"]], **outcome.value})
+            atomic_write_bytes(cache / f"{sample['id']}.json", text.encode("utf-8"))
+            store.put(sample["id"], store_key(sample), sha256_bytes(text.encode("utf-8")))
+            records[sample["id"]] = json.loads(text)
         else:
             failed[sample["id"]] = outcome.reason
-            target.unlink(missing_ok=True)
-    removed = 0
-    for path in sorted(cache.glob("*.json")):
-        if path.stem not in records:
-            path.unlink()
-            removed += 1
+    store.finish(records)
+    removed = store.sweep(f"{sid}.json" for sid in records)
 
     by_id = {s["id"]: s for s in samples}
     midi = {sid: {"normalised": r["normalised"], "bands": {v: _decode(b, "<u8") for v, b in r["bands"].items()}}
