@@ -5,8 +5,8 @@ estimate and STFT overlap-add with numba and caches the machine code on disk.
 Worker processes compiling into one cache at the same time can corrupt it
 (numba issue 10128) and make later calls crash. :func:`prepare_numba` points
 numba at a folder of the project's own and, before several workers start,
-compiles every kernel the features and augment stages reach, once per cache
-folder and library versions.
+compiles every kernel the features, augment and families stages reach, once
+per cache folder and library versions.
 """
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def warm_up_librosa(sample_rate: int = WARM_UP_RATE) -> None:
     The features read mono float32 (beat tracking, onset peaks, constant-Q
     chroma with its tuning estimate, zero-crossing rate); the augmenter
     edits ``(channels, frames)`` float32 (time stretch and pitch shift:
-    phase vocoder and inverse STFT).
+    phase vocoder and inverse STFT); the families fingerprints only load and
+    resample, which compiles a subset of these.
     """
     import librosa
 
