@@ -60,6 +60,14 @@ def test_records_are_not_saved_before_the_interval_passed(tmp_path):
     assert not (tmp_path / STORE_NAME).exists()
 
 
+def test_work_left_by_an_exception_keeps_its_records(tmp_path):
+    store = OutputStore(tmp_path, about="test", flush_interval_s=3600)
+    with pytest.raises(KeyboardInterrupt), store:
+        store.put("a", "k1", "s1")
+        raise KeyboardInterrupt
+    assert OutputStore(tmp_path, about="test").records == {"a": {"key": "k1", "sha256": "s1"}}
+
+
 def test_finish_keeps_only_the_current_records_and_writes_the_same_bytes_whatever_the_order(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     one = OutputStore(first, about="test")

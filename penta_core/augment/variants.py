@@ -230,21 +230,22 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
             prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
         per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
         timeout = per_variant * max(len(t["variants"]) for t in tasks)
-        for index, outcome in supervised_map(
-            augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
-            relative_to=[layout.root],
-        ):
-            task = tasks[index]
-            pid = task["parent"]["id"]
-            if outcome.ok:
-                for made in outcome.value:
-                    entries[variant_id(pid, made["k"])] = store.put(
-                        variant_id(pid, made["k"]), keys[pid][made["k"]], made["sha256"],
-                        parent=pid, k=made["k"], path=made["path"], transform=made["transform"])
-                generated += len(outcome.value)
-            else:
-                failed.append({"parent": pid, "path": task["parent"]["path"],
-                               "reason": outcome.reason or "augmentation failed"})
+        with store:
+            for index, outcome in supervised_map(
+                augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
+                relative_to=[layout.root],
+            ):
+                task = tasks[index]
+                pid = task["parent"]["id"]
+                if outcome.ok:
+                    for made in outcome.value:
+                        entries[variant_id(pid, made["k"])] = store.put(
+                            variant_id(pid, made["k"]), keys[pid][made["k"]], made["sha256"],
+                            parent=pid, k=made["k"], path=made["path"], transform=made["transform"])
+                    generated += len(outcome.value)
+                else:
+                    failed.append({"parent": pid, "path": task["parent"]["path"],
+                                   "reason": outcome.reason or "augmentation failed"})
     # A parent that failed keeps none of its variants, as in a clean run.
     failed_ids = {f["parent"] for f in failed}
     entries = {vid: e for vid, e in entries.items() if e["parent"] not in failed_ids}

@@ -9,13 +9,15 @@ reused only when the key computed now equals the recorded one and its bytes
 still hash to the recorded sha256; anything else is made again.
 
 The records live in one JSON file beside the outputs (:data:`STORE_NAME`),
-saved every few seconds while a run adds records, so a killed run keeps its
-work, and at the end holding exactly the current records, so an incremental
+saved every few seconds while a run adds records and when the work is left
+by an exception (Ctrl-C included), so an interrupted run keeps its work, and
+at the end holding exactly the current records, so an incremental
 run ends with the same bytes as a clean one. :func:`sweep` deletes every file
 no current output owns, leftover temp files of killed writes included.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable
@@ -50,11 +52,16 @@ class OutputStore:
     about : one line saved with the records, for a reader of the file.
     flush_interval_s : least time between two saves during a run.
 
+    Used as a context manager around the work: leaving the block by an
+    exception (a Ctrl-C included) saves the records made so far.
+
     Example
     -------
     >>> store = OutputStore(folder, about="variants")  # doctest: +SKIP
-    >>> if store.reusable(vid, key, folder / name) is None:  # doctest: +SKIP
-    ...     store.put(vid, key, sha256_bytes(write(folder / name)))
+    >>> with store:  # doctest: +SKIP
+    ...     if store.reusable(vid, key, folder / name) is None:
+    ...         store.put(vid, key, sha256_bytes(data))  # before the write: a record never outlives a lost file
+    ...         atomic_write_bytes(folder / name, data)
     >>> store.finish(current_ids)  # doctest: +SKIP
     """
 
@@ -72,6 +79,14 @@ class OutputStore:
             return {k: v for k, v in records.items() if isinstance(v, dict)}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}  # no store or an unreadable one: every output is made again
+
+    def __enter__(self) -> OutputStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: Any) -> None:
+        if kind is not None:
+            with contextlib.suppress(OSError):  # the original error matters more than a failed save
+                self.save()
 
     def reusable(self, record_id: str, key: str, path: str | os.PathLike) -> dict[str, Any] | None:
         """The record of ``record_id`` if it was made under ``key`` and ``path`` still holds its bytes.

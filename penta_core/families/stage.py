@@ -97,18 +97,19 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     if n_audio:  # librosa compiles its kernels on import: once, before several workers share the cache
         prepare_numba(warm_up=min(n_jobs, n_audio) > 1)
     tasks = ((s["kind"], str(layout.abs(s["path"]))) for s in pending)
-    for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=n_jobs,
-                                         timeout_s=opts["timeout_s"], desc="families", total=len(pending),
-                                         relative_to=[layout.root]):
-        sample = pending[index]
-        if outcome.ok:
-            text = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
-                               "key": keys[sample["kind"]], **outcome.value})
-            atomic_write_bytes(cache / f"{sample['id']}.json", text.encode("utf-8"))
-            store.put(sample["id"], store_key(sample), sha256_bytes(text.encode("utf-8")))
-            records[sample["id"]] = json.loads(text)
-        else:
-            failed[sample["id"]] = outcome.reason
+    with store:
+        for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=n_jobs,
+                                             timeout_s=opts["timeout_s"], desc="families", total=len(pending),
+                                             relative_to=[layout.root]):
+            sample = pending[index]
+            if outcome.ok:
+                data = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
+                                   "key": keys[sample["kind"]], **outcome.value}).encode("utf-8")
+                store.put(sample["id"], store_key(sample), sha256_bytes(data))
+                atomic_write_bytes(cache / f"{sample['id']}.json", data)
+                records[sample["id"]] = json.loads(data)
+            else:
+                failed[sample["id"]] = outcome.reason
     store.finish(records)
     removed = store.sweep(f"{sid}.json" for sid in records)
 

@@ -194,23 +194,24 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
         prepare_numba(numba_cache_dir, warm_up=min(n_workers, n_audio) > 1)
     tasks = ((str(layout.abs(s["path"])), s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"])
              for s in pending)
-    for index, outcome in supervised_map(
-        _extract_one, tasks, n_jobs=n_workers, timeout_s=opts["timeout_s"],
-        desc="features", total=len(pending), relative_to=[layout.root],
-    ):
-        sample = pending[index]
-        if outcome.ok:
-            text = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
-                               "feature_key": keys[sample["kind"]],
-                               "feature_version": CODE_VERSIONS[sample["kind"]], **outcome.value})
-            data = text.encode("utf-8")
-            atomic_write_bytes(out_dir / f"{sample['id']}.json", data)
-            store.put(sample["id"], _cache_key(sample, keys), sha256_bytes(data))
-            # The table is built from what was written, exactly as a later run would read it.
-            record = json.loads(text)
-            rows[sample["id"]] = (_row(record), record["kind"], record["flags"])
-        else:
-            status[sample["id"]] = {"status": "failed", "reason": outcome.reason, "flags": []}
+    with store:
+        for index, outcome in supervised_map(
+            _extract_one, tasks, n_jobs=n_workers, timeout_s=opts["timeout_s"],
+            desc="features", total=len(pending), relative_to=[layout.root],
+        ):
+            sample = pending[index]
+            if outcome.ok:
+                text = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
+                                   "feature_key": keys[sample["kind"]],
+                                   "feature_version": CODE_VERSIONS[sample["kind"]], **outcome.value})
+                data = text.encode("utf-8")
+                store.put(sample["id"], _cache_key(sample, keys), sha256_bytes(data))
+                atomic_write_bytes(out_dir / f"{sample['id']}.json", data)
+                # The table is built from what was written, exactly as a later run would read it.
+                record = json.loads(text)
+                rows[sample["id"]] = (_row(record), record["kind"], record["flags"])
+            else:
+                status[sample["id"]] = {"status": "failed", "reason": outcome.reason, "flags": []}
 
     wanted = {s["id"] for s in samples if str(s.get("id")) not in status}
     store.finish(wanted)

@@ -180,14 +180,15 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
             todo.append((sid, emotion))
     failed = {}
     tasks = ((sid, e, params["seed"], str(folder), opts["render_audio"], opts["renderer"]) for sid, e in todo)
-    for index, outcome in supervised_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
-                                         timeout_s=120, desc="synthesize", total=len(todo),
-                                         relative_to=[layout.root]):
-        if outcome.ok:
-            for file_id, sha in outcome.value.items():
-                store.put(file_id, keys[file_id], sha)
-        else:
-            failed[todo[index][0]] = outcome.reason
+    with store:
+        for index, outcome in supervised_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
+                                             timeout_s=120, desc="synthesize", total=len(todo),
+                                             relative_to=[layout.root]):
+            if outcome.ok:
+                for file_id, sha in outcome.value.items():
+                    store.put(file_id, keys[file_id], sha)
+            else:
+                failed[todo[index][0]] = outcome.reason
     made = {sid: _files(sid, emotion, opts["render_audio"]) for sid, emotion in ids if sid not in failed}
     store.finish(file_id for files in made.values() for file_id in files)
     store.sweep(rel for files in made.values() for rel in files.values())
