@@ -1,9 +1,9 @@
 """Audio augmentation: small transforms with recorded parameters (librosa, numpy).
 
-Same pattern as the MIDI transforms (:mod:`.transform`): the range of the
-registered parameter validated in the constructor,
-``randomize_parameters(samples, sample_rate, rng)`` drawing from the generator
-passed in and keeping the values in ``.parameters``, ``apply`` using exactly
+Same pattern as the MIDI transforms (see :mod:`.transform`): the constructor
+validates the range of the transform's registered parameter,
+``randomize_parameters(samples, sample_rate, rng)`` draws from the generator
+passed in and keeps the values in ``.parameters``, and ``apply`` uses exactly
 those values. Samples are float arrays shaped ``(channels, frames)``; the
 sample rate and the number of channels never change.
 
