@@ -55,7 +55,7 @@ def test_defaults_are_the_specified_ones():
         ({"validate": {"strict": "yes"}}, r"'validate.strict' must be true or false"),
         ({"augment": {"multiplyer": 3}}, r"unknown key 'augment.multiplyer'"),
         ({"augment": {"midi": {"transpose_semitones": [0.2, 0.8]}}},
-         r"'augment.midi.transpose_semitones' must be a \[min, max\] pair holding at least one whole number"),
+         r"'augment.midi.transpose_semitones' must be a \[min, max\] pair of whole numbers"),
     ],
 )
 def test_bad_values_fail_with_one_line_naming_the_key(override, message):
