@@ -110,7 +110,7 @@ def naive_midi(path: str, multiplier: int, seed: int) -> None:
         rng = np.random.default_rng([seed, k])
         pm = pretty_midi.PrettyMIDI(path)
         shift = int(rng.integers(ranges["transpose_semitones"][0], ranges["transpose_semitones"][1] + 1))
-        stretch = rng.uniform(*ranges["time_stretch"])
+        stretch = rng.uniform(*ranges["duration_factor"])
         scale = rng.uniform(*ranges["velocity_scale"])
         jitter = rng.uniform(*ranges["timing_jitter_ms"]) / 1000
         dropout = rng.uniform(*ranges["note_dropout"])
@@ -138,7 +138,7 @@ def naive_audio(path: str, multiplier: int, seed: int) -> None:
         rng = np.random.default_rng([seed, k])
         y, sr = librosa.load(path, sr=None, mono=False)
         y = librosa.effects.pitch_shift(y, sr=sr, n_steps=rng.uniform(*ranges["pitch_shift_semitones"]))
-        y = librosa.effects.time_stretch(y, rate=rng.uniform(*ranges["time_stretch"]))
+        y = librosa.effects.time_stretch(y, rate=rng.uniform(*ranges["speed_factor"]))
         snr = rng.uniform(*ranges["noise_snr_db"])
         y = y + rng.standard_normal(y.shape) * np.sqrt(np.mean(y ** 2) / 10 ** (snr / 10))
         y = y * 10 ** (rng.uniform(*ranges["gain_db"]) / 20)

@@ -18,8 +18,8 @@ from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
 
 REPO = Path(__file__).resolve().parents[1]
-MIDI_KEYS = {"transpose_semitones", "time_stretch", "velocity_scale", "timing_jitter_ms", "note_dropout"}
-AUDIO_KEYS = {"pitch_shift_semitones", "time_stretch", "noise_snr_db", "gain_db"}
+MIDI_KEYS = {"transpose_semitones", "duration_factor", "velocity_scale", "timing_jitter_ms", "note_dropout"}
+AUDIO_KEYS = {"pitch_shift_semitones", "speed_factor", "noise_snr_db", "gain_db"}
 
 
 # -- local fixtures -------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_each_variant_records_parent_group_checksum_and_the_values_applied(built
         assert "label" not in v
         ranges = params()["augment"][v["kind"]]
         for name, value in v["transform"].items():
-            if name not in ("transpose_semitones", "note_dropout", "gain_db", "time_stretch"):
+            if name not in ("transpose_semitones", "note_dropout", "gain_db", "duration_factor"):
                 assert ranges[name][0] <= value <= ranges[name][1], name
 
 

@@ -15,9 +15,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from penta_core.ml.datasets.augmentation import (
+    DurationScale,
     MIDIAugmenter,
     MidiPiece,
-    MIDITimeStretch,
     NoteDropout,
     TimingJitter,
     Transpose,
@@ -25,7 +25,7 @@ from penta_core.ml.datasets.augmentation import (
 )
 
 MUSIC21_MIDI = sorted((Path(__import__("music21").__file__).parent / "midi" / "testPrimitive").glob("*.mid"))
-IDENTITY = {"transpose_semitones": (0, 0), "time_stretch": (1, 1), "velocity_scale": (1, 1),
+IDENTITY = {"transpose_semitones": (0, 0), "duration_factor": (1, 1), "velocity_scale": (1, 1),
                 "timing_jitter_ms": (0, 0), "note_dropout": (0, 0)}
 
 
@@ -147,13 +147,13 @@ def test_a_part_already_outside_its_range_is_not_pushed_further():
     assert max(seen) == 0 and min(seen) < 0
 
 
-# -- time stretch ---------------------------------------------------------------
+# -- duration factor ------------------------------------------------------------
 @pytest.mark.parametrize("seed", range(3))
-def test_time_stretch_scales_every_onset_and_duration_within_a_tick(seed):
+def test_duration_factor_scales_every_onset_and_duration_within_a_tick(seed):
     tempos = [(0, 600_000), (480 * 8, 400_000), (480 * 16, 900_000)]
     parent = build_midi([scale_melody(100, step=130)], tempos=tempos)
-    variant, record = augment(parent, seed, time_stretch=(0.5, 2.0))
-    factor = record["time_stretch"]
+    variant, record = augment(parent, seed, duration_factor=(0.5, 2.0))
+    factor = record["duration_factor"]
     assert 0.5 <= factor <= 2.0 and factor != 1.0
     tick_s = max(t for _, t in tempos) * factor / 1e6 / 480  # the longest tick of the variant
     (_, old), = notes_by_instrument(parent)
@@ -165,21 +165,21 @@ def test_time_stretch_scales_every_onset_and_duration_within_a_tick(seed):
         assert abs((e1 - s1) - (e0 - s0) * factor) <= tick_s
 
 
-def test_time_stretch_scales_the_tempo_events():
+def test_duration_factor_scales_the_tempo_events():
     tempos = [(0, 600_000), (480 * 8, 400_000)]
     parent = build_midi([scale_melody(40)], tempos=tempos)
-    variant, _record = augment(parent, 1, time_stretch=(1.5, 1.5))
+    variant, _record = augment(parent, 1, duration_factor=(1.5, 1.5))
     times, bpm = pm(variant).get_tempo_changes()
     assert np.allclose(bpm, [60e6 / 600_000 / 1.5, 60e6 / 400_000 / 1.5], rtol=1e-5)
     assert np.allclose(times, [0.0, 8 * 0.6 * 1.5], atol=1e-6)
 
 
-def test_time_stretch_adds_a_tempo_when_the_piece_relies_on_the_default():
+def test_duration_factor_adds_a_tempo_when_the_piece_relies_on_the_default():
     parent = build_midi([scale_melody(30)], tempos=())
-    variant, record = augment(parent, 2, time_stretch=(0.8, 0.8))
+    variant, record = augment(parent, 2, duration_factor=(0.8, 0.8))
     (_, old), = notes_by_instrument(parent)
     (_, new), = notes_by_instrument(variant)
-    assert record["time_stretch"] == pytest.approx(0.8)
+    assert record["duration_factor"] == pytest.approx(0.8)
     assert new[-1][0] == pytest.approx(old[-1][0] * 0.8, abs=1e-6)
 
 
@@ -309,7 +309,7 @@ def test_a_range_with_min_above_max_is_refused_naming_the_parameter(name):
 
 
 @pytest.mark.parametrize("make, name", [
-    (lambda: MIDITimeStretch(0, 1), "time_stretch"),
+    (lambda: DurationScale(0, 1), "duration_factor"),
     (lambda: VelocityScale(-1, 1), "velocity_scale"),
     (lambda: NoteDropout(0.2, 1.0), "note_dropout"),
     (lambda: TimingJitter(-5, 5), "timing_jitter_ms"),
@@ -357,8 +357,8 @@ def test_transforms_on_music21_midi_files(path):
     for (drum, old), (_, new) in zip(old_notes, notes_by_instrument(variant)):
         assert sorted(p + (0 if drum else offset) for _, _, p, _ in old) == sorted(p for _, _, p, _ in new)
 
-    variant, record = augment(parent, 2, time_stretch=(0.7, 1.4))
-    factor, tpq = record["time_stretch"], mido.MidiFile(file=io.BytesIO(parent)).ticks_per_beat
+    variant, record = augment(parent, 2, duration_factor=(0.7, 1.4))
+    factor, tpq = record["duration_factor"], mido.MidiFile(file=io.BytesIO(parent)).ticks_per_beat
     max_tempo = max([m.tempo for t in mido.MidiFile(file=io.BytesIO(variant)).tracks for m in t
                      if m.type == "set_tempo"])
     old_on, new_on = onsets_by_voice(parent), onsets_by_voice(variant)

@@ -81,6 +81,8 @@ def _changed_stages(repo) -> set[str]:
     ("penta_core/splits/assign.py", {"splits"}),
     ("penta_core/families/midi.py", {"families"}),
     ("penta_core/features/table.py", {"features", "validate", "baseline"}),
+    # Every stage validates augment ranges through the registry, but only augment runs the transforms.
+    ("penta_core/augment/midi.py", {"augment"}),
     ("penta_core/core/io.py", {"create", "import", "annotate", "augment", "synthesize", "features", "families",
                                "manifest", "splits", "validate", "baseline"}),
 ])

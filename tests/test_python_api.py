@@ -34,9 +34,9 @@ EXAMPLES = REPO / "datasets" / "examples"
 EXAMPLE_MIDI = sorted(EXAMPLES.glob("*/*.mid"))
 EXAMPLE_WAV = EXAMPLES / "calm" / "calm_audio_wav.wav"
 SCRIPT = REPO / "scripts" / "dataset_pipeline.py"
-MIDI_IDENTITY = {"transpose_semitones": (0, 0), "time_stretch": (1, 1), "velocity_scale": (1, 1),
+MIDI_IDENTITY = {"transpose_semitones": (0, 0), "duration_factor": (1, 1), "velocity_scale": (1, 1),
                  "timing_jitter_ms": (0, 0), "note_dropout": (0, 0)}
-AUDIO_IDENTITY = {"pitch_shift_semitones": (0, 0), "time_stretch": (1, 1), "noise_snr_db": (200, 200),
+AUDIO_IDENTITY = {"pitch_shift_semitones": (0, 0), "speed_factor": (1, 1), "noise_snr_db": (120, 120),
                   "gain_db": (0, 0)}
 ONE_JOB = {step: {"n_jobs": 1} for step in ("import", "features", "augment", "synthesize")}
 
@@ -134,7 +134,7 @@ def test_a_source_that_is_neither_path_nor_bytes_is_a_type_error():
 
 # -- augmenters -------------------------------------------------------------------
 def test_midi_augmenter_records_a_value_inside_each_range():
-    ranges = {"transpose_semitones": (-3, 3), "time_stretch": (0.9, 1.1), "velocity_scale": (0.8, 1.2),
+    ranges = {"transpose_semitones": (-3, 3), "duration_factor": (0.9, 1.1), "velocity_scale": (0.8, 1.2),
               "timing_jitter_ms": (0, 10), "note_dropout": (0, 0.1)}
     data, record = MIDIAugmenter(**ranges).augment_bytes(EXAMPLE_MIDI[0].read_bytes(), np.random.default_rng(5))
     assert set(record) == set(ranges)

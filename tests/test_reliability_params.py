@@ -30,7 +30,7 @@ def _set(tree: dict, dotted: str, value) -> None:
 BAD_PARAMS = [
     ("split.train", 0.8, "must sum to 1.0"),
     ("augment.multiplier", -1, "an integer >= 0"),
-    ("augment.midi.time_stretch", [1.1, 0.9], "min <= max"),
+    ("augment.midi.duration_factor", [1.1, 0.9], "min <= max"),
     ("augment.audio.gain_db", [3.0], "a [min, max] pair"),
     ("import.timeout_s", "fast", "a number > 0"),
     ("import.timeout_s", math.nan, "a number > 0"),

@@ -1,8 +1,9 @@
 """Audio augmentation: small transforms with recorded parameters (librosa, numpy).
 
-Same pattern as the MIDI transforms: ranges validated in the constructor,
+Same pattern as the MIDI transforms (see :mod:`.transform`): the constructor
+validates the range of the transform's registered parameter,
 ``randomize_parameters(samples, sample_rate, rng)`` draws from the generator
-passed in and keeps the values in ``.parameters``, ``apply`` uses exactly
+passed in and keeps the values in ``.parameters``, and ``apply`` uses exactly
 those values. Samples are float arrays shaped ``(channels, frames)``; the
 sample rate and the number of channels never change.
 
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from penta_core.augment.ranges import check_range, range_pair
+from penta_core.augment.transform import Transform, build_chain
 
 PEAK_LIMIT = 10 ** (-0.1 / 20)  # -0.1 dBFS: headroom so 24-bit conversion never clips
 OUTPUT_FORMAT = "FLAC"
@@ -68,13 +69,10 @@ def _as_2d(samples: np.ndarray) -> np.ndarray:
     return samples
 
 
-class AudioTransform:
-    """Base class: ``randomize_parameters`` then ``apply``; ``parameters`` holds the draw."""
+class AudioTransform(Transform):
+    """Base class of the audio transforms: ``randomize_parameters`` then ``apply``."""
 
-    name: str = ""
-
-    def __init__(self) -> None:
-        self.parameters: dict[str, Any] = {}
+    kind = "audio"
 
     def randomize_parameters(self, samples: np.ndarray, sample_rate: int, rng: np.random.Generator) -> None:
         raise NotImplementedError
@@ -82,9 +80,6 @@ class AudioTransform:
     def apply(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Return the transformed samples (the input is not modified)."""
         raise NotImplementedError
-
-    def record(self) -> Any:
-        return self.parameters[self.name]
 
     def __call__(self, samples: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
         self.randomize_parameters(samples, sample_rate, rng)
@@ -96,15 +91,10 @@ class PitchShift(AudioTransform):
 
     Parameters
     ----------
-    min_semitones, max_semitones : range of the shift.
+    minimum, maximum : range of the shift.
     """
 
     name = "pitch_shift_semitones"
-
-    def __init__(self, min_semitones: float = -2.0, max_semitones: float = 2.0) -> None:
-        super().__init__()
-        self.low, self.high = check_range("pitch_shift_semitones", (min_semitones, max_semitones),
-                                          lo=-48, hi=48)
 
     def randomize_parameters(self, samples, sample_rate, rng) -> None:
         self.parameters = {self.name: float(rng.uniform(self.low, self.high))}
@@ -119,22 +109,18 @@ class PitchShift(AudioTransform):
 
 
 class TimeStretch(AudioTransform):
-    """Change speed by a rate, keeping the pitch (phase vocoder).
+    """Change the speed by a factor, keeping the pitch (phase vocoder).
 
-    ``rate`` follows librosa: ``rate > 1`` is faster, and the result lasts
-    ``frames / rate`` samples. (The MIDI transform of the same name records
-    a duration factor instead, i.e. ``1 / rate``.)
+    The factor is librosa's ``rate``: ``> 1`` is faster, and the result lasts
+    ``frames / factor`` samples. (The MIDI ``duration_factor`` is the
+    inverse: ``> 1`` lasts longer.)
 
     Parameters
     ----------
-    min_rate, max_rate : range of the rate, both > 0.
+    minimum, maximum : range of the speed factor.
     """
 
-    name = "time_stretch"
-
-    def __init__(self, min_rate: float = 0.9, max_rate: float = 1.1) -> None:
-        super().__init__()
-        self.low, self.high = check_range("time_stretch", (min_rate, max_rate), lo=0, open_lo=True)
+    name = "speed_factor"
 
     def randomize_parameters(self, samples, sample_rate, rng) -> None:
         self.parameters = {self.name: float(rng.uniform(self.low, self.high))}
@@ -157,14 +143,10 @@ class AddNoise(AudioTransform):
 
     Parameters
     ----------
-    min_snr_db, max_snr_db : range of the ratio.
+    minimum, maximum : range of the ratio.
     """
 
     name = "noise_snr_db"
-
-    def __init__(self, min_snr_db: float = 20.0, max_snr_db: float = 40.0) -> None:
-        super().__init__()
-        self.low, self.high = check_range("noise_snr_db", (min_snr_db, max_snr_db))
 
     def randomize_parameters(self, samples, sample_rate, rng) -> None:
         snr = float(rng.uniform(self.low, self.high))
@@ -190,14 +172,10 @@ class Gain(AudioTransform):
 
     Parameters
     ----------
-    min_gain_db, max_gain_db : range of the gain.
+    minimum, maximum : range of the gain.
     """
 
     name = "gain_db"
-
-    def __init__(self, min_gain_db: float = -6.0, max_gain_db: float = 3.0) -> None:
-        super().__init__()
-        self.low, self.high = check_range("gain_db", (min_gain_db, max_gain_db))
 
     def randomize_parameters(self, samples, sample_rate, rng) -> None:
         drawn = float(rng.uniform(self.low, self.high))
@@ -216,16 +194,16 @@ class Gain(AudioTransform):
 
 
 class AudioAugmenter:
-    """Chain of the four audio transforms, applied in a fixed order.
+    """Chain of the audio transforms declared in :mod:`.registry`, in its order.
 
-    Order: pitch shift, time stretch, noise, gain (last, so its clipping
+    Order: pitch shift, speed factor, noise, gain (last, so its clipping
     guard sees the final peak; gain scales signal and noise alike and keeps
     the SNR).
 
     Parameters
     ----------
-    pitch_shift_semitones, time_stretch, noise_snr_db, gain_db :
-        ``[min, max]`` ranges, as under ``augment.audio`` in ``params.yaml``.
+    **ranges : ``name=[min, max]`` per transform, as under ``augment.audio`` in
+        ``params.yaml``; a transform left out takes its default range.
 
     Example
     -------
@@ -233,16 +211,8 @@ class AudioAugmenter:
     >>> out, record = aug.augment(samples, 22050, np.random.default_rng([42, 7, 1]))  # doctest: +SKIP
     """
 
-    def __init__(self, pitch_shift_semitones: Sequence[float] = (-2.0, 2.0),
-                 time_stretch: Sequence[float] = (0.9, 1.1),
-                 noise_snr_db: Sequence[float] = (20.0, 40.0),
-                 gain_db: Sequence[float] = (-6.0, 3.0)) -> None:
-        self.transforms: list[AudioTransform] = [
-            PitchShift(*range_pair("pitch_shift_semitones", pitch_shift_semitones)),
-            TimeStretch(*range_pair("time_stretch", time_stretch)),
-            AddNoise(*range_pair("noise_snr_db", noise_snr_db)),
-            Gain(*range_pair("gain_db", gain_db)),
-        ]
+    def __init__(self, **ranges: Sequence[float]) -> None:
+        self.transforms = build_chain("audio", ranges)
 
     @classmethod
     def from_params(cls, ranges: dict[str, Sequence[float]]) -> AudioAugmenter:

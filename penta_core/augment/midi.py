@@ -1,28 +1,27 @@
 """MIDI augmentation: small transforms with recorded parameters.
 
-Each transform follows the audiomentations pattern: the constructor takes
-``[min, max]`` ranges and validates them, :meth:`randomize_parameters` draws
-the values for one variant from a :class:`numpy.random.Generator` passed in
-and keeps them in ``.parameters``, and :meth:`apply` applies exactly those
-values. :class:`MIDIAugmenter` chains the five transforms and returns the
-variant together with the record of what was applied (the ``transform``
-entry of the manifest).
+Each transform follows the pattern of :mod:`.transform`: the constructor
+takes the ``[min, max]`` range of its registered parameter and validates it,
+:meth:`randomize_parameters` draws the values for one variant from a
+:class:`numpy.random.Generator` passed in and keeps them in ``.parameters``,
+and :meth:`apply` applies exactly those values. :class:`MIDIAugmenter`
+chains the transforms declared in :mod:`.registry` and returns the variant
+together with the record of what was applied (the ``transform`` entry of the
+manifest).
 
-A file is edited through :class:`~.midi_piece.MidiPiece` (notes in numpy
-arrays, every other event verbatim), so a variant differs from its parent
-only by the transforms applied. The ranges are checked by
-:mod:`.param_ranges`, shared with the audio transforms.
+A file is edited through :class:`~penta_core.midi.piece.MidiPiece` (notes in
+numpy arrays, every other event verbatim), so a variant differs from its
+parent only by the transforms applied.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import mido
 import numpy as np
 
-from penta_core.augment.ranges import check_range, range_pair
+from penta_core.augment.transform import Transform, build_chain
 from penta_core.midi.piece import DRUM_CHANNEL, MidiPiece, _Event
 from penta_core.midi.tempo import DEFAULT_MSPQ, MAX_MSPQ
 
@@ -51,16 +50,10 @@ GM_FAMILY_RANGES: tuple[tuple[int, int], ...] = (
 
 
 # -- transforms ---------------------------------------------------------------
-class MIDITransform:
-    """Base class: ``randomize_parameters`` then ``apply``; ``parameters`` holds the draw.
+class MIDITransform(Transform):
+    """Base class of the MIDI transforms: ``randomize_parameters`` then ``apply``."""
 
-    ``record()`` gives the one value that goes into the manifest under ``name``.
-    """
-
-    name: str = ""
-
-    def __init__(self) -> None:
-        self.parameters: dict[str, Any] = {}
+    kind = "midi"
 
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
         raise NotImplementedError
@@ -68,9 +61,6 @@ class MIDITransform:
     def apply(self, piece: MidiPiece) -> MidiPiece:
         """Apply the drawn parameters to ``piece`` in place and return it."""
         raise NotImplementedError
-
-    def record(self) -> Any:
-        return self.parameters[self.name]
 
     def __call__(self, piece: MidiPiece, rng: np.random.Generator) -> MidiPiece:
         self.randomize_parameters(piece, rng)
@@ -88,7 +78,7 @@ class Transpose(MIDITransform):
 
     Parameters
     ----------
-    min_semitones, max_semitones : inclusive range; integers inside it are drawn.
+    minimum, maximum : inclusive range of whole semitones.
 
     Example
     -------
@@ -98,13 +88,6 @@ class Transpose(MIDITransform):
     """
 
     name = "transpose_semitones"
-
-    def __init__(self, min_semitones: float = -5, max_semitones: float = 6) -> None:
-        super().__init__()
-        low, high = check_range("transpose_semitones", (min_semitones, max_semitones), lo=-127, hi=127)
-        self.low, self.high = math.ceil(low), math.floor(high)
-        if self.low > self.high:
-            raise ValueError(f"transpose_semitones: [{low:g}, {high:g}] holds no whole number of semitones")
 
     @staticmethod
     def legal_offsets(piece: MidiPiece) -> tuple[int, int]:
@@ -150,8 +133,8 @@ class Transpose(MIDITransform):
         return piece
 
 
-class TimeStretch(MIDITransform):
-    """Scale every onset and duration in seconds by a factor, through the tempo map.
+class DurationScale(MIDITransform):
+    """Multiply every onset and duration in seconds by a factor, through the tempo map.
 
     Ticks do not move (bars and beats stay where they were); every tempo
     event is multiplied by the factor, and a tempo event is added at tick 0
@@ -162,14 +145,10 @@ class TimeStretch(MIDITransform):
 
     Parameters
     ----------
-    min_factor, max_factor : duration factor range, both > 0.
+    minimum, maximum : range of the duration factor (> 1 lasts longer).
     """
 
-    name = "time_stretch"
-
-    def __init__(self, min_factor: float = 0.9, max_factor: float = 1.1) -> None:
-        super().__init__()
-        self.low, self.high = check_range("time_stretch", (min_factor, max_factor), lo=0, open_lo=True)
+    name = "duration_factor"
 
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
         factor = float(rng.uniform(self.low, self.high))
@@ -204,14 +183,10 @@ class VelocityScale(MIDITransform):
 
     Parameters
     ----------
-    min_scale, max_scale : factor range, both > 0.
+    minimum, maximum : range of the factor.
     """
 
     name = "velocity_scale"
-
-    def __init__(self, min_scale: float = 0.8, max_scale: float = 1.2) -> None:
-        super().__init__()
-        self.low, self.high = check_range("velocity_scale", (min_scale, max_scale), lo=0, open_lo=True)
 
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
         self.parameters = {self.name: float(rng.uniform(self.low, self.high))}
@@ -238,16 +213,10 @@ class NoteDropout(MIDITransform):
 
     Parameters
     ----------
-    min_fraction, max_fraction : range inside [0, 1).
+    minimum, maximum : range of the probability.
     """
 
     name = "note_dropout"
-
-    def __init__(self, min_fraction: float = 0.0, max_fraction: float = 0.1) -> None:
-        super().__init__()
-        self.low, self.high = check_range("note_dropout", (min_fraction, max_fraction), lo=0, hi=1)
-        if self.high >= 1:
-            raise ValueError(f"note_dropout must be < 1 (some notes must remain), got max {self.high:g}")
 
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
         p = float(rng.uniform(self.low, self.high))
@@ -279,14 +248,10 @@ class TimingJitter(MIDITransform):
 
     Parameters
     ----------
-    min_ms, max_ms : range of the bound, in milliseconds (>= 0).
+    minimum, maximum : range of the bound, in milliseconds.
     """
 
     name = "timing_jitter_ms"
-
-    def __init__(self, min_ms: float = 0.0, max_ms: float = 15.0) -> None:
-        super().__init__()
-        self.low, self.high = check_range("timing_jitter_ms", (min_ms, max_ms), lo=0)
 
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
         bound = float(rng.uniform(self.low, self.high))
@@ -327,37 +292,27 @@ class TimingJitter(MIDITransform):
 
 # -- the augmenter --------------------------------------------------------------
 class MIDIAugmenter:
-    """Chain of the five MIDI transforms, applied in a fixed order.
+    """Chain of the MIDI transforms declared in :mod:`.registry`, in its order.
 
-    Order: transpose, time stretch, velocity scaling, note dropout, timing
+    Order: transpose, duration factor, velocity scaling, note dropout, timing
     jitter (last, so milliseconds are measured on the final tempo map and
     only on the notes that remain).
 
     Parameters
     ----------
-    transpose_semitones, time_stretch, velocity_scale, timing_jitter_ms, note_dropout :
-        ``[min, max]`` ranges, as under ``augment.midi`` in ``params.yaml``.
+    **ranges : ``name=[min, max]`` per transform, as under ``augment.midi`` in
+        ``params.yaml``; a transform left out takes its default range.
 
     Example
     -------
     >>> aug = MIDIAugmenter(transpose_semitones=(-2, 2))
     >>> data, record = aug.augment_bytes(midi_bytes, np.random.default_rng([42, 7, 1]))  # doctest: +SKIP
     >>> sorted(record)  # doctest: +SKIP
-    ['note_dropout', 'time_stretch', 'timing_jitter_ms', 'transpose_semitones', 'velocity_scale']
+    ['duration_factor', 'note_dropout', 'timing_jitter_ms', 'transpose_semitones', 'velocity_scale']
     """
 
-    def __init__(self, transpose_semitones: Sequence[float] = (-5, 6),
-                 time_stretch: Sequence[float] = (0.9, 1.1),
-                 velocity_scale: Sequence[float] = (0.8, 1.2),
-                 timing_jitter_ms: Sequence[float] = (0.0, 15.0),
-                 note_dropout: Sequence[float] = (0.0, 0.1)) -> None:
-        self.transforms: list[MIDITransform] = [
-            Transpose(*range_pair("transpose_semitones", transpose_semitones)),
-            TimeStretch(*range_pair("time_stretch", time_stretch)),
-            VelocityScale(*range_pair("velocity_scale", velocity_scale)),
-            NoteDropout(*range_pair("note_dropout", note_dropout)),
-            TimingJitter(*range_pair("timing_jitter_ms", timing_jitter_ms)),
-        ]
+    def __init__(self, **ranges: Sequence[float]) -> None:
+        self.transforms = build_chain("midi", ranges)
 
     @classmethod
     def from_params(cls, ranges: dict[str, Sequence[float]]) -> MIDIAugmenter:

@@ -41,9 +41,9 @@ from penta_core.midi.piece import MidiPiece
 # every cache key, so editing one remakes that kind's variants.
 _MODULES = {
     "midi": ("penta_core.midi.piece", "penta_core.midi.tempo", "penta_core.augment.midi",
-             "penta_core.augment.ranges", "penta_core.engine.seeding"),
-    "audio": ("penta_core.augment.audio", "penta_core.augment.ranges",
-              "penta_core.engine.seeding"),
+             "penta_core.augment.transform", "penta_core.augment.registry", "penta_core.engine.seeding"),
+    "audio": ("penta_core.augment.audio", "penta_core.augment.transform",
+              "penta_core.augment.registry", "penta_core.engine.seeding"),
 }
 # Seconds per variant (``augment.timeout_s`` when the params define it); a
 # parent's limit is this times the number of variants it still needs.

@@ -2,10 +2,10 @@
 
 A facade: the transforms live in :mod:`penta_core.augment.midi` and
 :mod:`penta_core.augment.audio`, the MIDI file model they edit in
-:mod:`penta_core.midi.piece` and the range checks in
-:mod:`penta_core.augment.ranges`. No pipeline stage imports this module.
-The MIDI and audio ``TimeStretch`` classes are exported as
-``MIDITimeStretch`` and ``AudioTimeStretch``.
+:mod:`penta_core.midi.piece` and each transform's accepted range in
+:mod:`penta_core.augment.registry`. No pipeline stage imports this module.
+The MIDI ``DurationScale`` and the audio ``TimeStretch`` are also exported
+under their original names, ``MIDITimeStretch`` and ``AudioTimeStretch``.
 
 Example
 -------
@@ -16,7 +16,7 @@ Example
 >>> aug = MIDIAugmenter(transpose_semitones=(-2, 2), note_dropout=(0.0, 0.0))
 >>> variant, record = aug.augment_bytes(data, np.random.default_rng([42, 7, 1]))
 >>> variant[:4], sorted(record)
-(b'MThd', ['note_dropout', 'time_stretch', 'timing_jitter_ms', 'transpose_semitones', 'velocity_scale'])
+(b'MThd', ['duration_factor', 'note_dropout', 'timing_jitter_ms', 'transpose_semitones', 'velocity_scale'])
 """
 from __future__ import annotations
 
@@ -26,11 +26,12 @@ from penta_core.augment.audio import (
     AudioTransform,
     Gain,
     PitchShift,
+    TimeStretch,
     encode_audio,
     load_audio,
 )
-from penta_core.augment.audio import TimeStretch as AudioTimeStretch
 from penta_core.augment.midi import (
+    DurationScale,
     MIDIAugmenter,
     MIDITransform,
     NoteDropout,
@@ -38,12 +39,14 @@ from penta_core.augment.midi import (
     Transpose,
     VelocityScale,
 )
-from penta_core.augment.midi import TimeStretch as MIDITimeStretch
-from penta_core.augment.ranges import check_range
+from penta_core.augment.registry import Bounds, check_range
 from penta_core.midi.piece import MidiPiece
 
+MIDITimeStretch = DurationScale
+AudioTimeStretch = TimeStretch
+
 __all__ = [
-    "AddNoise", "AudioAugmenter", "AudioTimeStretch", "AudioTransform", "Gain", "MIDIAugmenter",
-    "MIDITimeStretch", "MIDITransform", "MidiPiece", "NoteDropout", "PitchShift", "TimingJitter",
-    "Transpose", "VelocityScale", "check_range", "encode_audio", "load_audio",
+    "AddNoise", "AudioAugmenter", "AudioTimeStretch", "AudioTransform", "Bounds", "DurationScale", "Gain",
+    "MIDIAugmenter", "MIDITimeStretch", "MIDITransform", "MidiPiece", "NoteDropout", "PitchShift", "TimeStretch",
+    "TimingJitter", "Transpose", "VelocityScale", "check_range", "encode_audio", "load_audio",
 ]
