@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from conftest import write_midi, write_tone
+from helpers import write_midi, write_tone
 
 from penta_core.annotate.labels import annotate
 from penta_core.annotate.vocabulary import Vocabulary

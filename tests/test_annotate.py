@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write_midi
+from helpers import write_midi
 
 from penta_core.annotate.labels import annotate
 from penta_core.annotate.vocabulary import Vocabulary

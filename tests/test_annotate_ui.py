@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from annotate_ui_data import build_version
-from conftest import REPO
+from helpers import REPO
 
 from penta_core.annotate.events import read_events
 from penta_core.annotate_ui.assets import DVC_TEMPLATE, dvc_template, static_dir

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from annotate_ui_data import build_version
-from conftest import REPO, run
+from helpers import REPO, run
 
 from penta_core.annotate.events import read_events
 from penta_core.annotate.stage import run as annotate_step

@@ -6,7 +6,7 @@ import multiprocessing
 import time
 
 import pytest
-from conftest import write_midi
+from helpers import write_midi
 
 from penta_core.annotate.events import EventLogError, append_event, fold_events, read_events
 from penta_core.annotate.labels import annotate

@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import io
 import math
-import os
-from pathlib import Path
-
-# Before librosa (and numba) load: the project's own numba cache, as the stage does.
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
 
 import numpy as np
 import pretty_midi
 import pytest
 import soundfile as sf
-from features_midi_factory import make_score
+from helpers import make_score
 
 from penta_core.features.audio import (
     AUDIO_COLUMNS,

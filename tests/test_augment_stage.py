@@ -6,44 +6,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pretty_midi
 import pytest
-import soundfile as sf
 import yaml
+from helpers import REPO, write_midi, write_tone
 
 from penta_core.augment.variants import augment_dataset, code_fingerprint, variant_stems
 from penta_core.core.io import read_json, sha256_file, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
 
-REPO = Path(__file__).resolve().parents[1]
 MIDI_KEYS = {"transpose_semitones", "duration_factor", "velocity_scale", "timing_jitter_ms", "note_dropout"}
 AUDIO_KEYS = {"pitch_shift_semitones", "speed_factor", "noise_snr_db", "gain_db"}
 
 
 # -- local fixtures -------------------------------------------------------------
-def _midi(path: Path, pitches, program=0) -> None:
-    midi = pretty_midi.PrettyMIDI(initial_tempo=100)
-    inst = pretty_midi.Instrument(program=program)
-    for i, pitch in enumerate(pitches):
-        inst.notes.append(pretty_midi.Note(80, pitch, i * 0.3, i * 0.3 + 0.25))
-    midi.instruments.append(inst)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    midi.write(str(path))
-
-
-def _tone(path: Path, freq: float) -> None:
-    t = np.arange(8000) / 16000
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), (0.4 * np.sin(2 * np.pi * freq * t)).astype(np.float32), 16000)
+def _midi(path: Path, pitches, program=0) -> Path:
+    return write_midi(path, pitches, step=0.3, length=0.25, tempo=100, velocity=80, program=program)
 
 
 SOURCES = {
     "raw/midi/happy/a.mid": lambda p: _midi(p, [60, 64, 67, 72] * 4),
     "raw/midi/happy/b.mid": lambda p: _midi(p, [62, 65, 69] * 5, program=40),
     "raw/midi/sad/c.mid": lambda p: _midi(p, [57, 60, 64, 55] * 3),
-    "raw/audio/calm/d.wav": lambda p: _tone(p, 330.0),
+    "raw/audio/calm/d.wav": lambda p: write_tone(p, 330.0, seconds=0.5, amplitude=0.4),
 }
 MIDI_ONLY = ("raw/midi/happy/a.mid", "raw/midi/happy/b.mid", "raw/midi/sad/c.mid")
 

@@ -5,7 +5,7 @@ import json
 import shutil
 
 import pytest
-from conftest import REPO, run, write_midi
+from helpers import REPO, run, write_midi
 
 from penta_core import cli
 from penta_core.core.layout import STRUCTURE_DIRS

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import soundfile as sf
-from conftest import REPO
+from helpers import REPO
 
 from penta_core.examples import write_examples
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from features_midi_factory import drum_groove, make_score, progression
+from helpers import REPO, drum_groove, make_score, progression
 
 from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
@@ -20,7 +20,6 @@ from penta_core.features import extract as stage
 from penta_core.features.extract import TABLE_COLUMNS, extract_features
 from penta_core.features.table import load_feature_table, table_path
 
-REPO = Path(__file__).resolve().parents[1]
 NUMBA_CACHE = REPO / ".numba_cache"
 
 

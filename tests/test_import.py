@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import tree_digest, write_midi, write_tone
+from helpers import tree_digest, write_midi, write_tone
 
 from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.io import read_json

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write_midi
+from helpers import write_midi
 from reliability_helpers import files_below
 
 from penta_core import cli

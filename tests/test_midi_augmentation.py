@@ -11,6 +11,7 @@ import mido
 import numpy as np
 import pretty_midi
 import pytest
+from helpers import build_midi
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -30,32 +31,6 @@ IDENTITY = {"transpose_semitones": (0, 0), "duration_factor": (1, 1), "velocity_
 
 
 # -- local fixtures -------------------------------------------------------------
-def build_midi(tracks, tempos=((0, 500_000),), tpq=480, file_type=1, programs=None) -> bytes:
-    """Bytes of a MIDI file. ``tracks``: lists of ``(start, end, pitch, velocity, channel)`` in ticks."""
-    mid = mido.MidiFile(type=file_type, ticks_per_beat=tpq)
-    conductor = [(tick, 0, mido.MetaMessage("set_tempo", tempo=tempo)) for tick, tempo in tempos]
-    mid.tracks.append(_track(conductor))
-    for index, notes in enumerate(tracks):
-        events = []
-        if programs is not None:
-            events.append((0, -1, mido.Message("program_change", channel=notes[0][4], program=programs[index])))
-        for start, end, pitch, velocity, channel in notes:
-            events.append((start, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)))
-            events.append((end, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
-        mid.tracks.append(_track(events))
-    buffer = io.BytesIO()
-    mid.save(file=buffer)
-    return buffer.getvalue()
-
-
-def _track(events) -> mido.MidiTrack:
-    track, previous = mido.MidiTrack(), 0
-    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-        track.append(msg.copy(time=tick - previous))
-        previous = tick
-    return track
-
-
 def pm(data: bytes) -> pretty_midi.PrettyMIDI:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # non-standard files in music21's test set

@@ -7,7 +7,7 @@ from pathlib import Path
 import mido
 import pytest
 import symusic
-from features_midi_factory import MAJOR_TRIADS, drum_groove, make_score, progression
+from helpers import MAJOR_TRIADS, drum_groove, make_score, progression
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -5,14 +5,12 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from penta_core.engine import parallel
 from penta_core.engine.numba_cache import prepare_numba
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_cache_folder_is_set_for_workers_and_an_existing_choice_kept(tmp_path, monkeypatch):

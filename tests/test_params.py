@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import REPO
+from helpers import REPO
 
 from penta_core import cli
 from penta_core.core.params import DEFAULTS, PLANNED_TARGET_MODELS, ParamError, load_params, resolve

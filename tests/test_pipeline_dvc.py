@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import run
+from helpers import run
 
 from penta_core.core.layout import STRUCTURE_DIRS
 

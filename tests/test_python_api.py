@@ -16,7 +16,7 @@ import numpy as np
 import pretty_midi
 import pytest
 import soundfile as sf
-from conftest import REPO
+from helpers import REPO
 
 from penta_core.cli import load_step
 from penta_core.core.layout import DatasetLayout

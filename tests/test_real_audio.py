@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REPO
+from helpers import REPO
 
 from penta_core.core.io import read_json
 from penta_core.engine.seeding import rng_for

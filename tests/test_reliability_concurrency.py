@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_midi
+from helpers import write_midi
 from reliability_helpers import hook_env, temp_files
 
 from penta_core import cli

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 from reliability_helpers import mthd, mtrk, notes_body, temp_files
 
 from penta_core.core.layout import DatasetLayout
@@ -26,7 +27,6 @@ from penta_core.sources.importer import import_sources
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 N_FILES = 300
 PARAMS = "dataset:\n  name: ds\nfeatures:\n  n_jobs: 2\n"
 

@@ -21,7 +21,7 @@ import mido
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REPO, tree_digest
+from helpers import REPO, tree_digest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import (

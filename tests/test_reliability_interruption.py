@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import project_copy, run, tree_digest
+from helpers import project_copy, run, tree_digest
 from reliability_helpers import hook_env, temp_files
 
 from penta_core.core.io import sha256_file

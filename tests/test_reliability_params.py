@@ -5,7 +5,7 @@ import math
 
 import pytest
 import yaml
-from conftest import project_copy, run
+from helpers import project_copy, run
 from reliability_helpers import files_below
 
 from penta_core.cli import load_step

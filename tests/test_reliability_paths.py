@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import tree_digest, write_midi, write_tone
+from helpers import tree_digest, write_midi, write_tone
 from reliability_helpers import one_line_reason, temp_files, time_limit
 
 from penta_core.cli import load_step

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO
+from helpers import REPO
 
 from penta_core.augment import registry
 from penta_core.augment.audio import AudioAugmenter

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write_midi
+from helpers import write_midi
 
 from penta_core.cli import load_step
 from penta_core.core.io import read_json

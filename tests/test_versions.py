@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run, tree_digest
+from helpers import run, tree_digest
 
 pytestmark = pytest.mark.slow
 DATASET = Path("datasets/emotion_dataset_v1")
