@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
-from penta_core.engine.parallel import supervised_map
+import pytest
+
+from penta_core.engine.parallel import MAX_CHUNK, supervised_map
 
 
 def square_or_misbehave(x):
@@ -54,3 +57,75 @@ def test_failure_reasons_hold_paths_relative_to_the_named_folders(tmp_path):
                                   relative_to=[tmp_path / "data"]))
     reason = results[0].reason
     assert "sub/x.mid" in reason and str(tmp_path) not in reason
+
+
+def _outcomes(stream) -> dict:
+    """The outcomes by index, checking that no index comes twice."""
+    results = {}
+    for index, outcome in stream:
+        assert index not in results, f"index {index} yielded twice"
+        results[index] = outcome
+    return results
+
+
+@pytest.mark.parametrize("bad", ["crash", "hang"])
+def test_a_crash_or_a_hang_in_the_middle_of_a_chunk_fails_that_item_alone(bad):
+    # Cheap items finish within one result batch, so the worker dies holding
+    # results of the items before the bad one: they run again, not lost.
+    items = [*range(7), bad, *range(8, 20)]
+    results = _outcomes(supervised_map(square_or_misbehave, items, n_jobs=1, timeout_s=2, chunk_size=20))
+    assert sorted(results) == list(range(20))
+    assert [i for i, outcome in results.items() if not outcome.ok] == [7]
+    assert results[7].reason == {"crash": "worker crashed (exit code 3)", "hang": "timed out after 2 s"}[bad]
+    assert all(results[i].value == i * i for i in results if i != 7)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_every_index_is_yielded_exactly_once_as_chunks_grow(n_jobs):
+    items = ["crash" if i in (300, 4100) else "raise" if i % 997 == 0 else i for i in range(6000)]
+    results = _outcomes(supervised_map(square_or_misbehave, items, n_jobs=n_jobs))
+    assert sorted(results) == list(range(6000))
+    assert {i for i, outcome in results.items() if not outcome.ok} == {300, 4100} | set(range(0, 6000, 997))
+    assert all(results[i].value == i * i for i in results if isinstance(items[i], int))
+
+
+def test_outcomes_do_not_depend_on_the_chunk_size():
+    items = [*range(30), "raise", *range(31, 50), "crash", *range(51, 80)]
+    one_by_one = _outcomes(supervised_map(square_or_misbehave, items, n_jobs=2, chunk_size=1))
+    chunked = _outcomes(supervised_map(square_or_misbehave, items, n_jobs=2, chunk_size=16))
+    assert one_by_one == chunked
+    assert one_by_one[50].reason == "worker crashed (exit code 3)"
+
+
+def test_a_long_stream_is_read_in_chunks_but_never_far_ahead():
+    read = 0
+
+    def numbers():
+        nonlocal read
+        for i in range(100_000):
+            read += 1
+            yield i
+
+    ahead = 0
+    count = 0
+    for _ in supervised_map(abs, numbers(), n_jobs=2):
+        count += 1
+        ahead = max(ahead, read - count)
+    assert count == 100_000
+    assert 2 * 8 < ahead <= 2 * MAX_CHUNK  # chunks grew past a few items, and at most one per worker is out
+
+
+def lock_or_square(x):
+    return threading.Lock() if x == 3 else x * x
+
+
+def test_a_result_that_cannot_be_sent_back_fails_alone_within_its_chunk():
+    results = _outcomes(supervised_map(lock_or_square, range(8), n_jobs=1, chunk_size=8))
+    assert results[3].reason == "TypeError: cannot pickle '_thread.lock' object"
+    assert [results[i].value for i in range(8) if i != 3] == [i * i for i in range(8) if i != 3]
+
+
+@pytest.mark.parametrize("chunk_size", [0, -1, 2.5, True])
+def test_a_chunk_size_below_one_or_not_whole_is_refused_when_called(chunk_size):
+    with pytest.raises(ValueError, match=r"^chunk_size: expected a whole number >= 1 or None, got "):
+        supervised_map(abs, [1], chunk_size=chunk_size)
