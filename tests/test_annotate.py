@@ -1,6 +1,8 @@
 """Annotation from folder names through the vocabulary, synonyms and conflicts included."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers import write_midi
 
@@ -52,8 +54,11 @@ def test_unknown_folders_give_null_labels_counted_and_reported(tmp_path, layout,
     assert summary["labelled"] == 1 and summary["unlabelled"] == 3
     assert summary["unknown_folders"] == {"misc": 2, ".": 1}
     ids = {s["source"]: s["id"] for s in read_json(layout.index("imported"))["samples"]}
-    assert read_json(layout.annotations_dir / f"{ids['misc/b.mid']}.json")["label"] is None
-    happy = read_json(layout.annotations_dir / f"{ids['happy/a.mid']}.json")
+    lines = (layout.annotations_dir / "labels.jsonl").read_text().splitlines()
+    records = {r["id"]: r for r in map(json.loads, lines)}
+    assert [r["id"] for r in map(json.loads, lines)] == sorted(ids.values()) == sorted(records)
+    assert records[ids["misc/b.mid"]]["label"] is None
+    happy = records[ids["happy/a.mid"]]
     assert (happy["label"], happy["valence"], happy["arousal"]) == ("happy", 0.8, 0.6)
 
 
