@@ -37,7 +37,7 @@ def template(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("ctrl_c")
     src = work / "src"
     for i in range(N_FILES):
-        pitches = [36 + (i * 7 + k * 5) % 60 for k in range(400)]
+        pitches = [36 + (i * 7 + k * 5) % 60 for k in range(1500)]  # long enough to stop halfway
         path = src / f"song{i:03d}.mid"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(mthd(0, 1, 480) + mtrk(notes_body(pitches, ticks=120 + i % 7)))
@@ -53,7 +53,8 @@ def work(template, tmp_path) -> Path:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "NUMBA_CACHE_DIR": str(REPO / ".numba_cache")}
+    # Rows are saved every 50 ms, so the test sees progress long before the run ends.
+    return {**os.environ, "NUMBA_CACHE_DIR": str(REPO / ".numba_cache"), "PENTA_SAVE_INTERVAL_S": "0.05"}
 
 
 def _start(cmd: list[str], cwd: Path) -> subprocess.Popen:

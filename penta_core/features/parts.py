@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from penta_core.core.io import TMP_PREFIX, atomic_write_bytes
 from penta_core.store.chunks import chunk
 
 PREFIX = "features"
+# How often rows of parts not yet complete are saved to the journal part: the most work a
+# killed features run can lose. PENTA_SAVE_INTERVAL_S overrides it (the Ctrl-C tests use 0.05).
+SAVE_INTERVAL_S = float(os.environ.get("PENTA_SAVE_INTERVAL_S", "5"))
 META_COLUMNS = ("id", "group", "kind", "sha256", "feature_key", "flags", "mode", "details")
 GROUPS_PER_PART = 400.0
 MAX_ROWS = 4000
@@ -165,7 +169,7 @@ class PartSync:
     """
 
     def __init__(self, folder: Path, columns: Sequence[str], wanted: Iterable[tuple[str, str]], *,
-                 flush_interval_s: float = 5.0) -> None:
+                 flush_interval_s: float = SAVE_INTERVAL_S) -> None:
         self.folder = folder
         self.columns = tuple(columns)
         order = sorted(wanted, key=lambda w: (w[1], w[0]))
