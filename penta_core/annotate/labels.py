@@ -114,3 +114,12 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path |
     }
     write_json(layout.index("annotated"), {"annotations": records, "summary": summary})
     return summary
+
+
+def read_annotations(layout: DatasetLayout) -> dict[str, dict[str, Any]]:
+    """The records of ``annotations/labels.jsonl`` by sample id (empty when the stage has not run)."""
+    path = layout.annotations_dir / LABELS_FILE
+    if not path.exists():
+        return {}
+    records = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return {record.pop("id"): record for record in records}
