@@ -8,8 +8,9 @@ user's own music folder would be), points ``dataset.source_dir`` at it,
 applies the parameter overrides and makes the first git commit. Then:
 
 * ``repro()`` runs ``dvc repro`` and returns a :class:`Run`: wall seconds,
-  seconds per stage (from DVC's ``Running stage`` lines, so a stage's time
-  includes DVC hashing and caching its outputs), seconds of each stage's own
+  seconds per stage (from its ``Running stage`` line to the next stage's, so
+  a stage's time includes DVC hashing and caching its outputs and checking
+  the next stage's dependencies), seconds of each stage's own
   ``python stages/X.py`` process (seen in ``/proc``, to 0.1 s), the peak RSS
   of the largest process (``getrusage(RUSAGE_CHILDREN)`` in a wrapper, exact)
   and the peak summed RSS of the whole process tree (sampled every 0.1 s);
