@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 export PATH := $(BIN):$(PATH)
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
@@ -33,5 +34,10 @@ annotate: install
 examples: install
 	python -m penta_core.examples datasets/examples
 
-bench: install
-	@for script in benchmarks/*.py; do echo "== $$script"; python $$script || exit 1; done
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Helper modules of the benchmarks start with an underscore (benchmarks/_corpus.py) and are not run.
+bench: $(BENCH_STAMP)
+	@for script in benchmarks/[!_]*.py; do echo "== $$script"; python $$script || exit 1; done

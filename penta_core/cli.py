@@ -7,6 +7,7 @@ Examples::
     penta-dataset --annotate --dataset emotion_dataset_v1
     penta-dataset --all --import-dir /path/to/music --multiplier 10 --count 5000
     penta-dataset --annotate-ui --annotator ana        # the annotation page on http://127.0.0.1:8765/
+    penta-dataset --materialize test out/              # the test split as plain .mid/.wav files
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from penta_core.core.params import TARGET_MODELS, load_params
 from penta_core.core.stage_runner import fail, guarded
 from penta_core.core.steps import STEP_MODULES, check_inputs
 from penta_core.create.structure import write_config
+from penta_core.store import command as materialize_command
 from penta_core.versions import command as versions_command
 
 Step = Callable[[dict[str, Any], DatasetLayout], list[str]]
@@ -88,6 +90,7 @@ def plan_run(wanted: list[str], has_config: bool) -> list[str]:
 STANDALONE = [
     (annotate_ui_command, "--annotate-ui and the Label Studio flags"),
     (versions_command, "--diff and --json"),
+    (materialize_command, "--materialize"),
 ]
 
 

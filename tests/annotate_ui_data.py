@@ -12,7 +12,7 @@ from penta_core.baseline.predictions import Prediction, write_predictions
 from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
-from penta_core.features.table import table_path, write_npz
+from penta_core.features.parts import FeatureRows, write_parts
 from penta_core.manifest.build import build_manifest
 from penta_core.sources.importer import import_sources
 from penta_core.splits.lists import write_splits
@@ -58,8 +58,11 @@ def build_version(base: Path) -> tuple[dict, DatasetLayout, dict[str, str]]:
     ordered = sorted(ids.values())
     columns = ["duration_s", "tempo_bpm", "key_tonic", "mode_minor", "key_confidence"]
     rows = [[1.5 + n, 80.0 + 15 * n, (2 * n) % 12, n % 2, 0.6] for n in range(len(ordered))]
-    write_npz(table_path(layout), {"ids": np.array(ordered), "columns": np.array(columns),
-                                   "X": np.array(rows, dtype=np.float64)})
+    n = len(ordered)
+    write_parts(layout.features_dir, FeatureRows(ordered, ordered, ["midi"] * n, ["0" * 64] * n, ["test"] * n,
+                                                 [[] for _ in ordered], ["major"] * n, ["{}"] * n, tuple(columns),
+                                                 np.array(rows, dtype=np.float64)))
+    write_json(layout.index("features"), {"columns": columns, "samples": {}, "summary": {}})
     write_json(layout.metrics_dir / "baseline.json", {"trained": True, "test": {"confusion": {
         "happy": {"happy": 2, "sad": 1}, "sad": {"happy": 0, "sad": 3}}}})
     return params, layout, ids

@@ -1,10 +1,12 @@
 """Annotation from folder names through the vocabulary, synonyms and conflicts included."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers import write_midi
 
-from penta_core.annotate.labels import annotate
+from penta_core.annotate.labels import annotate, read_annotations
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.errors import ConfigError
 from penta_core.core.io import read_json
@@ -52,8 +54,11 @@ def test_unknown_folders_give_null_labels_counted_and_reported(tmp_path, layout,
     assert summary["labelled"] == 1 and summary["unlabelled"] == 3
     assert summary["unknown_folders"] == {"misc": 2, ".": 1}
     ids = {s["source"]: s["id"] for s in read_json(layout.index("imported"))["samples"]}
-    assert read_json(layout.annotations_dir / f"{ids['misc/b.mid']}.json")["label"] is None
-    happy = read_json(layout.annotations_dir / f"{ids['happy/a.mid']}.json")
+    lines = (layout.annotations_dir / "labels.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == sorted(ids.values())
+    records = read_annotations(layout)
+    assert records[ids["misc/b.mid"]]["label"] is None
+    happy = records[ids["happy/a.mid"]]
     assert (happy["label"], happy["valence"], happy["arousal"]) == ("happy", 0.8, 0.6)
 
 

@@ -9,7 +9,7 @@ import pytest
 from helpers import write_midi
 
 from penta_core.annotate.events import EventLogError, append_event, fold_events, read_events
-from penta_core.annotate.labels import annotate
+from penta_core.annotate.labels import annotate, read_annotations
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.io import read_json
 from penta_core.sources.importer import import_sources
@@ -108,7 +108,7 @@ def test_annotate_stage_applies_the_latest_label_and_keeps_the_folder_label(tmp_
     append_event(log, event(1, sample=imported["happy/a.mid"], new="sad"))
     append_event(log, event(2, sample=imported["happy/a.mid"], new="calm"))
     summary = annotate(layout, Vocabulary.load("emotionrecognizer"), log)
-    record = read_json(layout.annotations_dir / f"{imported['happy/a.mid']}.json")
+    record = read_annotations(layout)[imported['happy/a.mid']]
     assert (record["label"], record["folder_label"], record["label_source"]) == ("calm", "happy", "annotator")
     assert (record["valence"], record["arousal"], record["annotator"]) == (0.5, -0.7, "ana")
     assert summary["by_annotator"] == 1 and summary["per_label"] == {"calm": 1, "sad": 1}
@@ -119,7 +119,7 @@ def test_a_person_resolves_a_folder_conflict(tmp_path, layout, imported):
     conflicted = imported["happy/c.mid"]
     append_event(log, event(1, sample=conflicted, new="sad"))
     annotate(layout, Vocabulary.load("emotionrecognizer"), log)
-    record = read_json(layout.annotations_dir / f"{conflicted}.json")
+    record = read_annotations(layout)[conflicted]
     assert record["label"] == "sad" and record["resolved_conflict"] == ["happy", "sad"] and "conflict" not in record
 
 
@@ -127,7 +127,7 @@ def test_valence_arousal_from_a_person_overrides_the_labels_coordinates(tmp_path
     log = tmp_path / "events.jsonl"
     append_event(log, event(1, sample=imported["sad/b.mid"], action="va", new=[-0.2, 0.9]))
     annotate(layout, Vocabulary.load("emotionrecognizer"), log)
-    record = read_json(layout.annotations_dir / f"{imported['sad/b.mid']}.json")
+    record = read_annotations(layout)[imported['sad/b.mid']]
     assert (record["label"], record["valence"], record["arousal"], record["va_source"]) == ("sad", -0.2, 0.9,
                                                                                             "annotator")
 

@@ -1,6 +1,7 @@
 """The augment stage: provenance, determinism, incremental runs, failures, multiplier 0."""
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -11,10 +12,12 @@ import pytest
 import yaml
 from helpers import REPO, write_midi, write_tone
 
+from penta_core.augment import variants as variants_module
 from penta_core.augment.variants import augment_dataset, code_fingerprint, variant_stems
-from penta_core.core.io import read_json, sha256_file, write_json
+from penta_core.core.io import read_json, sha256_bytes, sha256_file, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
+from penta_core.store.access import sample_bytes
 
 MIDI_KEYS = {"transpose_semitones", "duration_factor", "velocity_scale", "timing_jitter_ms", "note_dropout"}
 AUDIO_KEYS = {"pitch_shift_semitones", "speed_factor", "noise_snr_db", "gain_db"}
@@ -75,6 +78,16 @@ def variants(layout: DatasetLayout) -> dict[str, dict]:
     return {s["id"]: s for s in read_json(layout.index("augmented"))["samples"]}
 
 
+def members(layout: DatasetLayout) -> list[str]:
+    """Every member name in every shard catalogue of the stage's folder."""
+    return sorted(m["name"] for sidecar in layout.augmented_dir.glob("*.json")
+                  for m in read_json(sidecar)["members"])
+
+
+def midi_notes(data: bytes):
+    return pretty_midi.PrettyMIDI(io.BytesIO(data)).instruments[0].notes
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     layout = make_dataset(tmp_path_factory.mktemp("built") / "ds")
@@ -89,7 +102,7 @@ def test_every_parent_gets_multiplier_variants(built):
     found = variants(layout)
     assert len(found) == 2 * len(parents)
     assert report["summary"] == {"multiplier": 2, "parents": 4, "augmented_parents": 4, "variants": 8,
-                                 "per_kind": {"audio": 2, "midi": 6}, "failed": 0}
+                                 "per_kind": {"audio": 2, "midi": 6}, "shards": 2, "failed": 0}
     for parent in parents:
         assert {f"{parent['id']}_aug001", f"{parent['id']}_aug002"} <= found.keys()
 
@@ -100,7 +113,8 @@ def test_each_variant_records_parent_group_checksum_and_the_values_applied(built
     for v in variants(layout).values():
         parent = parents[v["parent"]]
         assert v["origin"] == "augmented" and v["group"] == parent["group"] and v["kind"] == parent["kind"]
-        assert v["sha256"] == sha256_file(layout.abs(v["path"]))
+        assert v["sha256"] == sha256_bytes(sample_bytes(layout, v))
+        assert "path" not in v and v["shard"].startswith(f"processed/augmented/{v['kind']}-")
         assert set(v["transform"]) == (MIDI_KEYS if v["kind"] == "midi" else AUDIO_KEYS)
         assert "label" not in v
         ranges = params()["augment"][v["kind"]]
@@ -109,12 +123,19 @@ def test_each_variant_records_parent_group_checksum_and_the_values_applied(built
                 assert ranges[name][0] <= value <= ranges[name][1], name
 
 
-def test_variants_keep_the_parents_folders(built):
+def test_variants_keep_the_parents_folders_as_member_names(built):
     layout, _ = built
-    paths = sorted(v["path"] for v in variants(layout).values())
-    assert "processed/augmented/midi/happy/a_aug001.mid" in paths
-    assert "processed/augmented/midi/sad/c_aug002.mid" in paths
-    assert "processed/augmented/audio/calm/d_aug001.flac" in paths
+    names = sorted(v["member"] for v in variants(layout).values())
+    assert "midi/happy/a_aug001.mid" in names
+    assert "midi/sad/c_aug002.mid" in names
+    assert "audio/calm/d_aug001.flac" in names
+    assert members(layout) == names
+
+
+def test_variants_are_packed_not_written_one_file_each(built):
+    layout, _ = built
+    files = sorted(p.name for p in layout.augmented_dir.rglob("*") if p.is_file())
+    assert len(files) == 4 and {Path(f).suffix for f in files} == {".tar", ".json"}
 
 
 def test_the_recorded_transform_is_what_the_file_holds(built):
@@ -122,8 +143,8 @@ def test_the_recorded_transform_is_what_the_file_holds(built):
     v = variants(layout)
     parent = next(s for s in read_json(layout.index("imported"))["samples"] if s["path"].endswith("a.mid"))
     record = v[f"{parent['id']}_aug001"]
-    old = pretty_midi.PrettyMIDI(str(layout.abs(parent["path"]))).instruments[0].notes
-    new = pretty_midi.PrettyMIDI(str(layout.abs(record["path"]))).instruments[0].notes
+    old = midi_notes(layout.abs(parent["path"]).read_bytes())
+    new = midi_notes(sample_bytes(layout, record))
     shift = record["transform"]["transpose_semitones"]
     assert {n.pitch for n in new} <= {n.pitch + shift for n in old}
     assert len(old) - len(new) == round(record["transform"]["note_dropout"] * len(old))
@@ -140,19 +161,33 @@ def test_two_clean_runs_write_identical_bytes(built, tmp_path):
 def test_adding_a_parent_changes_no_other_variant_and_augments_only_it(tmp_path):
     layout = make_dataset(tmp_path / "ds", rels=("raw/midi/happy/a.mid", "raw/midi/happy/b.mid"))
     augment_dataset(layout, params())
-    before = tree(layout)
-    mtimes = {p: os.stat(layout.abs(p)).st_mtime_ns for p in before if p.startswith("processed/augmented/")}
+    before = {k: v["sha256"] for k, v in variants(layout).items()}
     new = add_sample(layout, "raw/midi/sad/c.mid")
     report = augment_dataset(layout, params())
-    after = tree(layout)
     assert report["regenerated_parents"] == [new["id"]]
     assert (report["generated"], report["reused"]) == (2, 4)
-    assert {p: h for p, h in after.items() if p in before and p.endswith((".mid", ".flac"))} == \
-        {p: h for p, h in before.items() if p.endswith((".mid", ".flac"))}
-    assert all(os.stat(layout.abs(p)).st_mtime_ns == m for p, m in mtimes.items() if not p.endswith(".json"))
+    assert {k: v["sha256"] for k, v in variants(layout).items() if k in before} == before
     clean = make_dataset(tmp_path / "clean", rels=MIDI_ONLY)
     augment_dataset(clean, params())
-    assert tree(clean) == after
+    assert tree(clean) == tree(layout)
+
+
+def test_a_shard_whose_members_did_not_change_keeps_its_bytes(tmp_path, monkeypatch):
+    # About one parent per shard, so a new parent lands in a shard of its own or joins one.
+    monkeypatch.setitem(variants_module.SAMPLES_PER_SHARD, "midi", 2)
+    layout = make_dataset(tmp_path / "ds", rels=("raw/midi/happy/a.mid", "raw/midi/happy/b.mid"))
+    augment_dataset(layout, params())
+    before = {p.name: (sha256_file(p), os.stat(p).st_mtime_ns) for p in layout.augmented_dir.glob("*.tar")}
+    assert len(before) == 2
+    new = add_sample(layout, "raw/midi/sad/c.mid")
+    augment_dataset(layout, params())
+    after = {p.name: (sha256_file(p), os.stat(p).st_mtime_ns) for p in layout.augmented_dir.glob("*.tar")}
+    new_shards = {v["shard"].rsplit("/", 1)[1] for v in variants(layout).values() if v["parent"] == new["id"]}
+    untouched = {name: seen for name, seen in before.items() if name not in new_shards}
+    assert untouched and all(after[name] == seen for name, seen in untouched.items())
+    clean = make_dataset(tmp_path / "clean", rels=MIDI_ONLY)
+    augment_dataset(clean, params())
+    assert tree(clean) == tree(layout)
 
 
 def test_removing_a_parent_deletes_its_variants_and_ends_like_a_clean_run(tmp_path):
@@ -160,8 +195,8 @@ def test_removing_a_parent_deletes_its_variants_and_ends_like_a_clean_run(tmp_pa
     augment_dataset(layout, params())
     remove_sample(layout, "raw/midi/happy/b.mid")
     report = augment_dataset(layout, params())
-    assert report["generated"] == 0 and report["removed"] == 2
-    assert not list(layout.augmented_dir.rglob("b_aug*"))
+    assert report["generated"] == 0 and report["removed"] >= 1
+    assert not [name for name in members(layout) if "b_aug" in name]
     clean = make_dataset(tmp_path / "clean", rels=[r for r in MIDI_ONLY if not r.endswith("b.mid")])
     augment_dataset(clean, params())
     assert tree(clean) == tree(layout)
@@ -175,10 +210,9 @@ def test_a_changed_parent_is_augmented_again(tmp_path):
     report = augment_dataset(layout, params())
     new = variants(layout)
     assert report["regenerated_parents"] == [changed["id"]]
-    assert new[f"{changed['id']}_aug001"]["path"] == "processed/augmented/midi/happy/a_aug001.mid"
+    assert new[f"{changed['id']}_aug001"]["member"] == "midi/happy/a_aug001.mid"
     gone = {k for k in old if k not in new}
-    assert {old[k]["path"] for k in gone} == {"processed/augmented/midi/happy/a_aug001.mid",
-                                              "processed/augmented/midi/happy/a_aug002.mid"}
+    assert {old[k]["member"] for k in gone} == {"midi/happy/a_aug001.mid", "midi/happy/a_aug002.mid"}
     assert all(new[k]["sha256"] == old[k]["sha256"] for k in old if k in new)
 
 
@@ -201,14 +235,16 @@ def test_raising_the_multiplier_adds_variants_and_keeps_the_first_ones(tmp_path)
         {k: v["sha256"] for k, v in first.items()}
 
 
-def test_a_variant_file_edited_by_hand_is_made_again(tmp_path):
+def test_a_shard_edited_by_hand_is_made_again(tmp_path):
     layout = make_dataset(tmp_path / "ds", rels=("raw/midi/happy/a.mid",))
     augment_dataset(layout, params())
     expected = tree(layout)
-    target = layout.augmented_dir / "midi" / "happy" / "a_aug001.mid"
-    target.write_bytes(b"MThd tampered")
+    (shard,) = layout.augmented_dir.glob("*.tar")
+    data = bytearray(shard.read_bytes())
+    data[600] ^= 0xFF  # inside the first member's bytes
+    shard.write_bytes(bytes(data))
     report = augment_dataset(layout, params())
-    assert report["generated"] == 1 and tree(layout) == expected
+    assert report["generated"] == 2 and tree(layout) == expected
 
 
 def test_the_seed_decides_the_variants(tmp_path):
@@ -226,8 +262,7 @@ def test_multiplier_zero_leaves_no_variants_but_writes_the_index(tmp_path):
     report = augment_dataset(layout, params(multiplier=0))
     index = read_json(layout.index("augmented"))
     assert index["samples"] == [] and index["failed"] == [] and report["summary"]["variants"] == 0
-    assert [p.name for p in layout.augmented_dir.rglob("*") if p.is_file()] == ["_cache.json"]
-    assert not [p for p in layout.augmented_dir.iterdir() if p.is_dir()]
+    assert not list(layout.augmented_dir.iterdir())
 
 
 def test_a_parent_that_fails_is_recorded_and_the_others_go_on(tmp_path):
@@ -238,7 +273,7 @@ def test_a_parent_that_fails_is_recorded_and_the_others_go_on(tmp_path):
     index = read_json(layout.index("augmented"))
     assert [f["parent"] for f in index["failed"]] == [broken["id"]]
     assert index["failed"][0]["reason"] and report["summary"]["augmented_parents"] == 1
-    assert len(index["samples"]) == 2 and not list(layout.augmented_dir.rglob("broken_aug*"))
+    assert len(index["samples"]) == 2 and not [name for name in members(layout) if "broken_aug" in name]
 
 
 def test_a_parent_changed_since_import_is_refused(tmp_path):
@@ -254,10 +289,10 @@ def test_two_parents_that_would_share_a_variant_name_both_keep_theirs():
                {"id": "cccc", "path": "raw/audio/calm/e.wav", "kind": "audio"},
                {"id": "dddd", "path": "raw/midi/calm/d.mid", "kind": "midi"}]
     stems = variant_stems(samples)
-    assert stems == {"aaaa": ("processed/augmented/audio/calm", "d_aaaa"),
-                     "bbbb": ("processed/augmented/audio/calm", "d_bbbb"),
-                     "cccc": ("processed/augmented/audio/calm", "e"),
-                     "dddd": ("processed/augmented/midi/calm", "d")}
+    assert stems == {"aaaa": ("audio/calm", "d_aaaa"),
+                     "bbbb": ("audio/calm", "d_bbbb"),
+                     "cccc": ("audio/calm", "e"),
+                     "dddd": ("midi/calm", "d")}
 
 
 def test_a_bad_range_stops_the_stage_before_any_work(tmp_path):
@@ -277,7 +312,9 @@ def test_the_stage_script_runs_from_params_yaml(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "1 variants" in done.stdout
-    assert (tmp_path / "datasets/demo/processed/augmented/midi/happy/a_aug001.mid").is_file()
+    (variant,) = read_json(tmp_path / "datasets/demo/index/augmented.json")["samples"]
+    assert variant["member"] == "midi/happy/a_aug001.mid"
+    assert (tmp_path / "datasets/demo" / variant["shard"]).is_file()
 
 
 def test_midi_cache_keys_do_not_depend_on_audio_libraries():

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 from helpers import REPO, drum_groove, make_score, progression
@@ -18,7 +20,8 @@ from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
 from penta_core.features import extract as stage
 from penta_core.features.extract import TABLE_COLUMNS, extract_features
-from penta_core.features.table import load_feature_table, table_path
+from penta_core.features.parts import part_files, read_parts
+from penta_core.features.table import load_feature_table
 
 NUMBA_CACHE = REPO / ".numba_cache"
 
@@ -57,7 +60,7 @@ def remove_sample(layout: DatasetLayout, sample_id: str, step: str = "imported")
 
 
 def outputs(layout: DatasetLayout) -> dict[str, bytes]:
-    files = sorted(layout.features_dir.glob("*.json")) + [table_path(layout), layout.index("features")]
+    files = sorted(layout.features_dir.iterdir()) + [layout.index("features")]
     return {f.relative_to(layout.root).as_posix(): f.read_bytes() for f in files}
 
 
@@ -74,15 +77,19 @@ def dataset(tmp_path):
     return layout, params
 
 
-def test_writes_one_json_per_sample_a_table_and_an_index(dataset):
+def test_writes_the_table_as_parquet_parts_and_an_index(dataset):
     layout, params = dataset
     report = run(layout, params)
     assert (report["ok"], report["failed"], report["extracted"]) == (6, 0, 6)
-    record = read_json(layout.features_dir / "m03.json")
+    (part,) = part_files(layout.features_dir)
+    assert [p.name for p in layout.features_dir.iterdir()] == [part.name]
+    table = pq.read_table(part).to_pylist()
+    record = next(r for r in table if r["id"] == "m03")
     for name in ("duration_s", "tempo_bpm", "key_tonic", "mode", "note_density", "pitch_mean",
-                 "velocity_mean", "swing_ratio", "syncopation"):
-        assert name in record["features"], name
-    assert record["features"]["tempo_bpm"] == pytest.approx(95.0)
+                 "velocity_mean", "swing_ratio", "syncopation", "sha256", "feature_key", "flags", "details"):
+        assert name in record, name
+    assert record["tempo_bpm"] == pytest.approx(95.0)
+    assert record["sha256"] == hashlib.sha256(midi_bytes(3)).hexdigest()
     ids, columns, X = load_feature_table(layout)
     assert ids == [f"m{i:02d}" for i in range(6)]
     assert columns == list(TABLE_COLUMNS)
@@ -117,7 +124,7 @@ def test_removed_samples_lose_their_outputs(dataset):
     remove_sample(layout, "m02")
     report = run(layout, params)
     assert (report["extracted"], report["removed"]) == (0, 1)
-    assert not (layout.features_dir / "m02.json").exists()
+    assert "m02" not in read_parts(layout.features_dir).ids
     assert "m02" not in load_feature_table(layout)[0]
     assert "m02" not in read_json(layout.index("features"))["samples"]
 
@@ -128,17 +135,19 @@ def test_changed_content_is_extracted_again(dataset):
     add_sample(layout, "m01", midi_bytes(11))
     report = run(layout, params)
     assert report["extracted"] == 1
-    assert read_json(layout.features_dir / "m01.json")["sha256"] == hashlib.sha256(midi_bytes(11)).hexdigest()
+    rows = read_parts(layout.features_dir)
+    assert rows.sha256[rows.ids.index("m01")] == hashlib.sha256(midi_bytes(11)).hexdigest()
 
 
-def test_a_json_edited_by_hand_is_extracted_again(dataset):
+def test_a_part_edited_by_hand_is_extracted_again(dataset):
     layout, params = dataset
     run(layout, params)
     expected = outputs(layout)
-    edited = read_json(layout.features_dir / "m04.json")  # same sha256 and feature_key, another value
-    edited["features"]["tempo_bpm"] = 1.0
-    write_json(layout.features_dir / "m04.json", edited)
-    assert run(layout, params)["extracted"] == 1
+    (part,) = part_files(layout.features_dir)
+    table = pq.read_table(part)  # same sha256 and feature_key, another value
+    tempo = table.column_names.index("tempo_bpm")
+    pq.write_table(table.set_column(tempo, "tempo_bpm", pa.array([1.0] * table.num_rows)), part)
+    assert run(layout, params)["extracted"] == 6
     assert outputs(layout) == expected
 
 

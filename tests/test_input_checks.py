@@ -73,7 +73,7 @@ def test_a_file_an_earlier_step_of_the_same_run_makes_counts_as_present(workdir)
     layout = DatasetLayout.from_params(params)
     check_inputs(["create", "import", "annotate", "manifest", "splits", "validate"], layout, params,
                  STAGE_NAMES, "dataset.name")
-    with pytest.raises(MissingInput, match=r"the baseline stage needs one with processed/features\.npz"):
+    with pytest.raises(MissingInput, match=r"the baseline stage needs one with index/features\.json"):
         check_inputs(["create", "import", "manifest", "splits", "baseline"], layout, params,
                      STAGE_NAMES, "dataset.name")
     assert not layout.root.exists()

@@ -28,6 +28,7 @@ from penta_core.ml.datasets import augmentation, midi_features, synthetic
 from penta_core.ml.datasets.augmentation import AudioAugmenter, MIDIAugmenter
 from penta_core.ml.datasets.midi_features import MIDIFeatureExtractor
 from penta_core.ml.datasets.synthetic import SyntheticGenerator, midi_bytes, rng_for
+from penta_core.store.access import sample_bytes
 from penta_core.synth import generator as generator_module
 
 EXAMPLES = REPO / "datasets" / "examples"
@@ -98,7 +99,7 @@ def test_extractor_vector_equals_the_row_the_features_stage_writes(built):
     assert {s["origin"] for s in midi} == {"imported", "augmented", "synthetic"}
     for sample in midi:
         row = X[ids.index(sample["id"]), at]
-        assert np.array_equal(extractor.vector(built.abs(sample["path"])), row), sample["id"]
+        assert np.array_equal(extractor.vector(sample_bytes(built, sample)), row), sample["id"]
 
 
 def test_missing_file_is_a_one_line_file_not_found_error(tmp_path):
@@ -187,7 +188,7 @@ def test_rng_for_rebuilds_the_synthetic_piece_of_a_dataset(built):
     manifest = json.loads(built.manifest.read_text())
     sample = next(s for s in manifest["samples"] if s["origin"] == "synthetic")
     midi, plan = SyntheticGenerator().generate(sample["label"], rng_for(42, sample["id"]))
-    assert midi_bytes(midi) == built.abs(sample["path"]).read_bytes()
+    assert midi_bytes(midi) == sample_bytes(built, sample)
     assert plan.as_record() == sample["generation"]
 
 

@@ -16,6 +16,7 @@ from penta_core.engine.seeding import rng_for
 from penta_core.features.audio import extract_audio_features
 from penta_core.features.extract import extract_features
 from penta_core.sources.importer import import_sources
+from penta_core.store.access import sample_bytes
 from penta_core.synth.generator import SyntheticGenerator, midi_bytes
 from penta_core.synth.pieces import synthesize
 from penta_core.synth.profiles import mode_family
@@ -88,5 +89,5 @@ def test_synthesize_renders_with_fluidsynth_beside_each_piece(layout, params):
     assert len(audio) == 7
     midi_groups = {s["group"] for s in samples if s["kind"] == "midi"}
     assert {s["group"] for s in audio} == midi_groups
-    info = sf.info(str(layout.root / audio[0]["path"]))
+    info = sf.info(io.BytesIO(sample_bytes(layout, audio[0])))
     assert info.samplerate == RATE and info.frames > RATE

@@ -14,9 +14,11 @@ from reliability_helpers import hook_env, temp_files
 
 from penta_core import cli
 from penta_core.cli import load_step
-from penta_core.core.io import sha256_file
+from penta_core.core.io import sha256_bytes
+from penta_core.core.layout import DatasetLayout
 from penta_core.core.locking import dataset_lock
 from penta_core.core.stage_runner import run_stage
+from penta_core.store.access import sample_bytes
 
 CONSOLE_SCRIPT = str(Path(sys.executable).parent / "penta-dataset")
 
@@ -65,7 +67,7 @@ def test_a_second_penta_dataset_run_refuses_at_once_naming_the_holder_and_never_
     manifest = json.loads((root / "manifest.json").read_text())
     assert sorted(s["source"] for s in manifest["samples"]) == [f"happy/a{i:02d}.mid" for i in range(30)]
     for sample in manifest["samples"]:
-        assert sha256_file(root / sample["path"]) == sample["sha256"]
+        assert sha256_bytes(sample_bytes(DatasetLayout(root), sample)) == sample["sha256"]
     assert not (root / "raw" / "midi" / "sad").exists()
     assert json.loads((root / "config.json").read_text())["params"]["dataset"]["source_dir"] == "first"
     assert temp_files(root) == []

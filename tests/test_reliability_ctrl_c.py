@@ -22,7 +22,7 @@ from reliability_helpers import mthd, mtrk, notes_body, temp_files
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
 from penta_core.core.stage_runner import EXIT_INTERRUPTED, INTERRUPTED
-from penta_core.engine.incremental import STORE_NAME
+from penta_core.features.parts import read_parts
 from penta_core.sources.importer import import_sources
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def template(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("ctrl_c")
     src = work / "src"
     for i in range(N_FILES):
-        pitches = [36 + (i * 7 + k * 5) % 60 for k in range(400)]
+        pitches = [36 + (i * 7 + k * 5) % 60 for k in range(1500)]  # long enough to stop halfway
         path = src / f"song{i:03d}.mid"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(mthd(0, 1, 480) + mtrk(notes_body(pitches, ticks=120 + i % 7)))
@@ -53,7 +53,8 @@ def work(template, tmp_path) -> Path:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "NUMBA_CACHE_DIR": str(REPO / ".numba_cache")}
+    # Rows are saved every 50 ms, so the test sees progress long before the run ends.
+    return {**os.environ, "NUMBA_CACHE_DIR": str(REPO / ".numba_cache"), "PENTA_SAVE_INTERVAL_S": "0.05"}
 
 
 def _start(cmd: list[str], cwd: Path) -> subprocess.Popen:
@@ -119,8 +120,8 @@ def _assert_one_quiet_line(returncode: int, out: str, err: str) -> None:
 def test_ctrl_c_mid_extraction_in_a_stage_script_is_one_line_and_the_rerun_resumes(work):
     features = work / "datasets" / "ds" / "processed" / "features"
 
-    def extracted() -> int:
-        return sum(1 for p in features.glob("*.json") if p.name != STORE_NAME) if features.is_dir() else 0
+    def extracted() -> int:  # rows saved so far: finished parts and the journal of unfinished ones
+        return len(read_parts(features).ids)
 
     proc = _start([sys.executable, str(REPO / "stages" / "features.py")], work)
     _wait_for(proc, lambda: extracted() >= 5, "5 extracted samples")

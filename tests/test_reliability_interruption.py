@@ -24,9 +24,11 @@ import yaml
 from helpers import project_copy, run, tree_digest
 from reliability_helpers import hook_env, temp_files
 
-from penta_core.core.io import sha256_file
+from penta_core.core.io import sha256_bytes
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
+from penta_core.store.access import sample_bytes
+from penta_core.synth import pieces
 from penta_core.synth.pieces import synthesize
 
 pytestmark = pytest.mark.slow
@@ -34,12 +36,14 @@ pytestmark = pytest.mark.slow
 DATASET = Path("datasets") / "emotion_dataset_v1"
 # Smaller than the defaults so every stage runs in seconds; the same in every copy.
 SMALL = {"augment": {"multiplier": 1}, "synthesize": {"count": 8}}
-# (stage, folder it writes, the atomic write during which the run dies)
+# (stage, folder it writes, the atomic write during which the run dies). Augment, synthesize and
+# features pack their outputs: augment dies writing its second shard (the first shard and its
+# catalogue are complete), synthesize and features while writing their first.
 KILL_POINTS = [
     ("import", "raw/midi", 10),
-    ("augment", "processed/augmented", 10),
-    ("synthesize", "raw/synthetic", 4),
-    ("features", "processed/features", 10),
+    ("augment", "processed/augmented", 3),
+    ("synthesize", "raw/synthetic", 1),
+    ("features", "processed/features", 1),
 ]
 
 
@@ -147,21 +151,26 @@ def test_a_second_dvc_repro_is_refused_by_dvcs_lock_and_the_first_finishes_intac
     assert "Data and pipelines are up to date." in run(["dvc", "status"], repo).stdout
     manifest = json.loads((repo / DATASET / "manifest.json").read_text())
     assert manifest["samples"]
+    layout = DatasetLayout(repo / DATASET)
     for sample in manifest["samples"]:
-        assert sha256_file(repo / DATASET / sample["path"]) == sample["sha256"], sample["path"]
+        assert sha256_bytes(sample_bytes(layout, sample)) == sample["sha256"], sample["id"]
     assert temp_files(repo / DATASET) == []
 
 
-def test_a_resumed_synthesize_writes_the_same_index_as_a_clean_one(tmp_path):
+def test_a_resumed_synthesize_writes_the_same_index_as_a_clean_one(tmp_path, monkeypatch):
+    monkeypatch.setitem(pieces.PIECES_PER_SHARD, "midi", 1)  # about a piece per shard
+
     def build(name: str, interrupted: bool) -> tuple[bytes, dict[str, str]]:
         params = resolve({"dataset": {"name": name, "root": str(tmp_path)},
                           "synthesize": {"count": 4, "emotions": ["happy", "sad"], "n_jobs": 1}})
         layout = DatasetLayout.from_params(params)
         synthesize(layout, params)
-        if interrupted:  # as a run killed before its last two pieces were renamed into place
-            for piece in sorted(layout.raw_synthetic.rglob("*.mid"))[-2:]:
-                piece.unlink()
-            synthesize(layout, params)
+        if interrupted:  # as a run killed before its last two shards were renamed into place
+            shards = sorted(layout.raw_synthetic.glob("*.tar"))
+            assert len(shards) >= 3
+            for shard in shards[-2:]:
+                shard.unlink()
+            assert synthesize(layout, params)["generated"] >= 1
         return layout.index("synthetic").read_bytes(), tree_digest(layout.raw_synthetic)
 
     clean_index, clean_files = build("clean", interrupted=False)

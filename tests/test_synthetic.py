@@ -10,6 +10,7 @@ import pytest
 
 from penta_core.core.io import read_json
 from penta_core.engine.seeding import rng_for
+from penta_core.store.access import sample_bytes
 from penta_core.synth.generator import SyntheticGenerator, midi_bytes
 from penta_core.synth.pieces import plan_ids, synthesize
 from penta_core.synth.profiles import MODES, PROFILES, mode_family
@@ -135,7 +136,8 @@ def test_stage_records_generation_groups_and_grows_without_touching_existing(lay
     params["synthesize"].update(count=7, n_jobs=1)
     synthesize(layout, params)
     first = read_json(layout.index("synthetic"))["samples"]
-    before = {s["id"]: (layout.root / s["path"]).read_bytes() for s in first}
+    before = {s["id"]: sample_bytes(layout, s) for s in first}
+    assert all("path" not in s and s["shard"].startswith("raw/synthetic/midi-") for s in first)
     assert len({s["group"] for s in first}) == 7
     for s in first:
         assert s["origin"] == "synthetic" and s["label"] == s["id"].split("_")[1]
@@ -146,7 +148,7 @@ def test_stage_records_generation_groups_and_grows_without_touching_existing(lay
     assert (summary["generated"], summary["reused"]) == (7, 7)
     after = read_json(layout.index("synthetic"))["samples"]
     assert len(after) == 14
-    assert all((layout.root / s["path"]).read_bytes() == before[s["id"]] for s in after if s["id"] in before)
+    assert all(sample_bytes(layout, s) == before[s["id"]] for s in after if s["id"] in before)
 
 
 def test_count_zero_switches_synthesis_off(layout, params):
@@ -155,18 +157,18 @@ def test_count_zero_switches_synthesis_off(layout, params):
     params["synthesize"]["count"] = 0
     assert synthesize(layout, params)["planned"] == 0
     assert read_json(layout.index("synthetic"))["samples"] == []
-    assert [p.name for p in layout.raw_synthetic.rglob("*") if p.is_file()] == ["_cache.json"]
+    assert not list(layout.raw_synthetic.iterdir())
 
 
-def test_a_piece_edited_by_hand_is_made_again(layout, params):
+def test_a_shard_edited_by_hand_is_made_again(layout, params):
     params["synthesize"].update(count=7, n_jobs=1)
     synthesize(layout, params)
     index = layout.index("synthetic").read_bytes()
-    piece = sorted(layout.raw_synthetic.rglob("*.mid"))[0]
-    original = piece.read_bytes()
-    piece.write_bytes(b"MThd tampered")
-    assert synthesize(layout, params)["generated"] == 1
-    assert piece.read_bytes() == original and layout.index("synthetic").read_bytes() == index
+    (shard,) = layout.raw_synthetic.glob("*.tar")
+    original = shard.read_bytes()
+    shard.write_bytes(original[:600] + b"tampered" + original[608:])
+    assert synthesize(layout, params)["generated"] == 7
+    assert shard.read_bytes() == original and layout.index("synthetic").read_bytes() == index
 
 
 def test_a_new_seed_regenerates_every_piece(layout, params):

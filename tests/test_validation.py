@@ -1,12 +1,15 @@
 """Validation: each check scores the dataset and names what fails."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers import write_midi
 
 from penta_core.cli import load_step
 from penta_core.core.io import read_json
 from penta_core.create.structure import create_structure, write_config
+from penta_core.features.parts import read_parts
 from penta_core.manifest.load import load_manifest
 from penta_core.splits.assign import make_splits
 from penta_core.validation.checks import balance, diversity, report_lines, validate_dataset
@@ -132,7 +135,7 @@ def test_the_sample_record_the_report_and_keys_csv_name_a_key_the_same_way(tmp_p
     for step in ("import", "annotate", "features", "manifest", "splits", "validate"):
         load_step(step)(params, layout)
     (sample,) = load_manifest(layout)["samples"]
-    record = read_json(layout.features_dir / f"{sample['id']}.json")
-    assert record["details"]["key"] == "Eb minor"
+    rows = read_parts(layout.features_dir)
+    assert json.loads(rows.details[rows.ids.index(sample["id"])])["key"] == "Eb minor"
     assert read_json(layout.metrics_dir / "validation_details.json")["keys"] == {"Eb": 1}
     assert (layout.metrics_dir / "plots" / "keys.csv").read_text() == "key,count\nEb,1\n"

@@ -6,6 +6,7 @@ where each value came from.
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,11 @@ from typing import Any
 from penta_core.annotate.events import Decision, EventLogError, fold_events, read_events
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.errors import MissingInput
-from penta_core.core.io import read_json, write_json
+from penta_core.core.io import atomic_write_text, read_json, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.engine.incremental import sweep
+
+LABELS_FILE = "labels.jsonl"
 
 
 def annotate_sample(sample: dict[str, Any], vocab: Vocabulary) -> dict[str, Any]:
@@ -61,7 +64,11 @@ def apply_decision(record: dict[str, Any], decision: Decision, vocab: Vocabulary
 
 
 def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path | None = None) -> dict[str, Any]:
-    """Write ``annotations/<id>.json`` and ``index/annotated.json``; return the summary.
+    """Write ``annotations/labels.jsonl`` and ``index/annotated.json``; return the summary.
+
+    ``annotations/labels.jsonl`` holds one annotation record per imported file,
+    one JSON object per line, sorted by sample id: one file however many
+    samples there are, readable with any JSON Lines reader.
 
     Parameters
     ----------
@@ -83,10 +90,10 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path |
         if sample_id in records:
             apply_decision(records[sample_id], decision, vocab, str(events_path))
     folder = layout.annotations_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    for sample_id, record in records.items():
-        write_json(folder / f"{sample_id}.json", record)
-    sweep(folder, {f"{sample_id}.json" for sample_id in records})
+    atomic_write_text(folder / LABELS_FILE, "".join(
+        json.dumps({"id": sample_id, **record}, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+        for sample_id, record in sorted(records.items())))
+    sweep(folder, {LABELS_FILE})
     unknown = Counter(
         Path(s["source"]).parent.as_posix() or "."
         for s in imported
@@ -107,3 +114,12 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path |
     }
     write_json(layout.index("annotated"), {"annotations": records, "summary": summary})
     return summary
+
+
+def read_annotations(layout: DatasetLayout) -> dict[str, dict[str, Any]]:
+    """The records of ``annotations/labels.jsonl`` by sample id (empty when the stage has not run)."""
+    path = layout.annotations_dir / LABELS_FILE
+    if not path.exists():
+        return {}
+    records = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return {record.pop("id"): record for record in records}

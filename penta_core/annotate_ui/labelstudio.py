@@ -17,6 +17,7 @@ from typing import Any
 
 from penta_core.core.errors import InputError
 from penta_core.core.io import read_json
+from penta_core.store.access import sample_location
 
 FROM_NAME, TO_NAME = "label", "audio"
 MODEL_VERSION = "penta_core-baseline"
@@ -52,7 +53,7 @@ def export_tasks(session, audio_base: str | None = None) -> list[dict[str, Any]]
     """
     tasks = []
     for number, row in enumerate((r for r in session.queue() if r["editable"]), start=1):
-        data = {"audio": f"{audio_base}{row['id']}" if audio_base else row["path"], "sample_id": row["id"],
+        data = {"audio": f"{audio_base}{row['id']}" if audio_base else row["location"], "sample_id": row["id"],
                 "dataset": session.layout.name, "kind": row["kind"], "split": row["split"],
                 "label": row["label"], "label_source": row["label_source"]}
         task: dict[str, Any] = {"id": number, "data": data, "predictions": [], "annotations": []}
@@ -92,7 +93,7 @@ def actions_from_export(tasks: Any, session, default_annotator: str, where: str 
     """
     if not isinstance(tasks, list):
         raise InputError(f"{where}: expected a list of Label Studio tasks")
-    by_path = {s["path"]: sid for sid, s in session.samples.items()}
+    by_path = {sample_location(s): sid for sid, s in session.samples.items()}
     actions, skipped = [], []
     for position, task in enumerate(tasks, start=1):
         data = task.get("data", {}) if isinstance(task, dict) else {}

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from penta_core.features.key import PITCH_CLASS_NAMES
+from penta_core.store.access import sample_location
 
 FEATURE_COLUMNS = ("duration_s", "tempo_bpm", "key_tonic", "mode_minor", "key_confidence")
 
@@ -32,7 +33,7 @@ def build_row(sample: dict[str, Any], note: dict[str, Any], split: str, predicti
               features: dict[str, float] | None) -> dict[str, Any]:
     """One queue row from the manifest entry, its annotation record, split, prediction and feature values."""
     row: dict[str, Any] = {
-        "id": sample["id"], "kind": sample["kind"], "origin": sample["origin"], "path": sample["path"],
+        "id": sample["id"], "kind": sample["kind"], "origin": sample["origin"], "location": sample_location(sample),
         "split": split, "group": sample["group"], "family": family_of(sample),
         "editable": sample["origin"] == "imported",
         "built_label": sample.get("label"), "label": sample.get("label"),

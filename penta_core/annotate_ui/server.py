@@ -24,7 +24,7 @@ from penta_core.annotate_ui.labelstudio import export_tasks
 from penta_core.annotate_ui.media import RenderCache, audio_type, piano_roll
 from penta_core.annotate_ui.overview import overview
 from penta_core.annotate_ui.session import ActionRejected, AnnotationSession
-from penta_core.store.access import sample_bytes
+from penta_core.store.access import sample_bytes, sample_location
 
 MAX_BODY = 1 << 20
 SAMPLE_ROUTE = re.compile(r"/api/(sample|audio)/([A-Za-z0-9_.-]+)")
@@ -185,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
         if sample["kind"] == "midi":
             self._bytes_with_ranges(self.server.renders.wav(data), "audio/wav")
         else:
-            self._bytes_with_ranges(data, audio_type(sample["path"]))
+            self._bytes_with_ranges(data, audio_type(sample_location(sample)))
 
 
 def start_server(session: AnnotationSession, renders: RenderCache, host: str = "127.0.0.1", port: int = 8765,

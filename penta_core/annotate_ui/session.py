@@ -22,7 +22,7 @@ from penta_core.baseline.predictions import read_predictions
 from penta_core.core.errors import InputError
 from penta_core.core.io import read_json
 from penta_core.core.layout import DatasetLayout
-from penta_core.features.table import load_feature_table, table_path
+from penta_core.features.table import has_feature_table, load_feature_table
 from penta_core.manifest.load import load_manifest
 from penta_core.splits.lists import SPLITS
 
@@ -36,7 +36,7 @@ def now_utc() -> str:
 
 
 def _feature_values(layout: DatasetLayout) -> dict[str, dict[str, float]]:
-    if not table_path(layout).exists():
+    if not has_feature_table(layout):
         return {}
     ids, columns, X = load_feature_table(layout)
     if not all(c in columns for c in FEATURE_COLUMNS):
@@ -205,7 +205,7 @@ class AnnotationSession:
     def features(self, sample_id: str) -> dict[str, Any]:
         """The manifest entry of a sample (what the page shows beside the player)."""
         sample = self.samples[sample_id]
-        keep = ("id", "path", "kind", "origin", "group", "source", "sources", "info", "parent", "transform",
-                "generation", "features", "label_conflict")
+        keep = ("id", "path", "shard", "member", "kind", "origin", "group", "source", "sources", "info", "parent",
+                "transform", "generation", "features", "label_conflict")
         return {k: sample[k] for k in keep if k in sample}
 

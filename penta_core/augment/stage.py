@@ -17,7 +17,9 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
             (f"augmented {s['augmented_parents']} of {s['parents']} samples x{s['multiplier']}: "
             f"{s['variants']} variants ({s['per_kind']['midi']} MIDI, {s['per_kind']['audio']} audio); "
             f"{report['generated']} generated, {report['reused']} kept from the last run, "
-            f"{s['failed']} samples failed")
+            f"{s['failed']} samples failed"),
+            (f"  {s['shards']} shards in {layout.rel(layout.augmented_dir)}, "
+            f"{report['shards_written']} written this run"),
         ]
     if report["removed"]:
         lines.append(f"  removed {report['removed']} stale files from {layout.rel(layout.augmented_dir)}")

@@ -1,19 +1,23 @@
-"""Augment stage: ``augment.multiplier`` variants of every imported sample.
+"""Augment stage: ``augment.multiplier`` variants of every imported sample, packed in shards.
 
-Reads ``index/imported.json``; writes the variants under
-``processed/augmented/`` (keeping each parent's folders, e.g.
-``processed/augmented/midi/happy/a_aug001.mid``) and ``index/augmented.json``
-with one provenance entry per variant. Labels are not written here: the
-manifest gives a variant its parent's label.
+Reads ``index/imported.json``; writes the variants into tar shards in
+``processed/augmented/`` (``midi-<digest>.tar`` and ``audio-<digest>.tar``,
+each with a ``.json`` catalogue beside it; :mod:`penta_core.store.shards`)
+and ``index/augmented.json`` with one provenance entry per variant naming
+its shard and member. A member's name keeps its parent's folders
+(``midi/happy/a_aug001.mid``), so ``tar -xf`` or ``penta-dataset
+--materialize`` gives the familiar tree back. Labels are not written here:
+the manifest gives a variant its parent's label.
 
 Each variant's randomness comes from ``(seed, sample id, variant number)``,
 so adding, removing or changing one parent never changes another parent's
-variants. The stage is incremental (:mod:`penta_core.engine.incremental`):
-``processed/augmented/_cache.json`` remembers, per variant, a key made of the
-parent's sha256, the parameters of its kind, the seed and the code and
-library versions; a variant whose key and file are unchanged is kept, the
-others are made again, and files of removed parents are deleted. An
-incremental run therefore ends with the same bytes as a clean one.
+variants. The stage is incremental: every member's catalogue entry keeps
+the key it was made under (the parent's sha256, the parameters of its kind,
+the seed and the code and library versions) and its transform record; a
+variant whose key still matches is kept, the others are made again in
+workers (which return bytes and never write), and a shard is rewritten only
+when one of its members changed. An incremental run therefore ends with the
+same bytes as a clean one.
 """
 from __future__ import annotations
 
@@ -27,15 +31,20 @@ from penta_core.augment.audio import OUTPUT_SUFFIX as AUDIO_SUFFIX
 from penta_core.augment.audio import AudioAugmenter, encode_audio, load_audio
 from penta_core.augment.midi import MIDIAugmenter
 from penta_core.core.errors import MissingInput
-from penta_core.core.io import atomic_write_bytes, read_json, sha256_bytes, write_json
+from penta_core.core.io import read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import library_versions, source_digest
-from penta_core.engine.incremental import OutputStore, cache_key
+from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
 from penta_core.engine.parallel import supervised_map
 from penta_core.engine.seeding import rng_for
 from penta_core.midi.piece import MidiPiece
+from penta_core.store.shards import Member, ShardStore, describe
+
+# Variants per shard: MIDI variants are a few kB, so a shard of about a thousand
+# stays small; an audio variant is a few MB, so its shards hold far fewer.
+SAMPLES_PER_SHARD = {"midi": 1000, "audio": 48}
 
 # The modules a variant's bytes go through, per kind: their source is part of
 # every cache key, so editing one remakes that kind's variants.
@@ -84,7 +93,7 @@ def code_fingerprint(kind: str) -> dict[str, str]:
 
 
 def variant_stems(samples: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-    """``parent id -> (folder, file stem)`` of its variants, relative to the dataset.
+    """``parent id -> (folder, file stem)`` of its variants, relative to ``processed/augmented``.
 
     The parent's folders below ``raw/`` are kept. Two parents of one folder
     that would share a name (``a.wav`` and ``a.flac`` both become FLAC) get
@@ -94,7 +103,7 @@ def variant_stems(samples: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     for sample in samples:
         path = PurePosixPath(sample["path"])
         parts = path.parts[1:] if path.parts and path.parts[0] == "raw" else path.parts
-        folder = PurePosixPath("processed", "augmented", *parts[:-1]).as_posix()
+        folder = PurePosixPath(*parts[:-1]).as_posix()
         suffix = AUDIO_SUFFIX if sample["kind"] == "audio" else path.suffix
         planned[sample["id"]] = (folder, path.stem, suffix)
     taken = Counter((f, stem.lower(), suffix.lower()) for f, stem, suffix in planned.values())
@@ -110,59 +119,83 @@ def variant_path(folder: str, stem: str, suffix: str, k: int) -> str:
     return f"{folder}/{stem}_aug{k:03d}{suffix}"
 
 
-def _key(parent: dict[str, Any], k: int, path: str, ranges: dict[str, Any], seed: int,
+def _key(parent: dict[str, Any], k: int, member: str, ranges: dict[str, Any], seed: int,
          fingerprint: dict[str, str]) -> str:
     return cache_key({
         "parent": parent["id"], "parent_sha256": parent["sha256"], "kind": parent["kind"],
-        "k": k, "path": path, "ranges": ranges, "seed": seed, "code": fingerprint,
+        "k": k, "member": member, "ranges": ranges, "seed": seed, "code": fingerprint,
     })
 
 
 def augment_parent(task: dict[str, Any]) -> list[dict[str, Any]]:
-    """Worker entry point: make the listed variants of one parent and write them.
+    """Worker entry point: make the listed variants of one parent; return their bytes.
 
     Parameters
     ----------
     task : ``{"root", "parent": {"id", "path", "kind", "sha256"}, "seed",
-        "ranges", "variants": [[k, relative path], ...]}``.
+        "ranges", "variants": [k, ...]}``.
 
     Returns
     -------
-    list of dict : ``{"k", "path", "sha256", "transform"}`` per variant.
+    list of dict : ``{"k", "data", "transform"}`` per variant (the stage process packs them).
 
     Raises
     ------
     ValueError : the parent changed since import or cannot be augmented.
     """
-    root = PurePosixPath(task["root"])
     parent = task["parent"]
-    data = Path(root / parent["path"]).read_bytes()
+    data = (Path(task["root"]) / parent["path"]).read_bytes()
     if sha256_bytes(data) != parent["sha256"]:
         raise ValueError(f"parent file {parent['path']} changed since import (sha256 differs)")
     results = []
     if parent["kind"] == "midi":
         augmenter = MIDIAugmenter.from_params(task["ranges"])
         piece = MidiPiece.from_bytes(data)
-        for k, rel in task["variants"]:
+        for k in task["variants"]:
             variant, record = augmenter.augment(piece, variant_rng(task["seed"], parent["id"], k))
-            results.append((k, rel, variant.to_bytes(), record))
+            results.append({"k": k, "data": variant.to_bytes(), "transform": record})
     elif parent["kind"] == "audio":
         audio_augmenter = AudioAugmenter.from_params(task["ranges"])
         samples, rate = load_audio(data)
-        for k, rel in task["variants"]:
+        for k in task["variants"]:
             out, record = audio_augmenter.augment(samples, rate, variant_rng(task["seed"], parent["id"], k))
-            results.append((k, rel, encode_audio(out, rate), record))
+            results.append({"k": k, "data": encode_audio(out, rate), "transform": record})
     else:
         raise ValueError(f"unknown sample kind {parent['kind']!r}")
-    written = []
-    for k, rel, payload, record in results:
-        atomic_write_bytes(root / rel, payload)
-        written.append({"k": k, "path": rel, "sha256": sha256_bytes(payload), "transform": record})
-    return written
+    return results
+
+
+def _plan(parents: list[dict[str, Any]], multiplier: int, ranges: dict[str, dict[str, Any]], seed: int
+          ) -> dict[str, list[Member]]:
+    """The members each kind's store must hold: every variant of every parent, keyed."""
+    fingerprint = {kind: code_fingerprint(kind) for kind in {p["kind"] for p in parents}}
+    stems = variant_stems(parents)
+    wanted: dict[str, list[Member]] = {kind: [] for kind in ranges}
+    for parent in parents:
+        folder, stem = stems[parent["id"]]
+        suffix = AUDIO_SUFFIX if parent["kind"] == "audio" else PurePosixPath(parent["path"]).suffix
+        for k in range(1, multiplier + 1):
+            name = variant_path(folder, stem, suffix, k)
+            key = _key(parent, k, name, ranges[parent["kind"]], seed, fingerprint[parent["kind"]])
+            wanted[parent["kind"]].append(Member(variant_id(parent["id"], k), name, parent["id"], key))
+    return wanted
+
+
+def _tasks(missing: list[Member], by_id: dict[str, dict[str, Any]], root: str, seed: int,
+           ranges: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One worker task per parent with variants to make, in the order their shards need them."""
+    variants: dict[str, list[int]] = {}
+    for member in missing:
+        variants.setdefault(member.group, []).append(int(member.id.rsplit("_aug", 1)[1]))
+    return [{
+        "root": root, "seed": seed, "ranges": ranges[by_id[pid]["kind"]],
+        "parent": {field: by_id[pid][field] for field in ("id", "path", "kind", "sha256")},
+        "variants": ks,
+    } for pid, ks in variants.items()]
 
 
 def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
-    """Make, reuse or delete variants so they match the imported samples and params.
+    """Make, reuse or delete variants so the shards match the imported samples and params.
 
     Parameters
     ----------
@@ -172,8 +205,9 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     Returns
     -------
     dict : ``summary`` (as written to ``index/augmented.json``), ``generated``
-        and ``reused`` variant counts, ``removed`` file count,
-        ``regenerated_parents`` (ids) and ``failed`` (``parent``, ``path``, ``reason``).
+        and ``reused`` variant counts, ``removed`` (stale files deleted), ``shards``
+        (written this run / total), ``regenerated_parents`` (ids) and ``failed``
+        (``parent``, ``path``, ``reason``).
 
     Raises
     ------
@@ -192,84 +226,62 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     parents = sorted((s for s in read_json(record_path)["samples"] if s["kind"] in ranges),
                      key=lambda s: s["id"])
     by_id = {s["id"]: s for s in parents}
-    fingerprint = {kind: code_fingerprint(kind) for kind in ranges}
-    stems = variant_stems(parents)
-    store = OutputStore(layout.augmented_dir, about="augment stage cache: a variant is kept while its key "
-                        "and sha256 match")
-
-    entries: dict[str, dict[str, Any]] = {}
-    tasks: list[dict[str, Any]] = []
-    keys: dict[str, dict[int, str]] = {}
-    for parent in parents:
-        folder, stem = stems[parent["id"]]
-        suffix = AUDIO_SUFFIX if parent["kind"] == "audio" else PurePosixPath(parent["path"]).suffix
-        todo = []
-        for k in range(1, multiplier + 1):
-            vid = variant_id(parent["id"], k)
-            rel = variant_path(folder, stem, suffix, k)
-            key = _key(parent, k, rel, ranges[parent["kind"]], seed, fingerprint[parent["kind"]])
-            old = store.reusable(vid, key, layout.abs(rel))
-            if old is not None:
-                entries[vid] = old
-            else:
-                todo.append((k, rel, key))
-        if todo:
-            tasks.append({
-                "root": str(layout.root), "seed": seed, "ranges": ranges[parent["kind"]],
-                "parent": {field: parent[field] for field in ("id", "path", "kind", "sha256")},
-                "variants": [[k, rel] for k, rel, _ in todo],
-            })
-            keys[parent["id"]] = {k: key for k, _, key in todo}
-    reused = len(entries)
+    folder = layout.augmented_dir
+    wanted = _plan(parents, multiplier, ranges, seed)
+    syncs = {kind: ShardStore(folder, kind, groups_per_shard=SAMPLES_PER_SHARD[kind] / max(multiplier, 1),
+                              max_members=4 * SAMPLES_PER_SHARD[kind]).begin(members)
+             for kind, members in wanted.items()}
+    tasks = [task for kind, sync in syncs.items()
+             for task in _tasks(sync.missing, by_id, str(layout.root), seed, ranges)]
+    reused = sum(len(sync.reused) for sync in syncs.values())
 
     failed: list[dict[str, str]] = []
     generated = 0
     if tasks:
+        folder.mkdir(parents=True, exist_ok=True)
         jobs = min(resolve_jobs(opts["n_jobs"]), len(tasks))
         if any(t["parent"]["kind"] == "audio" for t in tasks):
             prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
         per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
         timeout = per_variant * max(len(t["variants"]) for t in tasks)
-        with store:
-            for index, outcome in supervised_map(
-                augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
-                relative_to=[layout.root],
-            ):
-                task = tasks[index]
-                pid = task["parent"]["id"]
-                if outcome.ok:
-                    for made in outcome.value:
-                        entries[variant_id(pid, made["k"])] = store.put(
-                            variant_id(pid, made["k"]), keys[pid][made["k"]], made["sha256"],
-                            parent=pid, k=made["k"], path=made["path"], transform=made["transform"])
-                    generated += len(outcome.value)
-                else:
-                    failed.append({"parent": pid, "path": task["parent"]["path"],
-                                   "reason": outcome.reason or "augmentation failed"})
-    # A parent that failed keeps none of its variants, as in a clean run.
-    failed_ids = {f["parent"] for f in failed}
-    entries = {vid: e for vid, e in entries.items() if e["parent"] not in failed_ids}
+        for index, outcome in supervised_map(
+            augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
+            relative_to=[layout.root],
+        ):
+            task = tasks[index]
+            pid, kind = task["parent"]["id"], task["parent"]["kind"]
+            if outcome.ok:
+                for made in outcome.value:
+                    syncs[kind].put(variant_id(pid, made["k"]), made["data"], {"transform": made["transform"]})
+                generated += len(outcome.value)
+            else:
+                failed.append({"parent": pid, "path": task["parent"]["path"],
+                               "reason": outcome.reason or "augmentation failed"})
+                # A parent that failed keeps none of its variants (kept ones included), as in a clean run.
+                syncs[kind].drop(m.id for m in wanted[kind] if m.group == pid)
+    stored = {kind: sync.finish() for kind, sync in syncs.items()}
+    keep = set().union(*(sync.files() for sync in syncs.values()))
+    removed = sum(sync.removed for sync in syncs.values()) + sweep(folder, keep)
+    folder.mkdir(parents=True, exist_ok=True)  # an empty store is still an output
 
     samples = []
-    for vid, entry in sorted(entries.items(), key=lambda item: (item[1]["parent"], item[1]["k"])):
-        parent = by_id[entry["parent"]]
-        samples.append({
-            "id": vid, "path": entry["path"], "kind": parent["kind"], "origin": "augmented",
-            "parent": parent["id"], "group": parent["group"], "sha256": entry["sha256"],
-            "transform": entry["transform"],
-        })
+    folder_rel = PurePosixPath("processed", "augmented").as_posix()
+    for kind in sorted(stored):
+        for vid, member in stored[kind].items():
+            parent = by_id[member.group]
+            samples.append({
+                "id": vid, **describe(member, folder_rel), "kind": kind, "origin": "augmented",
+                "parent": parent["id"], "group": parent["group"], "transform": member.meta["transform"],
+            })
+    samples.sort(key=lambda s: (s["parent"], s["id"]))
     failed.sort(key=lambda f: f["parent"])
-
-    layout.augmented_dir.mkdir(parents=True, exist_ok=True)
-    store.finish(entries)
-    removed = store.sweep(layout.abs(e["path"]).relative_to(layout.augmented_dir).as_posix()
-                          for e in entries.values())
     summary = {
         "multiplier": multiplier,
         "parents": len(parents),
         "augmented_parents": len({s["parent"] for s in samples}),
         "variants": len(samples),
         "per_kind": {kind: sum(1 for s in samples if s["kind"] == kind) for kind in ("audio", "midi")},
+        "shards": len({s["shard"] for s in samples}),
         "failed": len(failed),
     }
     write_json(layout.index("augmented"), {"samples": samples, "failed": failed, "summary": summary})
@@ -278,6 +290,7 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
         "generated": generated,
         "reused": reused,
         "removed": removed,
-        "regenerated_parents": sorted(t["parent"]["id"] for t in tasks),
+        "shards_written": sum(sync.written for sync in syncs.values()),
+        "regenerated_parents": sorted({t["parent"]["id"] for t in tasks}),
         "failed": failed,
     }

@@ -43,7 +43,7 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "splits": ((("manifest.json",), "manifest"),),
     "validate": ((("manifest.json",), "manifest"), *((lst, "splits") for lst in _SPLIT_LISTS)),
     "baseline": ((("manifest.json",), "manifest"), *((lst, "splits") for lst in _SPLIT_LISTS),
-                 (("processed/features.npz",), "features")),
+                 (("index/features.json",), "features")),
 }
 
 # Step → the files among the needs above that it makes.
@@ -51,7 +51,7 @@ MAKES: dict[str, tuple[str, ...]] = {
     "import": ("index/imported.json",),
     "augment": ("index/augmented.json",),
     "synthesize": ("index/synthetic.json",),
-    "features": ("processed/features.npz",),
+    "features": ("index/features.json",),
     "manifest": ("manifest.json",),
     "splits": tuple(lst[0] for lst in _SPLIT_LISTS),
 }

@@ -1,11 +1,11 @@
 """The families step: fingerprint every imported file (incrementally) and join near-duplicates.
 
-Fingerprints are the expensive part, so each is kept under
-``processed/fingerprints/<id>.json``, keyed by the file's sha256 and a
-digest of the code and libraries that compute it
-(:mod:`penta_core.engine.incremental`); a run fingerprints new or changed
-files only, drops entries of files no longer imported, and then joins
-families over all files. ``index/families.json`` holds each sample's
+Fingerprints are the expensive part, so each is kept, packed about a
+thousand to a tar shard in ``processed/fingerprints/`` (member ``<id>.json``;
+:mod:`penta_core.store.shards`), keyed by the file's sha256 and a digest of
+the code and libraries that compute it; a run fingerprints new or changed
+files only, drops entries of files no longer imported (rewriting only the
+shards they were in), and then joins families over all files. ``index/families.json`` holds each sample's
 family and the link (reason, similarity) that joined it.
 """
 from __future__ import annotations
@@ -17,16 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from penta_core.core.io import atomic_write_bytes, dumps_json, read_json, sha256_bytes, write_json
+from penta_core.core.io import dumps_json, read_json, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import library_versions, source_digest
-from penta_core.engine.incremental import OutputStore, cache_key
+from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
 from penta_core.engine.parallel import supervised_map
 from penta_core.families.detect import detect_families
 from penta_core.families.midi import informative, midi_print
 from penta_core.families.minhash import band_keys
+from penta_core.store.shards import Member, ShardStore
 
 _MODULES = {"midi": ["penta_core.families.midi", "penta_core.families.minhash"],
             "audio": ["penta_core.families.audio"]}
@@ -75,21 +76,13 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     imported = read_json(layout.index("imported"))["samples"] if layout.index("imported").exists() else []
     samples = [s for s in imported if s["kind"] in ("midi", "audio")] if opts["detect"] else []
     cache = fingerprints_dir(layout)
-    cache.mkdir(parents=True, exist_ok=True)
-    store = OutputStore(cache, about="families stage cache: a fingerprint is kept while its key and sha256 match")
     keys = {kind: print_key(kind) for kind in ("midi", "audio") if any(s["kind"] == kind for s in samples)}
-
-    def store_key(sample: dict[str, Any]) -> str:
-        return cache_key({"sha256": sample["sha256"], "key": keys[sample["kind"]]})
-
-    records: dict[str, dict[str, Any]] = {}
-    pending = []
-    for sample in samples:
-        path = cache / f"{sample['id']}.json"
-        if store.reusable(sample["id"], store_key(sample), path) is None:
-            pending.append(sample)
-        else:
-            records[sample["id"]] = read_json(path)
+    store = ShardStore(cache, "prints")
+    sync = store.begin(Member(s["id"], f"{s['id']}.json", s["id"],
+                              cache_key({"sha256": s["sha256"], "key": keys[s["kind"]]})) for s in samples)
+    records: dict[str, dict[str, Any]] = {sid: json.loads(store.read(sync.old[sid])) for sid in sorted(sync.reused)}
+    by_id = {s["id"]: s for s in samples}
+    pending = [by_id[m.id] for m in sync.missing]
     reused = len(records)
     failed: dict[str, str] = {}
     n_jobs = resolve_jobs(opts["n_jobs"])
@@ -97,23 +90,22 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     if n_audio:  # librosa compiles its kernels on import: once, before several workers share the cache
         prepare_numba(warm_up=min(n_jobs, n_audio) > 1)
     tasks = ((s["kind"], str(layout.abs(s["path"]))) for s in pending)
-    with store:
-        for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=n_jobs,
-                                             timeout_s=opts["timeout_s"], desc="families", total=len(pending),
-                                             relative_to=[layout.root]):
-            sample = pending[index]
-            if outcome.ok:
-                data = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
-                                   "key": keys[sample["kind"]], **outcome.value}).encode("utf-8")
-                store.put(sample["id"], store_key(sample), sha256_bytes(data))
-                atomic_write_bytes(cache / f"{sample['id']}.json", data)
-                records[sample["id"]] = json.loads(data)
-            else:
-                failed[sample["id"]] = outcome.reason
-    store.finish(records)
-    removed = store.sweep(f"{sid}.json" for sid in records)
+    for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=n_jobs,
+                                         timeout_s=opts["timeout_s"], desc="families", total=len(pending),
+                                         relative_to=[layout.root]):
+        sample = pending[index]
+        if outcome.ok:
+            data = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
+                               "key": keys[sample["kind"]], **outcome.value}).encode("utf-8")
+            sync.put(sample["id"], data)
+            records[sample["id"]] = json.loads(data)
+        else:
+            failed[sample["id"]] = outcome.reason
+            sync.drop([sample["id"]])
+    sync.finish()
+    cache.mkdir(parents=True, exist_ok=True)  # an empty store is still an output
+    removed = sync.removed + sweep(cache, sync.files())
 
-    by_id = {s["id"]: s for s in samples}
     midi = {sid: {"normalised": r["normalised"], "bands": {v: _decode(b, "<u8") for v, b in r["bands"].items()}}
             for sid, r in records.items() if r["kind"] == "midi"}
     audio = {sid: _unpack_audio(r) for sid, r in records.items() if r["kind"] == "audio"}

@@ -1,20 +1,19 @@
-"""Stage `features`: every sample of the dataset → one JSON of features and one training table.
+"""Stage `features`: every sample of the dataset → one row of the feature table, in Parquet parts.
 
 Samples come from the index files earlier stages wrote (``index/imported.json``,
-``index/augmented.json``, ``index/synthetic.json``). Each is extracted in a
-supervised worker process (a crashing parser fails one sample, never the
-stage) and written to ``processed/features/<id>.json``.
+``index/augmented.json``, ``index/synthetic.json``), as plain files or as
+members of shards. Each is extracted in a supervised worker process (a
+crashing parser fails one sample, never the stage); the rows go to
+``processed/features/features-<digest>.parquet`` (:mod:`penta_core.features.parts`),
+about a thousand samples per part, a sample's family in one part.
 
-The stage is incremental (:mod:`penta_core.engine.incremental`): the
-folder's ``_cache.json`` records, per sample, a key made of the sample's
-``sha256`` and its ``feature_key`` (hash of the feature code version and of
-the parameters that change values for that kind of sample) and the sha256 of
-its JSON; a JSON whose key and bytes still match is reused, anything else is
-extracted again, and JSON of samples no longer in the indexes is deleted.
-DVC keeps the folder between runs (``persist: true``). The table
-(``processed/features.npz``) and ``index/features.json`` are rebuilt from the
-JSON files on every run, so an incremental run and a clean run write the
-same bytes.
+The stage is incremental: each row keeps the sample's ``sha256`` and the
+``feature_key`` of its kind (hash of the feature code version and of the
+parameters that change values for that kind); a row whose both still match
+is reused, anything else is extracted again, and a part is rewritten only
+when one of its rows changed. DVC keeps the folder between runs
+(``persist: true``). ``index/features.json`` (status per sample) is rebuilt
+on every run, so an incremental run and a clean run write the same bytes.
 """
 from __future__ import annotations
 
@@ -22,23 +21,25 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
 from penta_core.core.errors import MissingInput
-from penta_core.core.io import atomic_write_bytes, dumps_json, read_json, sha256_bytes, write_json
+from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import source_digest
-from penta_core.engine.incremental import OutputStore, cache_key
 from penta_core.engine.numba_cache import NUMBA_CACHE, prepare_numba
 from penta_core.engine.parallel import supervised_map
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
-from penta_core.features.table import table_path, write_npz
+from penta_core.features.parts import PartSync, Row, canonical_details, read_parts
+from penta_core.store.access import is_packed, member_location
+from penta_core.store.tar_shard import read_member
 
 INDEX_STEPS = ("imported", "augmented", "synthetic")
 KINDS = ("midi", "audio")
@@ -76,19 +77,26 @@ def feature_key(kind: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _extract_one(task: tuple[str, str, str, int, float]) -> dict[str, Any]:
-    """Worker entry point: ``(path, kind, sha256, sample_rate, max_audio_s)`` → features record.
+def _extract_one(task: tuple[str, str, int, float, tuple]) -> dict[str, Any]:
+    """Worker entry point: ``(kind, sha256, sample_rate, max_audio_s, where)`` → features record.
 
-    The file is hashed as it is read so the stored features always belong to
-    the content the index names.
+    ``where`` is ``(path,)`` for a plain file or ``(shard, offset, size, name)``
+    for a shard member. The bytes are hashed as they are read so the stored
+    features always belong to the content the index names.
     """
-    path, kind, sha, sample_rate, max_audio_s = task
-    data = Path(path).read_bytes()
+    kind, sha, sample_rate, max_audio_s, where = task
+    data = Path(where[0]).read_bytes() if len(where) == 1 else read_member(where[0], where[1], where[2])
     if hashlib.sha256(data).hexdigest() != sha:
         raise ValueError("file content differs from the sha256 in its index; rerun the stage that wrote it")
     if kind == "midi":
         return midi_features.extract_midi_features(data)
-    return audio_features.extract_audio_features(path, sample_rate=sample_rate, max_audio_s=max_audio_s)
+    if len(where) == 1:
+        return audio_features.extract_audio_features(where[0], sample_rate=sample_rate, max_audio_s=max_audio_s)
+    # The audio decoders want a file: a shard member is copied out for the time of its extraction.
+    with tempfile.NamedTemporaryFile(suffix=PurePosixPath(where[3]).suffix) as handle:
+        handle.write(data)
+        handle.flush()
+        return audio_features.extract_audio_features(handle.name, sample_rate=sample_rate, max_audio_s=max_audio_s)
 
 
 def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]]:
@@ -111,9 +119,11 @@ def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]
     return samples, sorted(repeated)
 
 
-def _cache_key(sample: dict[str, Any], keys: dict[str, str]) -> str:
-    """What decides a sample's JSON: its content and the feature key of its kind."""
-    return cache_key({"sha256": sample["sha256"], "feature_key": keys[sample["kind"]]})
+def _where(layout: DatasetLayout, sample: dict[str, Any]) -> tuple:
+    if is_packed(sample):
+        shard = layout.abs(sample["shard"])
+        return (str(shard), *member_location(shard, sample["member"]), sample["member"])
+    return (str(layout.abs(sample["path"])),)
 
 
 def _problem(layout: DatasetLayout, sample: dict[str, Any]) -> str | None:
@@ -123,6 +133,12 @@ def _problem(layout: DatasetLayout, sample: dict[str, Any]) -> str | None:
         return f"unknown sample kind {sample.get('kind')!r} (expected midi or audio)"
     if not sample.get("sha256"):
         return "index entry has no sha256"
+    if is_packed(sample):
+        try:
+            member_location(layout.abs(sample["shard"]), sample["member"])
+        except FileNotFoundError as err:
+            return f"shard member missing: {err}"
+        return None
     if not isinstance(sample.get("path"), str):
         return "index entry has no path"
     if not layout.abs(sample["path"]).is_file():
@@ -130,16 +146,16 @@ def _problem(layout: DatasetLayout, sample: dict[str, Any]) -> str | None:
     return None
 
 
-def _row(record: dict[str, Any]) -> np.ndarray:
+def _row(record: dict[str, Any], kind: str) -> np.ndarray:
     values = dict(record["features"])
-    values["is_midi"] = 1.0 if record["kind"] == "midi" else 0.0
-    values["is_audio"] = 1.0 if record["kind"] == "audio" else 0.0
+    values["is_midi"] = 1.0 if kind == "midi" else 0.0
+    values["is_audio"] = 1.0 if kind == "audio" else 0.0
     return np.array([float(values.get(c, 0.0)) for c in TABLE_COLUMNS], dtype=np.float64)
 
 
 def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
                      numba_cache_dir: str | os.PathLike = NUMBA_CACHE) -> dict[str, Any]:
-    """Extract features of every indexed sample that is new or changed; write JSON, table and index.
+    """Extract features of every indexed sample that is new or changed; write the parts and the index.
 
     Parameters
     ----------
@@ -151,8 +167,9 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
     Returns
     -------
     dict : ``total``, ``ok``, ``failed``, ``extracted`` (this run), ``reused``,
-        ``removed`` (stale JSON deleted), ``columns``, ``failures``
-        (``[[id, reason], ...]``), ``flags`` (count per flag) and ``table`` (relative path).
+        ``parts_written`` and ``removed`` (stale parts deleted), ``columns``,
+        ``failures`` (``[[id, reason], ...]``), ``flags`` (count per flag) and
+        ``table`` (the parts' folder, relative).
 
     Raises
     ------
@@ -166,82 +183,81 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
     opts = params["features"]
     samples, repeated = read_samples(layout)
     out_dir = layout.features_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    store = OutputStore(out_dir, about="features stage cache: a sample's JSON is kept while its key and sha256 match")
     keys = {kind: feature_key(kind, params) for kind in KINDS}
+    old = read_parts(out_dir, TABLE_COLUMNS, unique=False)
     status: dict[str, dict[str, Any]] = {}
-    pending: list[dict[str, Any]] = []
-    # Rows of reused records, kept so each JSON is parsed once per run.
-    rows: dict[str, tuple[np.ndarray, str, list[str]]] = {}
+    wanted: list[dict[str, Any]] = []
     for sample in samples:
         problem = _problem(layout, sample)
         if problem:
             status[str(sample.get("id"))] = {"status": "failed", "reason": problem, "flags": []}
-            continue
-        path = out_dir / f"{sample['id']}.json"
-        if store.reusable(sample["id"], _cache_key(sample, keys), path) is None:
-            pending.append(sample)
         else:
-            record = read_json(path)
-            rows[sample["id"]] = (_row(record), record["kind"], record["flags"])
-    reused = len(rows)
+            wanted.append(sample)
+    # A row is reused when one stored for the sample (a journal of a killed run may hold a
+    # second) was computed from the same content under the same feature key.
+    reusable: dict[str, int] = {}
+    for i, sample_id in enumerate(old.ids):
+        reusable.setdefault(f"{sample_id}\0{old.sha256[i]}\0{old.feature_keys[i]}\0{old.kinds[i]}", i)
 
-    n_workers = resolve_jobs(opts["n_jobs"])
-    n_audio = sum(1 for s in pending if s["kind"] == "audio")
-    if n_audio:
-        # Before any worker exists: they inherit the cache folder and, when
-        # several could compile at once, find librosa already compiled.
-        prepare_numba(numba_cache_dir, warm_up=min(n_workers, n_audio) > 1)
-    tasks = ((str(layout.abs(s["path"])), s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"])
-             for s in pending)
-    with store:
+    def row_of(sample: dict[str, Any], flags: list[str], mode: str, details: str, x: np.ndarray) -> Row:
+        status[sample["id"]] = {"status": "ok", "reason": None, "flags": flags}
+        return Row(sample["id"], str(sample.get("group") or sample["id"]), sample["kind"], sample["sha256"],
+                   keys[sample["kind"]], flags, mode, details, x)
+
+    sync = PartSync(out_dir, TABLE_COLUMNS, ((s["id"], str(s.get("group") or s["id"])) for s in wanted))
+    pending: list[dict[str, Any]] = []
+    reused = 0
+    with sync:
+        for sample in wanted:
+            i = reusable.get(f"{sample['id']}\0{sample['sha256']}\0{keys[sample['kind']]}\0{sample['kind']}")
+            if i is None:
+                pending.append(sample)
+            else:
+                sync.put(row_of(sample, list(old.flags[i]), old.modes[i], old.details[i], old.X[i]))
+                reused += 1
+        del old, reusable
+
+        n_workers = resolve_jobs(opts["n_jobs"])
+        n_audio = sum(1 for s in pending if s["kind"] == "audio")
+        if n_audio:
+            # Before any worker exists: they inherit the cache folder and, when
+            # several could compile at once, find librosa already compiled.
+            prepare_numba(numba_cache_dir, warm_up=min(n_workers, n_audio) > 1)
+        tasks = ((s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"], _where(layout, s))
+                 for s in pending)
         for index, outcome in supervised_map(
             _extract_one, tasks, n_jobs=n_workers, timeout_s=opts["timeout_s"],
             desc="features", total=len(pending), relative_to=[layout.root],
         ):
             sample = pending[index]
             if outcome.ok:
-                text = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
-                                   "feature_key": keys[sample["kind"]],
-                                   "feature_version": CODE_VERSIONS[sample["kind"]], **outcome.value})
-                data = text.encode("utf-8")
-                store.put(sample["id"], _cache_key(sample, keys), sha256_bytes(data))
-                atomic_write_bytes(out_dir / f"{sample['id']}.json", data)
-                # The table is built from what was written, exactly as a later run would read it.
-                record = json.loads(text)
-                rows[sample["id"]] = (_row(record), record["kind"], record["flags"])
+                record = outcome.value
+                x = _row(record, sample["kind"])
+                if not np.isfinite(x).all():  # extractors replace non-finite values; this guards the table itself
+                    raise RuntimeError(f"features of {sample['id']} hold NaN or inf; this is a bug in the extractors")
+                sync.put(row_of(sample, list(record["flags"]), str(record["features"].get("mode", "")),
+                                canonical_details(record["details"]), x))
             else:
                 status[sample["id"]] = {"status": "failed", "reason": outcome.reason, "flags": []}
+                sync.drop(sample["id"])
+    written, removed = sync.finish()
 
-    wanted = {s["id"] for s in samples if str(s.get("id")) not in status}
-    store.finish(wanted)
-    removed = store.sweep(f"{sample_id}.json" for sample_id in wanted)
-
-    ok_ids = sorted(wanted)
-    X = np.zeros((len(ok_ids), len(TABLE_COLUMNS)), dtype=np.float64)
-    kinds: Counter[str] = Counter()
-    flag_counts: Counter[str] = Counter()
-    for row, sample_id in enumerate(ok_ids):
-        X[row], kind, flags = rows.pop(sample_id)
-        kinds[kind] += 1
-        flag_counts.update(flags)
-        status[sample_id] = {"status": "ok", "reason": None, "flags": flags}
-    if not np.isfinite(X).all():  # extractors replace non-finite values; this guards the table itself
-        raise RuntimeError("feature table holds NaN or inf; this is a bug in the extractors")
-    write_npz(table_path(layout), {
-        "ids": np.array(ok_ids, dtype=str), "columns": np.array(TABLE_COLUMNS, dtype=str), "X": X,
-    })
+    ok = [s for s in wanted if status[s["id"]]["status"] == "ok"]
+    kinds = Counter(s["kind"] for s in ok)
+    flag_counts: Counter[str] = Counter(f for s in ok for f in status[s["id"]]["flags"])
     failures = sorted([i, s["reason"]] for i, s in status.items() if s["status"] == "failed")
     summary = {
-        "total": len(samples), "ok": len(ok_ids), "failed": len(failures),
+        "total": len(samples), "ok": len(ok), "failed": len(failures),
         "ok_midi": kinds["midi"], "ok_audio": kinds["audio"],
-        "flagged": sum(1 for i in ok_ids if status[i]["flags"]),
+        "flagged": sum(1 for s in ok if status[s["id"]]["flags"]),
         "flags": dict(sorted(flag_counts.items())), "repeated_ids": repeated,
-        "columns": len(TABLE_COLUMNS), "table": layout.rel(table_path(layout)),
+        "columns": len(TABLE_COLUMNS), "table": layout.rel(out_dir),
+        "parts": len(sync.keep),
     }
     write_json(layout.index("features"), {
         "columns": list(TABLE_COLUMNS),
         "samples": dict(sorted(status.items())),
         "summary": summary,
     })
-    return {**summary, "extracted": len(pending), "reused": reused, "removed": removed, "failures": failures}
+    return {**summary, "extracted": len(pending), "reused": reused, "parts_written": written, "removed": removed,
+            "failures": failures}

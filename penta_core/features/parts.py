@@ -11,11 +11,14 @@ the same bytes for the same rows, so clean and incremental builds agree.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,9 @@ from penta_core.core.io import TMP_PREFIX, atomic_write_bytes
 from penta_core.store.chunks import chunk
 
 PREFIX = "features"
+# How often rows of parts not yet complete are saved to the journal part: the most work a
+# killed features run can lose. PENTA_SAVE_INTERVAL_S overrides it (the Ctrl-C tests use 0.05).
+SAVE_INTERVAL_S = float(os.environ.get("PENTA_SAVE_INTERVAL_S", "5"))
 META_COLUMNS = ("id", "group", "kind", "sha256", "feature_key", "flags", "mode", "details")
 GROUPS_PER_PART = 400.0
 MAX_ROWS = 4000
@@ -84,50 +90,174 @@ def _part_bytes(rows: FeatureRows) -> bytes:
 
 
 def write_parts(folder: Path, rows: FeatureRows) -> tuple[int, int]:
-    """Write ``rows`` (sorted by id) as parts in ``folder``; delete parts no longer wanted.
+    """Write ``rows`` as parts in ``folder``; delete parts no longer wanted.
 
     Returns
     -------
-    (written, removed) : parts written this time, and stale parts deleted.
+    (written, removed) : parts written this time, and stale files deleted.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    order = sorted(range(len(rows)), key=lambda i: (rows.groups[i], rows.ids[i]))
-    keep: set[str] = set()
-    written = 0
-    for positions in chunk(order, lambda i: rows.groups[i], groups_per_chunk=GROUPS_PER_PART, max_items=MAX_ROWS):
-        part = rows.take(sorted(positions, key=lambda i: rows.ids[i]))
-        data = _part_bytes(part)
-        name = f"{PREFIX}-{hashlib.sha256(data).hexdigest()[:16]}.parquet"
-        keep.add(name)
-        if not (folder / name).is_file() or (folder / name).stat().st_size != len(data):
-            atomic_write_bytes(folder / name, data)
-            written += 1
-    removed = 0
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.name not in keep and (path.name.startswith((PREFIX + "-", TMP_PREFIX))
-                                                         or path.suffix == ".json"):
-            path.unlink()
-            removed += 1
-    return written, removed
+    sync = PartSync(folder, rows.columns, zip(rows.ids, rows.groups, strict=True))
+    for i in range(len(rows)):
+        sync.put(Row(rows.ids[i], rows.groups[i], rows.kinds[i], rows.sha256[i], rows.feature_keys[i],
+                     rows.flags[i], rows.modes[i], rows.details[i], rows.X[i]))
+    return sync.finish()
 
 
 def part_files(folder: Path) -> list[Path]:
     return sorted(folder.glob(f"{PREFIX}-*.parquet")) if folder.is_dir() else []
 
 
-def read_parts(folder: Path, columns: Sequence[str] | None = None) -> FeatureRows:
-    """Every row of every readable part in ``folder``, sorted by id.
+@dataclass
+class Row:
+    """One sample's row, as :class:`PartSync` collects them."""
 
-    A part that cannot be read, or whose feature columns differ from
-    ``columns`` (when given), is skipped: its samples count as not extracted.
+    id: str
+    group: str
+    kind: str
+    sha256: str
+    feature_key: str
+    flags: list[str]
+    mode: str
+    details: str
+    x: np.ndarray
+
+
+def _rows(columns: Sequence[str], rows: Sequence[Row]) -> FeatureRows:
+    ordered = sorted(rows, key=lambda r: r.id)
+    X = np.vstack([r.x for r in ordered]) if ordered else np.zeros((0, len(columns)))
+    return FeatureRows([r.id for r in ordered], [r.group for r in ordered], [r.kind for r in ordered],
+                       [r.sha256 for r in ordered], [r.feature_key for r in ordered], [r.flags for r in ordered],
+                       [r.mode for r in ordered], [r.details for r in ordered], tuple(columns),
+                       np.asarray(X, dtype=np.float64))
+
+
+def _write_part(folder: Path, rows: FeatureRows) -> tuple[str, bool]:
+    """Name of the part holding ``rows``, and whether it had to be written (its bytes were not there)."""
+    data = _part_bytes(rows)
+    name = f"{PREFIX}-{hashlib.sha256(data).hexdigest()[:16]}.parquet"
+    if (folder / name).is_file() and (folder / name).stat().st_size == len(data):
+        return name, False
+    atomic_write_bytes(folder / name, data)
+    return name, True
+
+
+@dataclass
+class _Part:
+    ids: list[str]
+    pending: set[str]
+    rows: list[Row] = field(default_factory=list)
+
+
+class PartSync:
+    """Write the feature table's parts while the rows arrive, as a clean build would cut them.
+
+    The parts are cut over ``wanted`` (ids and groups of every sample that
+    may get a row) exactly as :func:`write_parts` cuts a finished table, and a
+    part is written as soon as each of its samples has a row or has failed,
+    so a long run leaves its finished parts on disk as it goes. Rows that
+    arrived for parts not yet complete are saved in a journal part every
+    ``flush_interval_s`` and when the run is left by an exception (Ctrl-C
+    included): it is an ordinary part holding a subset of rows, which the next
+    run reuses and :meth:`finish` deletes.
+
+    Example
+    -------
+    >>> sync = PartSync(folder, columns, wanted)  # doctest: +SKIP
+    >>> with sync:  # doctest: +SKIP
+    ...     for row in rows: sync.put(row)
+    >>> written, removed = sync.finish()  # doctest: +SKIP
     """
+
+    def __init__(self, folder: Path, columns: Sequence[str], wanted: Iterable[tuple[str, str]], *,
+                 flush_interval_s: float = SAVE_INTERVAL_S) -> None:
+        self.folder = folder
+        self.columns = tuple(columns)
+        order = sorted(wanted, key=lambda w: (w[1], w[0]))
+        self._parts = [_Part([i for i, _ in c], {i for i, _ in c})
+                       for c in chunk(order, lambda w: w[1], groups_per_chunk=GROUPS_PER_PART, max_items=MAX_ROWS)]
+        self._part_of = {i: part for part in self._parts for i in part.ids}
+        self.keep: set[str] = set()
+        self.written = 0
+        self._journal: str | None = None
+        self._unwritten: dict[str, Row] = {}
+        self.flush_interval_s = flush_interval_s
+        self._next_flush = time.monotonic() + flush_interval_s
+
+    def __enter__(self) -> PartSync:
+        return self
+
+    def __exit__(self, kind, err, tb) -> None:
+        if kind is not None:
+            with contextlib.suppress(OSError):  # the original error matters more than a failed save
+                self.flush()
+
+    def put(self, row: Row) -> None:
+        """Hand over a sample's row; writes its part when that completes it."""
+        self._unwritten[row.id] = row
+        part = self._part_of[row.id]
+        part.rows.append(row)
+        self._resolve(part, row.id)
+        if self._unwritten and time.monotonic() >= self._next_flush:
+            self.flush()
+
+    def drop(self, sample_id: str) -> None:
+        """The sample failed: its part is written without it."""
+        self._resolve(self._part_of[sample_id], sample_id)
+
+    def _resolve(self, part: _Part, sample_id: str) -> None:
+        part.pending.discard(sample_id)
+        if part.pending:
+            return
+        if part.rows:
+            name, wrote = _write_part(self.folder, _rows(self.columns, part.rows))
+            self.keep.add(name)
+            self.written += wrote
+        for row in part.rows:
+            self._unwritten.pop(row.id, None)
+        part.rows = []
+
+    def flush(self) -> None:
+        """Save the rows of parts not yet complete as one journal part (replacing the last one)."""
+        old = self._journal
+        self._journal = (_write_part(self.folder, _rows(self.columns, list(self._unwritten.values())))[0]
+                         if self._unwritten else None)
+        if old and old != self._journal and old not in self.keep:
+            (self.folder / old).unlink(missing_ok=True)
+        self._next_flush = time.monotonic() + self.flush_interval_s
+
+    def finish(self) -> tuple[int, int]:
+        """Check every part was written; delete journal and stale parts. ``(written, removed)``."""
+        left = [i for part in self._parts for i in part.pending]
+        if left:
+            raise RuntimeError(f"feature parts: {len(left)} samples never resolved, e.g. {left[0]}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        removed = 0
+        for path in sorted(self.folder.iterdir()):
+            if path.is_file() and path.name not in self.keep and (
+                    path.name.startswith((PREFIX + "-", TMP_PREFIX)) or path.suffix == ".json"):
+                path.unlink()
+                removed += 1
+        return self.written, removed
+
+
+def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bool = True) -> FeatureRows:
+    """Every row of every readable part in ``folder``, sorted by id (once per id unless ``unique`` is false).
+
+    A part that cannot be read, whose bytes no longer hash to its name, or
+    whose feature columns differ from ``columns`` (when given), is skipped:
+    its samples count as not extracted.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     tables = []
     names: tuple[str, ...] | None = tuple(columns) if columns is not None else None
     for path in part_files(folder):
         try:
-            table = pq.read_table(path)
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest()[:16] != path.stem.removeprefix(PREFIX + "-"):
+                continue  # edited or torn since it was written: its rows count as not extracted
+            table = pq.read_table(pa.BufferReader(data))
         except (OSError, ValueError):
             continue
         feature_names = tuple(n for n in table.column_names if n not in META_COLUMNS)
@@ -147,6 +277,7 @@ def read_parts(folder: Path, columns: Sequence[str] | None = None) -> FeatureRow
     rows = FeatureRows(ids, text["group"], text["kind"], text["sha256"], text["feature_key"], text["flags"],
                        text["mode"], text["details"], names, np.asarray(X, dtype=np.float64))
     order = sorted(range(len(ids)), key=ids.__getitem__)
+    if not unique:
+        return rows.take(order)
     # A run killed between writing new parts and deleting old ones leaves a row twice: keep one.
-    unique = [i for n, i in enumerate(order) if n == 0 or ids[i] != ids[order[n - 1]]]
-    return rows.take(unique)
+    return rows.take([i for n, i in enumerate(order) if n == 0 or ids[i] != ids[order[n - 1]]])

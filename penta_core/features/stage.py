@@ -12,8 +12,9 @@ def summary_lines(report: dict[str, Any], limit: int = 10) -> list[str]:
     lines = [
         (f"features: {report['ok']} of {report['total']} samples ({report['ok_midi']} MIDI, "
         f"{report['ok_audio']} audio), {report['failed']} failed; "
-        f"{report['extracted']} extracted, {report['reused']} reused, {report['removed']} stale removed"),
-        f"table {report['table']}: {report['ok']} rows x {report['columns']} columns",
+        f"{report['extracted']} extracted, {report['reused']} reused"),
+        (f"table {report['table']}: {report['ok']} rows x {report['columns']} columns in {report['parts']} parts, "
+         f"{report['parts_written']} written and {report['removed']} stale files removed this run"),
     ]
     if report["flags"]:
         lines.append("flags: " + ", ".join(f"{k} {v}" for k, v in report["flags"].items()))

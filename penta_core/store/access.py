@@ -55,3 +55,11 @@ def sample_exists(layout: DatasetLayout, sample: dict[str, Any]) -> bool:
             return False
         return layout.abs(sample["shard"]).is_file()
     return layout.abs(sample["path"]).is_file()
+
+
+def sample_location(sample: dict[str, Any]) -> str:
+    """Where a sample lives, for people and for matching: its path, or ``<shard>/<member>`` when packed.
+
+    The suffix is the sample's own (``.mid``, ``.flac``) either way.
+    """
+    return f"{sample['shard']}/{sample['member']}" if is_packed(sample) else sample["path"]

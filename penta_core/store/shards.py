@@ -49,6 +49,7 @@ class Stored:
     shard: str
     offset: int
     size: int
+    meta: dict[str, Any] | None = None  # what the stage records about the member (e.g. a transform)
 
 
 def _digest(members: Iterable[tuple[str, str, str]]) -> str:
@@ -136,24 +137,30 @@ class ShardSync:
             for m in c.members:
                 self._chunk_of[m.id] = c
         self._produced: dict[str, bytes] = {}
+        self._meta: dict[str, dict[str, Any] | None] = {}
         self._dropped: set[str] = set()
         self.result: dict[str, Stored] = {}
         self.written = 0
+        self.removed = 0
 
     @property
     def missing(self) -> list[Member]:
         """The members to produce, in shard order (so shards complete, and are written, early)."""
         return [m for c in self._chunks for m in c.members if m.id in c.pending]
 
-    def put(self, member_id: str, data: bytes) -> None:
-        """Hand over the bytes of a produced member; writes its shard when that completes it."""
+    def put(self, member_id: str, data: bytes, meta: dict[str, Any] | None = None) -> None:
+        """Hand over the bytes (and record) of a produced member; writes its shard when that completes it."""
+        if member_id not in self._chunk_of:
+            raise KeyError(f"{self.store.prefix} store: {member_id} was not wanted")
         self._produced[member_id] = data
+        self._meta[member_id] = meta
         self._resolve(member_id)
 
     def drop(self, member_ids: Iterable[str]) -> None:
         """Leave members out (their production failed); their shard is written without them."""
+        member_ids = list(member_ids)
+        self._dropped.update(member_ids)  # all of them before any shard they complete is written
         for member_id in member_ids:
-            self._dropped.add(member_id)
             self._resolve(member_id)
 
     def _resolve(self, member_id: str) -> None:
@@ -169,15 +176,18 @@ class ShardSync:
             return
         payload: dict[str, bytes] = {}
         sums: dict[str, str] = {}
+        meta: dict[str, dict[str, Any] | None] = {}
         for m in kept:
             if m.id in self.reused:
                 sums[m.id] = self.old[m.id].sha256
+                meta[m.id] = self.old[m.id].meta
             else:
                 payload[m.id] = self._produced.pop(m.id)
                 sums[m.id] = sha256_bytes(payload[m.id])
+                meta[m.id] = self._meta.pop(m.id)
         name = f"{self.store.prefix}-{_digest((m.id, m.name, sums[m.id]) for m in kept)}"
         sidecar = self.store.folder / f"{name}.json"
-        existing = self._existing(sidecar)
+        existing = self._existing(sidecar, {m.id: (m.key, sums[m.id], meta[m.id]) for m in kept})
         if existing is not None:
             for stored in existing:
                 self.result[stored.id] = stored
@@ -187,24 +197,31 @@ class ShardSync:
                 payload[m.id] = self.store.read(self.old[m.id])
         data, placed = build_tar((m.name, payload[m.id]) for m in kept)
         atomic_write_bytes(self.store.folder / f"{name}.tar", data)
-        members = [Stored(m.id, m.name, m.group, m.key, sums[m.id], f"{name}.tar", p.offset, p.size)
+        members = [Stored(m.id, m.name, m.group, m.key, sums[m.id], f"{name}.tar", p.offset, p.size, meta[m.id])
                    for m, p in zip(kept, placed, strict=True)]
         write_json(sidecar, {
             "shard": f"{name}.tar", "sha256": sha256_bytes(data), "size": len(data),
-            "members": [{k: v for k, v in asdict(s).items() if k != "shard"} for s in members],
+            "members": [{k: v for k, v in asdict(s).items() if k != "shard" and (k != "meta" or v is not None)}
+                        for s in members],
         })
         for stored in members:
             self.result[stored.id] = stored
         self.written += 1
 
-    def _existing(self, sidecar: Path) -> list[Stored] | None:
-        """The members of an identical shard already on disk (verified at load), if there is one."""
+    def _existing(self, sidecar: Path, expected: dict[str, tuple[str, str, Any]]) -> list[Stored] | None:
+        """The members of an identical shard already on disk (verified at load), if there is one.
+
+        Identical means the same members with the same keys, checksums and records,
+        so the sidecar on disk is byte for byte the one this run would write.
+        """
         try:
             record = read_json(sidecar)
-        except (OSError, ValueError):
+            members = [Stored(shard=record["shard"], **m) for m in record["members"]]
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        members = [Stored(shard=record["shard"], **m) for m in record["members"]]
-        if all(self.old.get(s.id) == s for s in members):
+        if len(members) != len(expected):
+            return None
+        if all(self.old.get(s.id) == s and expected.get(s.id) == (s.key, s.sha256, s.meta) for s in members):
             return members
         return None
 
@@ -217,14 +234,19 @@ class ShardSync:
         for c in self._chunks:
             if not c.written:
                 self._write(c)
-        keep = {s.shard for s in self.result.values()}
-        keep |= {Path(s).with_suffix(".json").name for s in keep}
+        keep = self.files()
         for path in self.store.folder.glob(f"{self.store.prefix}-*") if self.store.folder.is_dir() else []:
             if path.name not in keep:
                 path.unlink()
+                self.removed += 1
         for tmp in self.store.folder.glob(TMP_PREFIX + "*") if self.store.folder.is_dir() else []:
             tmp.unlink()
         return dict(sorted(self.result.items()))
+
+    def files(self) -> set[str]:
+        """Names of the shards and catalogues that hold the members resolved so far."""
+        shards = {s.shard for s in self.result.values()}
+        return shards | {Path(s).with_suffix(".json").name for s in shards}
 
 
 def describe(stored: Stored, folder_rel: str) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 Sample ``k`` of emotion ``e`` has id ``syn_<e>_<k:05d>`` and its randomness comes
 from ``(seed, id)`` alone, so raising ``count`` adds pieces without changing
-the existing ones. ``raw/synthetic/`` persists between runs (DVC
-``persist: true``); its ``_cache.json`` (:mod:`penta_core.engine.incremental`)
-records per file the key it was made under (id, seed, generator code and
-library versions, renderer) and its sha256: a piece whose files still match
-is kept, not regenerated.
+the existing ones. The pieces are packed in tar shards in ``raw/synthetic/``
+(``midi-<digest>.tar``, and ``audio-<digest>.tar`` for the renders; members
+named ``<emotion>/<id>.mid``), which persist between runs (DVC ``persist:
+true``). Each member's catalogue entry keeps the key it was made under (id,
+seed, generator code and library versions, renderer): a piece whose key
+still matches is kept, and a shard is rewritten only when a member changed.
+Workers return bytes; only the stage process writes.
 """
 from __future__ import annotations
 
@@ -18,18 +20,21 @@ import soundfile as sf
 
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.errors import ConfigError, MissingTool, ParamError
-from penta_core.core.io import atomic_write_bytes, read_json, sha256_bytes, write_json
+from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import library_versions, source_digest
-from penta_core.engine.incremental import OutputStore, cache_key
+from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.parallel import supervised_map
 from penta_core.engine.seeding import rng_for
+from penta_core.store.shards import Member, ShardStore, Stored, describe
 from penta_core.synth.generator import SyntheticGenerator, midi_bytes, render_audio
 from penta_core.synth.rendering import find_fluidsynth
 
 GENERATOR_MODULES = ("generator", "profiles", "roman", "rendering")
 AUDIO_RATE = 22050
+# Pieces per shard: a synthetic MIDI file is a few kB, a render about 1 MB.
+PIECES_PER_SHARD = {"midi": 1000, "audio": 48}
 
 
 def plan_ids(count: int, emotions: list[str]) -> list[tuple[str, str]]:
@@ -95,44 +100,38 @@ def choose_emotions(setting: str | list[str], known: list[str], layout: DatasetL
     return [e for e in known if e in setting]
 
 
-def _files(sample_id: str, emotion: str, with_audio: bool) -> dict[str, str]:
-    """``sample id -> path relative to raw/synthetic`` of the files of one piece."""
-    files = {sample_id: f"{emotion}/{sample_id}.mid"}
+def _files(sample_id: str, emotion: str, with_audio: bool) -> dict[str, tuple[str, str]]:
+    """``file id -> (kind, member name)`` of the files of one piece."""
+    files = {sample_id: ("midi", f"{emotion}/{sample_id}.mid")}
     if with_audio:
-        files[f"{sample_id}_audio"] = f"{emotion}/{sample_id}.wav"
+        files[f"{sample_id}_audio"] = ("audio", f"{emotion}/{sample_id}.wav")
     return files
 
 
-def _generate_one(task: tuple[str, str, int, str, bool, str]) -> dict[str, str]:
-    """Worker: write one piece (and its audio render) below ``folder``; return each file's sha256."""
-    sample_id, emotion, seed, folder, with_audio, renderer = task
+def _generate_one(task: tuple[str, str, int, list[str], str]) -> dict[str, bytes]:
+    """Worker: make one piece (and its audio render when asked); return each file's bytes by file id."""
+    sample_id, emotion, seed, file_ids, renderer = task
     midi, _ = SyntheticGenerator().generate(emotion, rng_for(seed, sample_id))
-    payloads = [midi_bytes(midi)]
-    if with_audio:
+    made = {}
+    if sample_id in file_ids:
+        made[sample_id] = midi_bytes(midi)
+    if f"{sample_id}_audio" in file_ids:
         buffer = io.BytesIO()
         sf.write(buffer, render_audio(midi, AUDIO_RATE, renderer), AUDIO_RATE, format="WAV", subtype="PCM_16")
-        payloads.append(buffer.getvalue())
-    written = {}
-    for (file_id, rel), data in zip(_files(sample_id, emotion, with_audio).items(), payloads):
-        atomic_write_bytes(Path(folder) / rel, data)
-        written[file_id] = sha256_bytes(data)
-    return written
+        made[f"{sample_id}_audio"] = buffer.getvalue()
+    return made
 
 
-def _entries(layout: DatasetLayout, sample_id: str, emotion: str, vocab: Vocabulary,
-             generation: dict[str, Any], with_audio: bool, sha: dict[str, str]) -> list[dict[str, Any]]:
+def _entries(sample_id: str, emotion: str, vocab: Vocabulary, generation: dict[str, Any],
+             stored: dict[str, Stored], folder_rel: str) -> list[dict[str, Any]]:
     label = vocab.labels[emotion]
-    base = layout.raw_synthetic / emotion / f"{sample_id}.mid"
-    kinds = [("midi", base, sample_id)]
-    if with_audio:
-        kinds.append(("audio", base.with_suffix(".wav"), f"{sample_id}_audio"))
     return [
         {
-            "id": sid, "path": layout.rel(path), "kind": kind, "origin": "synthetic",
+            "id": sid, **describe(stored[sid], folder_rel), "kind": kind, "origin": "synthetic",
             "label": emotion, "valence": label.valence, "arousal": label.arousal,
-            "group": sample_id, "sha256": sha[sid], "generation": generation,
+            "group": sample_id, "generation": generation,
         }
-        for kind, path, sid in kinds
+        for sid, kind in ((sample_id, "midi"), (f"{sample_id}_audio", "audio")) if sid in stored
     ]
 
 
@@ -167,46 +166,53 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
         ids = plan_ids(opts["count"], emotions)
     build = {"seed": params["seed"], "generator": generator_fingerprint()}
     renderer = renderer_fingerprint(opts["renderer"]) if opts["render_audio"] else None
-    folder.mkdir(parents=True, exist_ok=True)  # after the checks above, so a refused run writes nothing
-    store = OutputStore(folder, about="synthesize stage cache: a piece is kept while its key and sha256 match")
-    keys = {}
-    todo = []
+    wanted: dict[str, list[Member]] = {"midi": [], "audio": []}
     for sid, emotion in ids:
-        files = _files(sid, emotion, opts["render_audio"])
-        for file_id, rel in files.items():
-            keys[file_id] = cache_key({**build, "id": file_id, "path": rel,
-                                       **({"renderer": renderer} if file_id != sid else {})})
-        if any(store.reusable(file_id, keys[file_id], folder / rel) is None for file_id, rel in files.items()):
-            todo.append((sid, emotion))
+        for file_id, (kind, name) in _files(sid, emotion, opts["render_audio"]).items():
+            extra = {"renderer": renderer} if kind == "audio" else {}
+            key = cache_key({**build, "id": file_id, "path": name, **extra})
+            wanted[kind].append(Member(file_id, name, sid, key))
+    syncs = {kind: ShardStore(folder, kind, groups_per_shard=PIECES_PER_SHARD[kind]).begin(members)
+             for kind, members in wanted.items()}
+    missing = [m for sync in syncs.values() for m in sync.missing]
+    emotion_of = dict(ids)
+    todo: dict[str, list[str]] = {}
+    for member in missing:
+        todo.setdefault(member.group, []).append(member.id)
     failed = {}
-    tasks = ((sid, e, params["seed"], str(folder), opts["render_audio"], opts["renderer"]) for sid, e in todo)
-    with store:
-        for index, outcome in supervised_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
-                                             timeout_s=120, desc="synthesize", total=len(todo),
-                                             relative_to=[layout.root]):
-            if outcome.ok:
-                for file_id, sha in outcome.value.items():
-                    store.put(file_id, keys[file_id], sha)
-            else:
-                failed[todo[index][0]] = outcome.reason
-    made = {sid: _files(sid, emotion, opts["render_audio"]) for sid, emotion in ids if sid not in failed}
-    store.finish(file_id for files in made.values() for file_id in files)
-    store.sweep(rel for files in made.values() for rel in files.values())
-    sha = {file_id: record["sha256"] for file_id, record in store.records.items()}
+    kind_of = {m.id: kind for kind, members in wanted.items() for m in members}
+    tasks = [(sid, emotion_of[sid], params["seed"], file_ids, opts["renderer"]) for sid, file_ids in todo.items()]
+    for index, outcome in supervised_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
+                                         timeout_s=120, desc="synthesize", total=len(tasks),
+                                         relative_to=[layout.root]):
+        sid = tasks[index][0]
+        if outcome.ok:
+            for file_id, data in outcome.value.items():
+                syncs[kind_of[file_id]].put(file_id, data)
+        else:
+            failed[sid] = outcome.reason
+            # A piece that failed keeps none of its files, as in a clean run.
+            for kind, sync in syncs.items():
+                sync.drop(m.id for m in wanted[kind] if m.group == sid)
+    stored = {file_id: s for sync in syncs.values() for file_id, s in sync.finish().items()}
+    folder.mkdir(parents=True, exist_ok=True)  # after the checks above, so a refused run writes nothing
+    sweep(folder, set().union(*(sync.files() for sync in syncs.values())))
     samples = []
+    folder_rel = layout.rel(folder)
     for sid, emotion in ids:
         if sid not in failed:
             plan = generator.randomize_parameters(emotion, rng_for(params["seed"], sid))
-            samples += _entries(layout, sid, emotion, vocab, plan.as_record(), opts["render_audio"], sha)
+            samples += _entries(sid, emotion, vocab, plan.as_record(), stored, folder_rel)
     samples.sort(key=lambda s: s["id"])
     summary = {
         "planned": len(ids),
         "failed": len(failed),
         "per_label": {e: n for e in generator.emotions
                       if (n := sum(1 for s in samples if s["label"] == e and s["kind"] == "midi"))},
+        "shards": len({s["shard"] for s in samples}),
     }
     failures = [{"id": sid, "reason": reason} for sid, reason in sorted(failed.items())]
     # What this run did (generated vs kept) is returned, not written: the index must
     # be the same bytes whether the pieces were made now or by an earlier run.
     write_json(layout.index("synthetic"), {"samples": samples, "failed": failures, "summary": summary})
-    return {**summary, "generated": len(todo) - len(failed), "reused": len(ids) - len(todo)}
+    return {**summary, "generated": len(tasks) - len(failed), "reused": len(ids) - len(tasks)}

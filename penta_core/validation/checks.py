@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from penta_core.core.io import atomic_write_text, sha256_file, write_json
+from penta_core.core.io import atomic_write_text, sha256_bytes, write_json
 from penta_core.core.layout import STRUCTURE_DIRS, DatasetLayout
 from penta_core.features.key import PITCH_CLASS_NAMES
 from penta_core.splits.lists import SPLITS
 from penta_core.splits.shares import label_drift_pp
+from penta_core.store.access import sample_bytes, sample_exists
 
 TEMPO_BIN_BPM = 20
 TEMPO_RANGE = (40, 240)
@@ -69,11 +70,10 @@ def quality(layout: DatasetLayout, samples: list[dict[str, Any]], feature_status
     problems: dict[str, list[str]] = defaultdict(list)
     passing = 0
     for s in samples:
-        path = layout.abs(s["path"])
         bad = []
-        if not path.is_file():
+        if not sample_exists(layout, s):
             bad.append("missing")
-        elif sha256_file(path) != s["sha256"]:
+        elif sha256_bytes(sample_bytes(layout, s)) != s["sha256"]:
             bad.append("sha256_mismatch")
         elif feature_status and feature_status.get(s["id"]) != "ok":
             bad.append("unparsable")

@@ -159,7 +159,7 @@ function drawQueueItem(row) {
   if (!li) return;
   li.className = (row.decided ? "decided " : "") + (S.view[S.pos] === row ? "current" : "");
   li.innerHTML = "";
-  const name = document.createElement("span"); name.textContent = row.path.split("/").pop();
+  const name = document.createElement("span"); name.textContent = row.location.split("/").pop();
   const lab = document.createElement("span"); lab.className = "lab"; lab.textContent = row.label || "—";
   const why = document.createElement("span"); why.className = "why"; why.textContent = row.reason;
   li.append(name, lab, why);
@@ -183,7 +183,7 @@ function select(i) {
 // -- one sample -----------------------------------------------------------------------------------
 
 function showRow(row, fresh) {
-  $("title").textContent = row.path;
+  $("title").textContent = row.location;
   $("reason").textContent = row.reason;
   for (const button of $("labels").children) {
     button.classList.toggle("current", button.dataset.label === row.label);

@@ -1,0 +1,173 @@
+"""The augment stage per variant vs MidiTok 3.1's ``augment_dataset`` on the same clips (issue 10, second row).
+
+On N generated clips (``_corpus.py``, 20-30 s each), multiplier 3, 2 workers:
+
+* ours, the whole stage: ``dvc repro -s augment`` in a throwaway project
+  whose import already ran (the stage's script, then DVC hashing and caching
+  what it wrote), and the stage script alone (``python stages/augment.py``
+  from clean outputs, outside DVC);
+* ours, the five MIDI transforms alone, in this process: files parsed first
+  (not timed), variants made (transpose, duration, velocity, dropout,
+  jitter), then the same again with serialising each variant, never writing;
+* MidiTok 3.1 (symusic, C++): ``augment_dataset`` on the same folder, one
+  pitch, one velocity and one duration offset per file (3 variants, each
+  one offset, as it augments), 2 workers and 1, writing to a new folder;
+  and ``augment_score`` alone in this process on parsed scores.
+
+MidiTok is a benchmark-only dependency: ``pip install -e '.[bench]'``.
+
+Usage::
+
+    python benchmarks/augment_vs_miditok.py [--files 1000] [--multiplier 3] [--workers 2] [--repeat 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _corpus import describe, write_corpus
+from _project import Project, bench_params
+
+# One variant per offset, as MidiTok makes them without all_offset_combinations.
+PITCH_OFFSETS, VELOCITY_OFFSETS, DURATION_OFFSETS = [2], [8], [0.125]
+
+
+def _best(fn, repeat: int) -> float:
+    """Fewest seconds of ``repeat`` calls: the run least disturbed by other work on the machine."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def ours_in_process(paths: list[Path], multiplier: int, ranges: dict, seed: int,
+                    repeat: int) -> tuple[float, float, float]:
+    """Seconds per file to parse; per variant to transform; per variant to transform and serialise."""
+    from penta_core.augment.midi import MIDIAugmenter
+    from penta_core.midi.piece import MidiPiece
+
+    augmenter = MIDIAugmenter.from_params(ranges)
+    data = [p.read_bytes() for p in paths]
+    pieces = [MidiPiece.from_bytes(d) for d in data]
+    augmenter.augment(pieces[0], np.random.default_rng(seed))  # first-call costs (compilation, caches) not timed
+
+    def variants(serialise: bool) -> None:
+        for i, piece in enumerate(pieces):
+            for k in range(multiplier):
+                variant = augmenter.augment(piece, np.random.default_rng([seed, i, k]))[0]
+                if serialise:
+                    variant.to_bytes()
+
+    n = len(pieces) * multiplier
+    return (_best(lambda: [MidiPiece.from_bytes(d) for d in data], repeat) / len(data),
+            _best(lambda: variants(False), repeat) / n, _best(lambda: variants(True), repeat) / n)
+
+
+def miditok_in_process(paths: list[Path], repeat: int) -> tuple[float, float]:
+    """Seconds per file to parse with symusic; per variant of ``augment_score``."""
+    from miditok.data_augmentation import augment_score
+    from symusic import Score
+
+    scores = [Score(p) for p in paths]
+    offsets = ([(p, 0, 0) for p in PITCH_OFFSETS] + [(0, v, 0) for v in VELOCITY_OFFSETS]
+               + [(0, 0, d) for d in DURATION_OFFSETS])
+
+    def variants() -> None:
+        for score in scores:
+            for pitch, velocity, duration in offsets:
+                augment_score(score, pitch_offset=pitch, velocity_offset=velocity, duration_offset=duration)
+
+    variants()
+    return (_best(lambda: [Score(p) for p in paths], repeat) / len(paths),
+            _best(variants, repeat) / (len(scores) * len(offsets)))
+
+
+def miditok_dataset(clips: Path, out: Path, workers: int) -> tuple[float, int]:
+    """Wall seconds of ``augment_dataset`` and the variant files it wrote."""
+    from miditok.data_augmentation import augment_dataset
+
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    augment_dataset(clips, pitch_offsets=PITCH_OFFSETS, velocity_offsets=VELOCITY_OFFSETS,
+                    duration_offsets=DURATION_OFFSETS, out_path=out, copy_original_in_new_location=False,
+                    save_data_aug_report=False, parallel_workers_size=workers)
+    seconds = time.perf_counter() - start
+    return seconds, sum(1 for p in out.rglob("*") if p.is_file())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--multiplier", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="in-process timings: best of this many runs")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # MidiTok's progress bars would only add noise
+    try:
+        import miditok  # noqa: F401
+    except ImportError as exc:
+        sys.exit(f"MidiTok is missing ({exc}); install the benchmark extra: pip install -e '.[bench]'")
+    warnings.filterwarnings("ignore")
+    m, w = args.multiplier, args.workers
+    with tempfile.TemporaryDirectory(prefix="penta-augment-") as tmp:
+        work = Path(tmp)
+        clips = write_corpus(work / "corpus", args.files, args.seed)
+        paths = sorted(clips.rglob("*.mid"))
+        notes = np.mean([_notes(p) for p in paths[:100]])
+        print(f"{len(paths)} clips ({describe(args.seed)}), ~{notes:.0f} notes each; "
+              f"multiplier {m}, {w} workers; {os.cpu_count()} cores")
+
+        project = Project.create(work / "project", clips, bench_params(multiplier=m, synth=0, n_jobs=w))
+        project.repro("import")
+        variants = len(paths) * m
+        stage = project.repro("-s", "augment")
+        stage_s, script_in_dvc_s = stage.stages["augment"], stage.scripts.get("augment", 0.0)
+        project.clear_outputs("augment")
+        script_s = project.run_stage("augment")
+
+        ranges = project.params["augment"]["midi"]
+        parse, transform, serialise = ours_in_process(paths, m, ranges, args.seed, args.repeat)
+        tok_dataset_s, tok_variants = miditok_dataset(clips, work / "miditok", w)
+        tok_serial_s, tok_serial_variants = miditok_dataset(clips, work / "miditok1", 1)
+        tok_parse, tok_variant = miditok_in_process(paths, args.repeat)
+
+    rows = [
+        (f"ours: augment stage through dvc repro, {w} workers", stage_s, variants),
+        ("      of which the stage script's process", script_in_dvc_s, variants),
+        ("      of which DVC (hashing, caching, lock)", stage_s - script_in_dvc_s, variants),
+        (f"ours: python stages/augment.py alone, {w} workers", script_s, variants),
+        (f"MidiTok augment_dataset, {w} workers", tok_dataset_s, tok_variants),
+        ("MidiTok augment_dataset, 1 process", tok_serial_s, tok_serial_variants),
+    ]
+    print(f"\n{'':<52}{'wall s':>8}{'variants':>10}{'ms/variant':>12}")
+    for name, seconds, count in rows:
+        print(f"{name:<52}{seconds:8.2f}{count:10d}{1000 * seconds / count:12.3f}")
+    print(f"\nin one process, no writing, best of {args.repeat} runs (ms):")
+    print(f"    ours:    parse {1000 * parse:.3f}/file; five transforms {1000 * transform:.3f}/variant; "
+          f"with serialising {1000 * serialise:.3f}/variant")
+    print(f"    MidiTok: symusic parse {1000 * tok_parse:.3f}/file; augment_score {1000 * tok_variant:.3f}/variant")
+    ours, theirs = stage_s / variants, tok_dataset_s / tok_variants
+    print(f"\nratio ours (whole stage) / MidiTok augment_dataset, {w} workers: {ours / theirs:.1f}x   "
+          f"target <= 1.0x: {'met' if ours <= theirs else 'MISSED'}")
+    print(f"ratio ours (five transforms) / MidiTok augment_score, in process: {transform / tok_variant:.1f}x")
+    return 0
+
+
+def _notes(path: Path) -> int:
+    from symusic import Score
+
+    return Score(path).note_num()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
