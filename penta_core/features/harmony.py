@@ -80,6 +80,52 @@ def beat_chroma(start: np.ndarray, end: np.ndarray, pitch_class: np.ndarray, n_b
     return out
 
 
+def beat_chroma_ticks(start: np.ndarray, end: np.ndarray, pitch_class: np.ndarray, n_beats: int,
+                      tpq: int) -> np.ndarray:
+    """:func:`beat_chroma` of notes given in integer ticks, for all twelve classes at once.
+
+    The values are :func:`beat_chroma`'s for ``start / tpq`` and ``end / tpq``
+    to the bit: the same sorted values are summed in the same order (the
+    cumulative sums run along the rows of a zero-padded class-by-note matrix)
+    and a beat edge ``k`` is compared in ticks (``tick < k * tpq`` exactly when
+    ``tick / tpq < k``). About thirty array operations instead of twenty per
+    pitch class. Memory is ``12 * n_beats`` floats several times over, so
+    callers keep :func:`beat_chroma` for very long files.
+
+    Parameters
+    ----------
+    start, end : note onsets and offsets in ticks (int, ``0 <= start <= end <= n_beats * tpq``).
+    pitch_class : 0-11 per note.
+    n_beats : number of beats to return.
+    tpq : ticks per quarter note (a beat).
+
+    Returns
+    -------
+    ndarray of shape (n_beats, 12), as :func:`beat_chroma`.
+    """
+    counts = np.bincount(pitch_class, minlength=12)
+    offsets = np.zeros(13, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    span = (n_beats + 1) * tpq + 1  # above every tick and every beat edge in ticks
+    edges = np.arange(n_beats + 1, dtype=np.float64)
+    queries = (np.arange(12, dtype=np.int64) * span)[:, None] + np.arange(n_beats + 1, dtype=np.int64) * tpq
+    rows = np.arange(12)[:, None]
+    width = int(counts.max()) + 1
+    integrals = []
+    for ticks in (start, end):
+        keys = np.sort(pitch_class * span + ticks)  # by class, then by tick
+        classes = keys // span
+        padded = np.zeros((12, width))
+        padded[classes, np.arange(keys.size) - offsets[classes] + 1] = (keys - classes * span) / tpq
+        sums = np.cumsum(padded, axis=1)  # row k: 0, s1, s1 + s2, ... as np.cumsum of the sorted s
+        below = np.searchsorted(keys, queries, side="left") - offsets[:12, None]
+        integrals.append((edges * below, sums[rows, below]))
+    (es, cs), (ee, ce) = integrals
+    out = np.ascontiguousarray(np.diff(es - cs - (ee - ce), axis=1).T)
+    np.maximum(out, 0.0, out=out)
+    return out
+
+
 def label(root: int, quality: int) -> str:
     """Chord label such as ``"A:min"`` or ``"G:dom7"``."""
     return f"{PITCH_CLASS_NAMES[root]}:{QUALITY_NAMES[quality]}"
