@@ -247,14 +247,12 @@ def compare(old: dict, new: dict, rtol: float) -> tuple[list[str], dict[str, flo
     for path in old:
         a, b = old[path], new[path]
         name = Path(path).name
-        for key in ("features_error", "piece_error"):
-            if a.get(key) != b.get(key):
-                problems.append(f"{name}: {key} {a.get(key)!r} -> {b.get(key)!r}")
+        problems.extend(f"{name}: {key} {a.get(key)!r} -> {b.get(key)!r}"
+                        for key in ("features_error", "piece_error") if a.get(key) != b.get(key))
         if "features" in a and "features" in b:
             fa, fb = a["features"], b["features"]
-            for part in ("flags", "details"):
-                if fa[part] != fb[part]:
-                    problems.append(f"{name}: {part} {fa[part]} -> {fb[part]}")
+            problems.extend(f"{name}: {part} {fa[part]} -> {fb[part]}"
+                            for part in ("flags", "details") if fa[part] != fb[part])
             for column, value in fa["features"].items():
                 if value != fb["features"].get(column):
                     problems.append(f"{name}: rounded {column} {value!r} -> {fb['features'].get(column)!r}")
@@ -265,9 +263,8 @@ def compare(old: dict, new: dict, rtol: float) -> tuple[list[str], dict[str, flo
                     worst[column] = d
                 if d > rtol:
                     problems.append(f"{name}: raw {column} {value!r} -> {b['raw'][column]!r} (rel {d:.2e})")
-        for key in ("notes", "events", "bytes", "edited_bytes"):
-            if a.get(key) != b.get(key):
-                problems.append(f"{name}: MidiPiece {key} differs")
+        problems.extend(f"{name}: MidiPiece {key} differs"
+                        for key in ("notes", "events", "bytes", "edited_bytes") if a.get(key) != b.get(key))
     return problems, worst, exact
 
 
