@@ -240,24 +240,29 @@ class _Notes:
         self.track = np.repeat(np.array(track_ids, dtype=np.int64), counts)
         self.drum = np.repeat(np.array(drums, dtype=bool), counts)
         self.n_tracks = len(track_ids)
+        self.n_pitched_tracks = drums.count(False)
         self.n_drum = sum(c for c, d in zip(counts, drums, strict=True) if d)
         self.n_programs = len(programs)
         # symusic's int32 ticks and int8 pitches fit the skyline's one-integer sort key.
         self.compact = all(p["time"].dtype.itemsize <= 4 and p["pitch"].dtype.itemsize == 1 for p in parts)
 
 
-def _pitch_features(f: dict, time, duration, pitch, track, tpq, compact: bool) -> np.ndarray:
+def _pitch_features(f: dict, time, duration, pitch, pitch_class, track, tpq, compact: bool,
+                    one_track: bool) -> np.ndarray:
     """Pitch statistics, the pitch-class histogram, melodic intervals and articulation.
 
-    ``compact``: ticks, pitches and track numbers fit the one-integer sort key.
-    Returns the pitch-class histogram (the key profile).
+    ``compact``: ticks and pitches fit the one-integer sort key; ``one_track``:
+    every note is in the same track. Returns the pitch-class histogram (the key profile).
     """
-    pitch_f = pitch.astype(np.float64)
-    mean, std = _mean_std(pitch_f)
-    lo, hi = float(pitch_f.min()), float(pitch_f.max())
-    f.update(pitch_mean=mean, pitch_std=std, pitch_min=lo, pitch_max=hi, pitch_range=hi - lo)
+    n = pitch.size
+    # pitch.astype(float).mean() sums integers exactly, so it is the integer sum over n.
+    mean = int(pitch.sum()) / n
+    dev = pitch - mean
+    dev *= dev
+    lo, hi = float(pitch.min()), float(pitch.max())
+    f.update(pitch_mean=mean, pitch_std=math.sqrt(dev.sum() / n), pitch_min=lo, pitch_max=hi, pitch_range=hi - lo)
     weights = np.maximum(duration / tpq, MIN_KEY_WEIGHT_BEATS)
-    pc = np.bincount(pitch % 12, weights=weights, minlength=12)
+    pc = np.bincount(pitch_class, weights=weights, minlength=12)
     total = pc.sum()
     if total > 0:
         pc = pc / total
@@ -267,13 +272,17 @@ def _pitch_features(f: dict, time, duration, pitch, track, tpq, compact: bool) -
     # are taken between consecutive skyline notes of the same track. One sort
     # of (track, onset, -pitch) keys gives the skyline and the onsets per track.
     if compact:
-        keys = np.sort((track << _TRACK_SHIFT) | (time << _TICK_SHIFT) | (127 - pitch))
-        onset_keys = keys >> _TICK_SHIFT  # track * 2**32 + tick
-        first = np.empty(keys.size, dtype=bool)
+        keys = (time << _TICK_SHIFT) | (127 - pitch)
+        if not one_track:
+            keys |= track << _TRACK_SHIFT
+        keys.sort()
+        onset_keys = keys >> _TICK_SHIFT  # (track << 32) + tick
+        first = np.empty(n, dtype=bool)
         first[0] = True
         np.not_equal(onset_keys[1:], onset_keys[:-1], out=first[1:])
         sky = keys[first]
-        sky_p, sky_tr = 127 - (sky & 255), sky >> _TRACK_SHIFT
+        sky_p = 127 - (sky & 255)
+        sky_tr = None if one_track else sky >> _TRACK_SHIFT
         track_onsets = onset_keys[first]
     else:
         order = np.lexsort((-pitch, time, track))
@@ -282,40 +291,50 @@ def _pitch_features(f: dict, time, duration, pitch, track, tpq, compact: bool) -
         first[1:] = (t_sorted[1:] != t_sorted[:-1]) | (tr_sorted[1:] != tr_sorted[:-1])
         sky_p, sky_tr = p_sorted[first], tr_sorted[first]
         track_onsets = np.unique(track * (1 << 32) + time)
-    same = sky_tr[1:] == sky_tr[:-1]
-    intervals = (sky_p[1:] - sky_p[:-1])[same]
-    n = intervals.size
-    if n:
+        one_track = False
+    intervals = sky_p[1:] - sky_p[:-1]
+    if not one_track:
+        same = sky_tr[1:] == sky_tr[:-1]
+        intervals = intervals[same]
+    m = intervals.size
+    if m:
         magnitude = np.abs(intervals)
-        hist = np.bincount(np.minimum(magnitude, N_INTERVAL_BINS - 1), minlength=N_INTERVAL_BINS) / n
+        hist = np.bincount(np.minimum(magnitude, N_INTERVAL_BINS - 1), minlength=N_INTERVAL_BINS) / m
         f.update(zip(INTERVAL_KEYS, hist.tolist(), strict=True))
-        up, down = int(np.count_nonzero(intervals > 0)), int(np.count_nonzero(intervals < 0))
-        # Integer sums: exact, so their quotient is numpy's mean to the bit.
-        f.update(contour_up=up / n, contour_down=down / n, contour_repeat=(n - up - down) / n,
-                 interval_abs_mean=int(magnitude.sum()) / n, interval_signed_mean=int(intervals.sum()) / n)
-        moving = intervals != 0
-        signs, iv_track = np.sign(intervals[moving]), sky_tr[1:][same][moving]
-        pairs = iv_track[1:] == iv_track[:-1]
-        f["contour_reversal_rate"] = _div(np.count_nonzero((signs[1:] != signs[:-1]) & pairs),
-                                          np.count_nonzero(pairs))
+        signs = np.sign(intervals)
+        down, repeat, up = np.bincount(signs + 1, minlength=3).tolist()
+        # Integer sums are exact, so their quotient is numpy's mean to the bit.
+        f.update(contour_up=up / m, contour_down=down / m, contour_repeat=repeat / m,
+                 interval_abs_mean=int(magnitude.sum()) / m, interval_signed_mean=int(intervals.sum()) / m)
+        moving = signs != 0
+        signs = signs[moving]
+        turns = signs[1:] != signs[:-1]
+        if one_track:
+            f["contour_reversal_rate"] = _div(np.count_nonzero(turns), signs.size - 1)
+        else:
+            iv_track = sky_tr[1:][same][moving]
+            pairs = iv_track[1:] == iv_track[:-1]
+            f["contour_reversal_rate"] = _div(np.count_nonzero(turns & pairs), np.count_nonzero(pairs))
     else:
         f.update(zip(INTERVAL_KEYS, (0.0,) * N_INTERVAL_BINS, strict=True))
         f.update(contour_up=0.0, contour_down=0.0, contour_repeat=0.0, interval_abs_mean=0.0,
                  interval_signed_mean=0.0, contour_reversal_rate=0.0)
-    _articulation(f, time, duration, track, track_onsets)
+    _articulation(f, time, duration, track, track_onsets, one_track)
     return pc
 
 
-def _articulation(f: dict, time, duration, track, onsets) -> None:
+def _articulation(f: dict, time, duration, track, onsets, one_track: bool) -> None:
     """Duration over the gap to the next onset in the same track (1 = legato, < 0.5 staccato).
 
-    ``onsets`` are the sorted distinct ``track * 2**32 + tick`` of the notes.
+    ``onsets`` are the sorted distinct ``(track << 32) + tick`` of the notes
+    (just the ticks when ``one_track``).
     """
-    key = track * (1 << 32) + time
+    key = time if one_track else (track << 32) + time
     nxt = np.searchsorted(onsets, key, side="right")
     has_next = nxt < onsets.size
     nxt_key = onsets[np.minimum(nxt, onsets.size - 1)]
-    has_next &= (nxt_key >> 32) == track
+    if not one_track:
+        has_next &= (nxt_key >> 32) == track
     ratio = np.minimum(duration[has_next] / (nxt_key[has_next] - key[has_next]), 2.0)
     n = ratio.size
     f["articulation_mean"] = float(ratio.sum() / n) if n else 0.0
@@ -336,7 +355,8 @@ def _polyphony(time, duration) -> float:
     return _div(duration.sum(), covered)
 
 
-def _harmony_features(f: dict, details: dict, flags: list, profile, time, duration, pitch, tpq) -> None:
+def _harmony_features(f: dict, details: dict, flags: list, profile, time, duration, pitch, pitch_class,
+                      tpq) -> None:
     key = key_of_finite_profile(profile)
     if not key.defined:
         flags.append("key_undefined")
@@ -346,25 +366,24 @@ def _harmony_features(f: dict, details: dict, flags: list, profile, time, durati
     end_ticks = time + duration
     n_beats = math.ceil(int(end_ticks.max()) / tpq)
     if n_beats <= MAX_MATRIX_CHROMA_BEATS:
-        chroma = harmony.beat_chroma_ticks(time, end_ticks, pitch % 12, n_beats, tpq)
+        chroma = harmony.beat_chroma_ticks(time, end_ticks, pitch_class, n_beats, tpq)
     else:
         start, end = time / tpq, end_ticks / tpq
         if n_beats > MAX_HARMONY_BEATS:
             flags.append("harmony_truncated")
             n_beats = MAX_HARMONY_BEATS
             keep = start < n_beats
-            start, end, pitch = start[keep], np.minimum(end[keep], n_beats), pitch[keep]
-        chroma = harmony.beat_chroma(start, end, pitch % 12, n_beats)
-    root, quality, score = harmony.match_chords(chroma)
-    voiced = quality >= 0
-    n_voiced = int(np.count_nonzero(voiced))
-    counts = np.bincount(quality[voiced], minlength=len(harmony.QUALITY_NAMES))
-    f.update(zip(CHORD_KEYS, (_div(c, n_voiced) for c in counts.tolist()), strict=True))
+            start, end, pitch_class = start[keep], np.minimum(end[keep], n_beats), pitch_class[keep]
+        chroma = harmony.beat_chroma(start, end, pitch_class, n_beats)
+    beats, code, score = harmony.voiced_chords(chroma)
+    n_voiced = beats.size
+    counts = np.bincount(code & 15, minlength=len(harmony.QUALITY_NAMES)).tolist()
+    f.update(zip(CHORD_KEYS, (_div(c, n_voiced) for c in counts), strict=True))
     f["chord_none_ratio"] = _div(n_beats - n_voiced, n_beats)
-    code = (root * 16 + quality)[voiced]
-    f["chord_change_rate"] = _div(np.count_nonzero(code[1:] != code[:-1]), code.size - 1)
-    f["chord_clarity"] = float(score[voiced].sum() / n_voiced) if n_voiced else 0.0
-    details["chords"] = harmony.chord_changes(root, quality)
+    starts = harmony.change_starts(code)
+    f["chord_change_rate"] = _div(starts.size - 1, n_voiced - 1)  # each start after the first is a change
+    f["chord_clarity"] = float(score.sum() / n_voiced) if n_voiced else 0.0
+    details["chords"] = harmony.changes(beats, code, starts)
 
 
 def _groove_features(f: dict, notes: _Notes, onsets, onset_s, tempo: TempoMap, meter: MeterMap, tpq: int,
@@ -380,7 +399,7 @@ def _groove_features(f: dict, notes: _Notes, onsets, onset_s, tempo: TempoMap, m
     grid = _sorted_unique(np.round(onsets / sixteenth).astype(np.int64))
     f["syncopation"] = groove.syncopation(grid, bar_of_grid)
     if notes.n_drum:
-        pitched_onsets = np.unique(notes.time[~notes.drum])
+        pitched_onsets = _sorted_unique(np.sort(notes.time[~notes.drum]))
         grid = _sorted_unique(np.round(pitched_onsets / sixteenth).astype(np.int64))
         f["syncopation_pitched"] = groove.syncopation(grid, bar_of_grid)
     else:
@@ -454,7 +473,7 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
     first_tick = float(time.min())
     duration_s = float(tempo.seconds(end_tick))
     duration_beats = end_tick / tpq
-    onsets = np.unique(time)
+    onsets = _sorted_unique(np.sort(time))
     onset_s = tempo.seconds(onsets)
     f.update(
         n_notes=n_notes, n_pitched_notes=n_notes - notes.n_drum, n_drum_notes=notes.n_drum,
@@ -489,8 +508,8 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
     f["notes_per_beat"] = _div(n_notes, duration_beats)
     f["onset_density"] = _div(onsets.size, duration_s)
     if onsets.size > 1:
-        f["ioi_mean_s"], f["ioi_std_s"] = _mean_std(np.diff(onset_s))
-        f["ioi_mean_beats"], f["ioi_std_beats"] = _mean_std(np.diff(onsets) / tpq)
+        f["ioi_mean_s"], f["ioi_std_s"] = _mean_std(onset_s[1:] - onset_s[:-1])
+        f["ioi_mean_beats"], f["ioi_std_beats"] = _mean_std((onsets[1:] - onsets[:-1]) / tpq)
     else:
         f["ioi_mean_s"] = f["ioi_std_s"] = f["ioi_mean_beats"] = f["ioi_std_beats"] = 0.0
     time_s = tempo.seconds(time)
@@ -519,8 +538,10 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
             p_time, p_dur, p_pitch, p_track = time[pitched], duration[pitched], pitch[pitched], notes.track[pitched]
         else:
             p_time, p_dur, p_pitch, p_track = time, duration, pitch, notes.track
-        profile = _pitch_features(f, p_time, p_dur, p_pitch, p_track, tpq, notes.compact)
+        p_class = p_pitch % 12
+        profile = _pitch_features(f, p_time, p_dur, p_pitch, p_class, p_track, tpq, notes.compact,
+                                  notes.n_pitched_tracks == 1)
         f["polyphony_mean"] = _polyphony(p_time, p_dur)
-        _harmony_features(f, details, flags, profile, p_time, p_dur, p_pitch, tpq)
+        _harmony_features(f, details, flags, profile, p_time, p_dur, p_pitch, p_class, tpq)
     _groove_features(f, notes, onsets, onset_s, tempo, meter, tpq, duration_beats)
     return _finish(f, flags, details)
