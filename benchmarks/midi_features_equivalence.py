@@ -14,7 +14,9 @@ own MIDI (tests/fixtures, the embedded examples), music21's MIDI, 25-second
 clips cut from POP909 (the size the issue measures), the throughput
 benchmark's generated songs, and generated edge cases (many tempo and meter
 changes, same-tick tempo conflicts, drums only, zero-length notes, odd
-resolutions, a very long sparse file, running status, unpaired notes, SysEx).
+resolutions, a very long sparse file, running status, unpaired notes, SysEx)
+and random raw event streams (overlapping and unpaired notes of one pitch,
+program changes, controllers).
 
 Usage::
 
@@ -160,6 +162,48 @@ def edge_files(folder: Path) -> list[Path]:
     return paths
 
 
+def fuzz_events(folder: Path, count: int, seed: int) -> list[Path]:
+    """Random raw event streams through mido: overlapping and unpaired notes, program changes, controllers."""
+    import mido
+
+    paths = []
+    for i in range(count):
+        rng = np.random.default_rng([seed, 1, i])
+        mid = mido.MidiFile(type=1, ticks_per_beat=int(rng.choice([96, 480, 960])))
+        for _ in range(int(rng.integers(1, 5))):
+            track = mido.MidiTrack()
+            for _ in range(int(rng.integers(0, 400))):
+                delta = int(rng.choice([0, 0, 1, 30, 120, 480, int(rng.integers(0, 20_000))]))
+                channel = int(rng.choice([0, 1, 4, 9]))
+                note = int(rng.integers(58, 64))
+                kind = rng.random()
+                if kind < 0.45:
+                    msg = mido.Message("note_on", channel=channel, note=note, velocity=int(rng.integers(1, 128)))
+                elif kind < 0.7:
+                    msg = mido.Message("note_off", channel=channel, note=note, velocity=int(rng.integers(0, 128)))
+                elif kind < 0.85:
+                    msg = mido.Message("note_on", channel=channel, note=note, velocity=0)
+                elif kind < 0.9:
+                    msg = mido.Message("program_change", channel=channel, program=int(rng.integers(0, 128)))
+                elif kind < 0.95:
+                    msg = mido.Message("control_change", channel=channel, control=int(rng.integers(0, 128)),
+                                       value=int(rng.integers(0, 128)))
+                elif kind < 0.97:
+                    msg = mido.Message("pitchwheel", channel=channel, pitch=int(rng.integers(-8192, 8192)))
+                elif kind < 0.98:
+                    msg = mido.MetaMessage("set_tempo", tempo=int(rng.integers(200_000, 1_000_000)))
+                elif kind < 0.99:
+                    msg = mido.Message("sysex", data=[int(b) for b in rng.integers(0, 128, 3)])
+                else:
+                    msg = mido.Message("polytouch", channel=channel, note=note, value=int(rng.integers(0, 128)))
+                track.append(msg.copy(time=delta))
+            mid.tracks.append(track)
+        path = folder / f"events_{i:04d}.mid"
+        mid.save(str(path))
+        paths.append(path)
+    return paths
+
+
 def benchmark_songs(folder: Path, count: int) -> list[Path]:
     sys.path.insert(0, str(REPO / "benchmarks"))
     from midi_features_throughput import make_song
@@ -281,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         corpus = tmp_path / "corpus"
         corpus.mkdir()
         files = (real_files() + pop909_clips(corpus) + benchmark_songs(corpus, args.songs)
-                 + edge_files(corpus) + fuzz_scores(corpus, args.fuzz, seed=0))
+                 + edge_files(corpus) + fuzz_scores(corpus, args.fuzz, seed=0)
+                 + fuzz_events(corpus, args.fuzz // 2, seed=0))
         old_root = export_revision(args.ref, tmp_path / "ref")
         new_root = export_revision(args.new, tmp_path / "new") if args.new else REPO
         old = run_revision(old_root, files, tmp_path / "old.pkl")
