@@ -225,57 +225,25 @@ class MidiPiece:
         come first so that a note ending where the next one of the same pitch
         begins is never read as ending the new note. Notes are encoded
         directly (mido's per-message objects and checks cost more than the
-        transforms); other events use mido's own encoding.
+        transforms); other events use mido's own encoding. A track of many
+        events is ordered and encoded with array operations
+        (:func:`_encode_track`), a short one event by event
+        (:func:`_encode_track_events`); both give the same bytes.
         """
         n = self.notes
         by_track = np.argsort(n["track"], kind="stable")
-        bounds = np.searchsorted(n["track"][by_track], np.arange(len(self.events) + 1))
-        out = bytearray(b"MThd" + struct.pack(">IHHH", 6, self.file_type, len(self.events), self.ticks_per_beat))
+        bounds = np.searchsorted(n["track"][by_track], np.arange(len(self.events) + 1)).tolist()
+        out = [b"MThd" + struct.pack(">IHHH", 6, self.file_type, len(self.events), self.ticks_per_beat)]
         for t_index, kept in enumerate(self.events):
-            rows: list[tuple[int, int, int, Any]] = []
-            end_of_track = 0
-            for e in kept:
-                if e.msg.type == "end_of_track":  # written once, last, where the source had it
-                    end_of_track = max(end_of_track, e.tick)
-                else:
-                    rows.append((e.tick, 1, e.seq, e.msg))
             idx = by_track[bounds[t_index]:bounds[t_index + 1]]
-            channel, pitch = n["channel"][idx].tolist(), n["pitch"][idx].tolist()
-            start, end = n["start"][idx].tolist(), n["end"][idx].tolist()
-            velocity, off_velocity = n["velocity"][idx].tolist(), n["off_velocity"][idx].tolist()
-            on_seq, off_seq = n["on_seq"][idx].tolist(), n["off_seq"][idx].tolist()
-            off_status = np.where(n["off_is_note_on"][idx], 0x90, 0x80).tolist()
-            for j in range(len(idx)):
-                rows.append((start[j], 1, on_seq[j], (0x90 | channel[j], pitch[j], velocity[j])))
-                # A zero-length note keeps its off after its on (same priority, later seq).
-                rows.append((end[j], 0 if end[j] > start[j] else 1, off_seq[j],
-                             (off_status[j] | channel[j], pitch[j], off_velocity[j])))
-            rows.sort(key=lambda r: (r[0], r[1], r[2]))
-            body = bytearray()
-            previous, running = 0, None
-            for tick, _, _, item in rows:
-                body += _vlq(tick - previous)
-                previous = tick
-                if isinstance(item, tuple):
-                    if item[0] == running:
-                        body += bytes(item[1:])
-                    else:
-                        body += bytes(item)
-                        running = item[0]
-                    continue
-                if item.is_meta:
-                    body += bytes(item.bytes())
-                    running = None
-                elif item.type == "sysex":
-                    body += b"\xf0" + _vlq(len(item.data) + 1) + bytes(item.data) + b"\xf7"
-                    running = None
-                else:
-                    encoded = item.bytes()
-                    body += bytes(encoded[1:] if encoded[0] == running else encoded)
-                    running = encoded[0] if encoded[0] < 0xF0 else None
-            body += _vlq(max(end_of_track - previous, 0)) + b"\xff\x2f\x00"
-            out += b"MTrk" + struct.pack(">I", len(body)) + body
-        return bytes(out)
+            notes = {name: n[name][idx] for name in _WRITTEN_FIELDS}
+            body = None
+            if idx.size >= _ARRAY_TRACK:
+                body = _encode_track(kept, notes)
+            if body is None:
+                body = _encode_track_events(kept, notes)
+            out += [b"MTrk", struct.pack(">I", len(body)), body]
+        return b"".join(out)
 
     def copy(self) -> MidiPiece:
         """An independent copy.
@@ -474,3 +442,163 @@ def _vlq(value: int) -> bytes:
         out.append(0x80 | (value & 0x7F))
         value >>= 7
     return bytes(reversed(out))
+
+
+# -- the track encoders ---------------------------------------------------------------
+_WRITTEN_FIELDS = ("channel", "pitch", "start", "end", "velocity", "off_velocity", "on_seq", "off_seq",
+                   "off_is_note_on")
+_ARRAY_TRACK = 48  # from this many notes on, a track is encoded with array operations (measured crossover)
+_END_OF_TRACK = b"\xff\x2f\x00"
+_ROW_ORDER = operator.itemgetter(0, 1, 2)
+
+
+def _encode_track_events(kept: list[_Event], notes: dict[str, np.ndarray]) -> bytes:
+    """The body of one track (without its chunk header), built event by event."""
+    rows: list[tuple[int, int, int, Any]] = []
+    end_of_track = 0
+    for e in kept:
+        if e.msg.type == "end_of_track":  # written once, last, where the source had it
+            end_of_track = max(end_of_track, e.tick)
+        else:
+            rows.append((e.tick, 1, e.seq, e.msg))
+    channel, pitch = notes["channel"], notes["pitch"]
+    start, end = notes["start"], notes["end"]
+    ons = zip((0x90 | channel).tolist(), pitch.tolist(), notes["velocity"].tolist(), strict=True)
+    offs = zip((np.where(notes["off_is_note_on"], 0x90, 0x80) | channel).tolist(), pitch.tolist(),
+               notes["off_velocity"].tolist(), strict=True)
+    ones = [1] * channel.size
+    rows += zip(start.tolist(), ones, notes["on_seq"].tolist(), ons, strict=True)
+    # A zero-length note keeps its off after its on (same priority, later seq).
+    rows += zip(end.tolist(), (end <= start).astype(np.int64).tolist(), notes["off_seq"].tolist(), offs, strict=True)
+    rows.sort(key=_ROW_ORDER)
+    body = bytearray()
+    previous, running = 0, None
+    for tick, _, _, item in rows:
+        delta = tick - previous
+        body += _ONE_BYTE[delta] if 0 <= delta < 0x80 else _vlq(delta)
+        previous = tick
+        if item.__class__ is tuple:
+            if item[0] == running:
+                body += bytes(item[1:])
+            else:
+                body += bytes(item)
+                running = item[0]
+            continue
+        if item.is_meta:
+            body += bytes(item.bytes())
+            running = None
+        elif item.type == "sysex":
+            body += b"\xf0" + _vlq(len(item.data) + 1) + bytes(item.data) + b"\xf7"
+            running = None
+        else:
+            encoded = item.bytes()
+            body += bytes(encoded[1:] if encoded[0] == running else encoded)
+            running = encoded[0] if encoded[0] < 0xF0 else None
+    body += _vlq(max(end_of_track - previous, 0)) + _END_OF_TRACK
+    return bytes(body)
+
+
+def _encode_track(kept: list[_Event], notes: dict[str, np.ndarray]) -> bytes | None:
+    """:func:`_encode_track_events` with array operations: the same bytes, or None when it cannot say.
+
+    Rows are every kept event (in list order) then each note's on and off;
+    a stable sort by (tick, priority, seq) gives the writing order. Running
+    status drops a channel message's status byte when the row before was a
+    channel message with the same status. Meta, SysEx and system messages
+    are copied in as the bytes mido encodes for them. None (so the event by
+    event encoder runs and behaves as it always did) when a delta would be
+    negative or a note value would not fit in a byte.
+    """
+    ticks, seqs, status, first, second, size, blobs = [], [], [], [], [], [], {}
+    end_of_track = 0
+    try:
+        for e in kept:
+            msg = e.msg
+            kind = msg.type
+            if kind == "end_of_track":
+                end_of_track = max(end_of_track, e.tick)
+                continue
+            if msg.is_meta:
+                blob = bytes(msg.bytes())
+            elif kind == "sysex":
+                blob = b"\xf0" + _vlq(len(msg.data) + 1) + bytes(msg.data) + b"\xf7"
+            else:
+                encoded = msg.bytes()
+                if encoded[0] < 0xF0 and len(encoded) in (2, 3) and max(encoded) < 0x100:
+                    ticks.append(e.tick)
+                    seqs.append(e.seq)
+                    status.append(encoded[0])
+                    first.append(encoded[1])
+                    second.append(encoded[-1])
+                    size.append(len(encoded) - 1)
+                    continue
+                blob = bytes(encoded)
+            blobs[len(ticks)] = blob
+            ticks.append(e.tick)
+            seqs.append(e.seq)
+            status.append(-1)
+            first.append(0)
+            second.append(0)
+            size.append(len(blob))
+    except ValueError:  # a value that does not fit: the event by event encoder says which, where it always did
+        return None
+    n_kept, n_notes = len(ticks), notes["pitch"].size
+    channel = notes["channel"]
+    on_status = channel | 0x90
+    off_status = channel | np.where(notes["off_is_note_on"], 0x90, 0x80)
+    if n_notes and int(np.bitwise_or.reduce(on_status | off_status | notes["pitch"] | notes["velocity"]
+                                            | notes["off_velocity"])) & ~0xFF:
+        return None  # a value outside a byte (or negative)
+
+    def rows(kept_values: list, on: np.ndarray, off: np.ndarray) -> np.ndarray:
+        """Kept events' values, then each note's on and off value, interleaved."""
+        out = np.empty(n_kept + 2 * n_notes, dtype=np.int64)
+        out[:n_kept] = kept_values
+        out[n_kept::2] = on
+        out[n_kept + 1::2] = off
+        return out
+
+    tick = rows(ticks, notes["start"], notes["end"])
+    order = np.lexsort((rows(seqs, notes["on_seq"], notes["off_seq"]),
+                        rows([1] * n_kept, 1, notes["end"] <= notes["start"]), tick))
+    tick = tick[order]
+    if tick.size and tick[0] < 0:
+        return None
+    stat = rows(status, on_status, off_status)[order]
+    pitch = notes["pitch"]
+    data1 = rows(first, pitch, pitch)[order]
+    data2 = rows(second, notes["velocity"], notes["off_velocity"])[order]
+    length = rows(size, 2, 2)[order]
+
+    delta = tick.copy()
+    delta[1:] -= tick[:-1]
+    if delta.size and delta.max() > MAX_VLQ:
+        _vlq(int(delta[np.argmax(delta > MAX_VLQ)]))  # raises the encoder's own error
+    n_vlq = 1 + (delta >= 1 << 7) + (delta >= 1 << 14) + (delta >= 1 << 21)
+    channel_row = stat >= 0
+    with_status = channel_row.copy()  # running status: no status byte after a channel message of the same status
+    with_status[1:] &= stat[1:] != stat[:-1]
+    # Each row as up to seven bytes (four of delta, status, two of data) and which of them it has;
+    # the chosen bytes in row order are the track body, less meta and SysEx bytes, inserted after.
+    grid = np.zeros((tick.size, 7), dtype=np.int64)
+    has = np.zeros((tick.size, 7), dtype=bool)
+    for k in range(4):
+        shift = 7 * (n_vlq - 1 - k)
+        grid[:, k] = (delta >> np.maximum(shift, 0)) & 0x7F | (shift > 0) << 7
+        has[:, k] = shift >= 0
+    grid[:, 4], grid[:, 5], grid[:, 6] = stat, data1, data2
+    has[:, 4], has[:, 5] = with_status, channel_row
+    has[:, 6] = channel_row & (length == 2)
+    body = grid[has].astype(np.uint8).tobytes()
+    if blobs:
+        row_of = np.empty(order.size, dtype=np.int64)
+        row_of[order] = np.arange(order.size)
+        row_end = np.cumsum(np.count_nonzero(has, axis=1))  # body bytes up to the end of each row
+        pieces, done = [], 0
+        for row, blob in sorted((int(row_of[i]), blob) for i, blob in blobs.items()):
+            split = int(row_end[row])  # a meta or SysEx row holds only its delta so far
+            pieces += [body[done:split], blob]
+            done = split
+        body = b"".join([*pieces, body[done:]])
+    last = int(tick[-1]) if tick.size else 0
+    return body + _vlq(max(end_of_track - last, 0)) + _END_OF_TRACK
