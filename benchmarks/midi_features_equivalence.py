@@ -18,9 +18,14 @@ resolutions, a very long sparse file, running status, unpaired notes, SysEx)
 and random raw event streams (overlapping and unpaired notes of one pitch,
 program changes, controllers).
 
+With ``--audio`` the audio features are compared too (every value before
+rounding, the record after), on the embedded examples' audio and generated
+signals: a 30-second chord-and-noise mix, detuned chords, a clip shorter
+than one FFT frame, stereo noise.
+
 Usage::
 
-    python benchmarks/midi_features_equivalence.py [--ref c5e6022] [--fuzz 300]
+    python benchmarks/midi_features_equivalence.py [--ref c5e6022] [--fuzz 300] [--audio]
 
 Exit status 1 when any value differs beyond ``--rtol`` (default 1e-9
 relative), or a flag, a detail, a rounded value or a MidiPiece byte differs.
@@ -216,6 +221,51 @@ def benchmark_songs(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+def audio_files(folder: Path) -> list[Path]:
+    import soundfile as sf
+
+    sr = 22050
+    rng = np.random.default_rng(0)
+    t = np.arange(sr * 30) / sr
+    mix = np.zeros_like(t)
+    for k in range(60):  # a chord every half second, and a noise hit on each
+        seg = slice(int(k * 0.5 * sr), int((k + 1) * 0.5 * sr))
+        env = np.exp(-3 * (t[seg] - t[seg][0]))
+        for interval in (0, 4, 7, 12):
+            mix[seg] += 0.08 * env * np.sin(2 * np.pi * 440 * 2 ** (([57, 53, 48, 55][k // 8 % 4] + interval - 69) / 12)
+                                              * t[seg])
+        mix[seg][:2000] += 0.2 * rng.standard_normal(2000) * np.exp(-np.arange(2000) / 300)
+    signals = {"mix.wav": (mix / np.abs(mix).max() * 0.8, sr), "short.wav": (0.3 * np.sin(np.arange(1000) / 20), 44100),
+               "noise.wav": (0.1 * rng.standard_normal((sr * 5, 2)), sr)}
+    for cents in (30, -45):
+        f0 = 440 * 2 ** (cents / 1200)
+        chord = sum(0.2 * np.sin(2 * np.pi * f0 * r * t[:sr * 8]) for r in (1, 1.25, 1.5))
+        signals[f"detuned_{cents}.wav"] = (chord, sr)
+    paths = []
+    for name, (y, rate) in signals.items():
+        sf.write(folder / name, np.asarray(y, dtype=np.float32), rate)
+        paths.append(folder / name)
+    examples = REPO / "datasets" / "examples"
+    return paths + sorted(p for p in examples.rglob("*") if p.suffix in (".wav", ".flac", ".ogg", ".mp3"))
+
+
+AUDIO_RUNNER = r'''
+import pickle, sys
+import penta_core.features.audio as audio
+raw = {}
+finish = audio.finish_features
+def spy(values, columns, flags, details):
+    raw["values"] = {c: float(values.get(c, 0.0)) for c in columns}
+    return finish(values, columns, flags, details)
+audio.finish_features = spy
+results = {}
+for path in sys.argv[2:]:
+    out = audio.extract_audio_features(path)
+    results[path] = {"features": out, "raw": dict(raw["values"])}
+pickle.dump(results, open(sys.argv[1], "wb"))
+'''
+
+
 # -- one revision's results ----------------------------------------------------------------
 RUNNER = r'''
 import hashlib, pickle, sys
@@ -261,11 +311,12 @@ pickle.dump(results, open(sys.argv[1], "wb"))
 '''
 
 
-def run_revision(code_root: Path, files: list[Path], out: Path) -> dict:
+def run_revision(code_root: Path, files: list[Path], out: Path, runner: str = RUNNER) -> dict:
     import os
 
     env = {**os.environ, "PYTHONPATH": str(code_root)}
-    subprocess.run([sys.executable, "-c", RUNNER, str(out), *map(str, files)], check=True, env=env, cwd=code_root)
+    subprocess.run([sys.executable, "-c", runner, str(out), *map(str, files)], check=True, env=env, cwd=code_root,
+                   stderr=subprocess.DEVNULL if runner is AUDIO_RUNNER else None)  # librosa's warnings
     with open(out, "rb") as handle:
         return pickle.load(handle)
 
@@ -319,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuzz", type=int, default=300, help="generated random scores (default 300)")
     parser.add_argument("--songs", type=int, default=10, help="throughput-benchmark songs (default 10)")
     parser.add_argument("--rtol", type=float, default=1e-9, help="largest relative change allowed before rounding")
+    parser.add_argument("--audio", action="store_true", help="compare the audio features too")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="penta-equiv-") as tmp:
         tmp_path = Path(tmp)
@@ -331,7 +383,17 @@ def main(argv: list[str] | None = None) -> int:
         new_root = export_revision(args.new, tmp_path / "new") if args.new else REPO
         old = run_revision(old_root, files, tmp_path / "old.pkl")
         new = run_revision(new_root, files, tmp_path / "new.pkl")
+        if args.audio:
+            sounds = audio_files(corpus)
+            old_audio = run_revision(old_root, sounds, tmp_path / "old_audio.pkl", AUDIO_RUNNER)
+            new_audio = run_revision(new_root, sounds, tmp_path / "new_audio.pkl", AUDIO_RUNNER)
     problems, worst, exact = compare(old, new, args.rtol)
+    if args.audio:
+        audio_problems, audio_worst, audio_exact = compare(old_audio, new_audio, args.rtol)
+        n_audio = sum(len(entry["raw"]) for entry in old_audio.values())
+        print(f"audio: {len(sounds)} files, {n_audio} raw values: {audio_exact} bit-identical")
+        problems += audio_problems
+        worst.update({f"audio {c}": d for c, d in audio_worst.items()})
     n_values = sum(len(entry.get("raw", {})) for entry in old.values())
     print(f"{len(files)} files, {n_values} raw feature values compared ({args.ref[:10]} vs "
           f"{args.new or 'working tree'}): {exact} bit-identical")

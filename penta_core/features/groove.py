@@ -111,5 +111,5 @@ def microtiming(onset_beats: np.ndarray) -> np.ndarray:
 
 def drum_voice_counts(drum_pitch: np.ndarray) -> np.ndarray:
     """Hits per voice, in the order of :data:`DRUM_VOICE_NAMES`."""
-    voices = _VOICE_OF_KEY[np.clip(drum_pitch, 0, 127)]
+    voices = _VOICE_OF_KEY[np.minimum(np.maximum(drum_pitch, 0), 127)]  # np.clip, without its overhead
     return np.bincount(voices, minlength=len(DRUM_VOICE_NAMES)).astype(np.float64)
