@@ -21,12 +21,14 @@ the one least disturbed by other work, and CPU time leaves out the time the
 process waited for a core. The load average is printed too.
 
 Corpora: ``clips`` (default) cuts the repository's POP909 fixtures into
-25-second clips, the size of EMOPIA's; ``songs`` generates multi-track songs
-of about 4,000 notes (chords, bass, melody, pad, drums, tempo changes).
+25-second clips, the size of EMOPIA's; ``pop909`` takes those files whole
+(songs of 3-5 minutes, three piano tracks, pedal controllers); ``songs``
+generates multi-track songs of about 4,000 notes (chords, bass, melody, pad,
+drums, tempo changes).
 
 Usage::
 
-    python benchmarks/midi_features_throughput.py [--corpus clips|songs] [--files N] [--repeats 5]
+    python benchmarks/midi_features_throughput.py [--corpus clips|pop909|songs] [--files N] [--repeats 5]
         [--before c5e6022]
 """
 from __future__ import annotations
@@ -226,7 +228,7 @@ def measure_code(code: Path, files: list[Path], repeats: int, clock: str) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=("clips", "songs"), default="clips")
+    parser.add_argument("--corpus", choices=("clips", "pop909", "songs"), default="clips")
     parser.add_argument("--files", type=int, default=0,
                         help="number of files (default: every clip; 200 generated songs)")
     parser.add_argument("--repeats", type=int, default=5, help="runs per file; the fastest counts (default 5)")
@@ -238,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")  # pretty_midi warns about tempo events in later tracks
     with tempfile.TemporaryDirectory(prefix="penta-bench-") as tmp:
         tmp_path = Path(tmp)
-        if args.corpus == "clips":
-            paths = pop909_clips(tmp_path, sorted((REPO / "tests" / "fixtures" / "pop909").rglob("*.mid")))
+        pop909 = sorted((REPO / "tests" / "fixtures" / "pop909").rglob("*.mid"))
+        if args.corpus in ("clips", "pop909"):
+            paths = pop909_clips(tmp_path, pop909) if args.corpus == "clips" else pop909
             paths = paths[:args.files] if args.files else paths
         else:
             paths = generate(tmp_path, args.files or 200, args.seed)

@@ -447,7 +447,7 @@ def _vlq(value: int) -> bytes:
 # -- the track encoders ---------------------------------------------------------------
 _WRITTEN_FIELDS = ("channel", "pitch", "start", "end", "velocity", "off_velocity", "on_seq", "off_seq",
                    "off_is_note_on")
-_ARRAY_TRACK = 48  # from this many notes on, a track is encoded with array operations (measured crossover)
+_ARRAY_TRACK = 128  # from this many notes on, a track is encoded with array operations (measured crossover)
 _END_OF_TRACK = b"\xff\x2f\x00"
 _ROW_ORDER = operator.itemgetter(0, 1, 2)
 
