@@ -282,6 +282,29 @@ def test_a_timed_out_or_crashed_check_is_not_recorded_and_is_tried_again(src, la
     assert not [q for q in again.quarantined if q["reason"].startswith("timed out")]
 
 
+def test_an_interrupted_import_keeps_the_checks_it_finished(src, layout, params, monkeypatch):
+    import penta_core.sources.importer as importer
+
+    real_map = importer.supervised_map
+
+    def interrupted(func, items, **kwargs):
+        results = real_map(func, items, **kwargs)
+        try:
+            for done, result in enumerate(results):
+                if done == 4:  # a Ctrl-C after four checks
+                    raise KeyboardInterrupt
+                yield result
+        finally:
+            results.close()  # stops the workers, as the real pool does on its way out
+
+    monkeypatch.setattr(importer, "supervised_map", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        import_sources(src, layout, params)
+    monkeypatch.setattr(importer, "supervised_map", real_map)
+    report = import_sources(src, layout, params)
+    assert (report.checked, report.reused) == (6, 4)
+
+
 def test_verify_hash_reads_every_source_and_corrects_a_record_the_stat_cannot_contradict(
         src, layout, params, tmp_path):
     import_sources(src, layout, params)
