@@ -26,8 +26,6 @@ from multiprocessing import resource_tracker
 from multiprocessing.connection import wait
 from typing import Any
 
-from tqdm import tqdm
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -153,6 +151,8 @@ def supervised_map(
     source = itertools.chain([first], source)
     exhausted = False
     workers: list[_Worker] = []
+    from tqdm import tqdm  # only when there is work: a run that finds nothing to do starts faster
+
     bar = tqdm(total=total, desc=desc, disable=None, unit="file", leave=False)
     try:
         for _ in range(max(1, n_jobs)):
