@@ -116,6 +116,16 @@ def tree_digest(folder: Path) -> dict[str, str]:
     return digest
 
 
+def dataset_files(root: Path) -> dict[str, str]:
+    """:func:`tree_digest` of a dataset folder without its local state: what a version holds.
+
+    Left out: ``.penta.lock`` (the pid of the last writer) and ``.cache/`` (records of
+    earlier runs, such as the import record, keyed by file times and inodes).
+    """
+    return {path: digest for path, digest in tree_digest(root).items()
+            if path != ".penta.lock" and not path.startswith(".cache/")}
+
+
 def build_midi(tracks, tempos=((0, 500_000),), tpq=480, file_type=1, programs=None) -> bytes:
     """Bytes of a MIDI file. ``tracks``: lists of ``(start, end, pitch, velocity, channel)`` in ticks."""
     mid = mido.MidiFile(type=file_type, ticks_per_beat=tpq)

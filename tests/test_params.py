@@ -53,6 +53,7 @@ def test_defaults_are_the_specified_ones():
         ({"split": {"group_by": "no_group"}},
          r"'split.group_by' must be a regular expression with at least one capture group"),
         ({"validate": {"strict": "yes"}}, r"'validate.strict' must be true or false"),
+        ({"import": {"verify": "md5"}}, r"'import.verify' must be one of stat, hash, got 'md5'"),
         ({"augment": {"multiplyer": 3}}, r"unknown key 'augment.multiplyer'"),
         ({"augment": {"midi": {"transpose_semitones": [0.2, 0.8]}}},
          r"'augment.midi.transpose_semitones' must be a \[min, max\] pair of whole numbers"),
@@ -91,7 +92,7 @@ def test_an_unknown_key_like_no_known_one_lists_what_its_group_takes():
     with pytest.raises(ParamError) as err:
         resolve({"import": {"zzz": 1}})
     assert str(err.value) == ("params: unknown key 'import.zzz'; 'import' takes max_file_mb, timeout_s, "
-                              "max_duration_s, silence_dbfs, n_jobs")
+                              "max_duration_s, silence_dbfs, n_jobs, verify")
 
 
 def test_a_typo_in_params_yaml_names_the_closest_key(tmp_path):

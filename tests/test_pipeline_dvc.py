@@ -80,7 +80,8 @@ def _changed_stages(repo) -> set[str]:
 @pytest.mark.parametrize(("module", "expected"), [
     ("penta_core/splits/assign.py", {"splits"}),
     ("penta_core/families/midi.py", {"families"}),
-    ("penta_core/features/table.py", {"features", "validate", "baseline"}),
+    ("penta_core/features/table.py", {"validate", "baseline"}),
+    ("penta_core/store/shards.py", {"augment", "synthesize", "families"}),
     # Every stage validates augment ranges through the registry, but only augment runs the transforms.
     ("penta_core/augment/midi.py", {"augment"}),
     ("penta_core/core/io.py", {"create", "import", "annotate", "augment", "synthesize", "features", "families",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import project_copy, run, tree_digest
+from helpers import dataset_files, project_copy, run, tree_digest
 from reliability_helpers import hook_env, temp_files
 
 from penta_core.core.io import sha256_bytes
@@ -71,9 +71,7 @@ def _lock_hashes(repo: Path) -> dict[str, str]:
 
 
 def _dataset_files(repo: Path) -> dict[str, str]:
-    digest = tree_digest(repo / DATASET)
-    digest.pop(".penta.lock", None)  # holds the pid of the last writer, by design
-    return digest
+    return dataset_files(repo / DATASET)  # without the lock's pid and the records of earlier runs
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -41,6 +41,9 @@ class DatasetLayout:
     manifest = property(lambda self: self.root / "manifest.json")
     quarantine = property(lambda self: self.root / "quarantine.json")
     lock = property(lambda self: self.root / ".penta.lock")
+    # Local records of earlier runs (stat data, never part of a version): outside every DVC output.
+    cache_dir = property(lambda self: self.root / ".cache")
+    import_record = property(lambda self: self.root / ".cache" / "import.json")
     raw_midi = property(lambda self: self.root / "raw" / "midi")
     raw_audio = property(lambda self: self.root / "raw" / "audio")
     raw_synthetic = property(lambda self: self.root / "raw" / "synthetic")

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
         "max_duration_s": 7200.0,
         "silence_dbfs": -80.0,
         "n_jobs": 0,
+        "verify": "stat",
     },
     "annotate": {
         "vocabulary": "penta_core/annotate/vocabulary.yaml",
@@ -205,6 +206,7 @@ SCHEMA: dict[str, Check] = {
     "import.max_duration_s": _number(0, open_lo=True),
     "import.silence_dbfs": _number(-200, 0),
     "import.n_jobs": _int(0),
+    "import.verify": _choice(("stat", "hash")),
     "annotate.vocabulary": _path,
     "annotate.events": _path,
     "features.n_jobs": _int(0),

@@ -37,8 +37,6 @@ from multiprocessing.connection import wait
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
-from tqdm import tqdm
-
 # Work per chunk once item times are known: a round trip (a fraction of a
 # millisecond) then costs well under 1%, and the last chunks still finish together.
 TARGET_CHUNK_S = 0.1
@@ -311,6 +309,8 @@ def _supervised_map(func, items, n_jobs, timeout_s, desc, total, relative_to, ch
             else:
                 workers[position] = _Worker(ctx, func, slots)
         return workers[position]
+
+    from tqdm import tqdm  # only when there is work: a run that finds nothing to do starts faster
 
     bar = tqdm(total=total, desc=desc, disable=None, unit="file", leave=False)
     try:

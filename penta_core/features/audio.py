@@ -24,6 +24,7 @@ N_FFT = 2048
 HOP_LENGTH = 512
 N_MFCC = 13
 N_CONTRAST_BANDS = 7  # librosa's default six bands plus the residual
+CQT_BINS_PER_OCTAVE = 36  # chroma_cqt's default, stated because the tuning estimate must use the same
 SILENCE_DBFS = -60.0  # frames quieter than this count as silence
 DB_FLOOR = -120.0
 
@@ -99,7 +100,11 @@ def extract_audio_features_from_array(y: np.ndarray, sr: int, *, duration_s: flo
     # dominate. Unnormalised frames, so loud chords count more than quiet tails.
     # On 30 FluidSynth and sine renders of pieces of known key this found key and
     # mode for 26, STFT chroma for 20; it costs ~0.2 s more per 30 s of audio.
-    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=HOP_LENGTH, norm=None).mean(axis=1)
+    # The tuning estimate chroma_cqt would make runs piptrack on an STFT of y
+    # with these very settings: hand it the one already computed.
+    tuning = librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=CQT_BINS_PER_OCTAVE)
+    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=HOP_LENGTH, norm=None, tuning=tuning,
+                                        bins_per_octave=CQT_BINS_PER_OCTAVE).mean(axis=1)
     chroma = chroma / chroma.sum() if chroma.sum() > 0 else chroma
     for i in range(12):
         f[f"chroma_{i}"] = float(chroma[i])
@@ -113,8 +118,10 @@ def extract_audio_features_from_array(y: np.ndarray, sr: int, *, duration_s: flo
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC)
     for i in range(N_MFCC):
         f[f"mfcc_mean_{i}"], f[f"mfcc_std_{i}"] = _stat(mfcc[i])
-    f["spectral_centroid_mean"], f["spectral_centroid_std"] = _stat(librosa.feature.spectral_centroid(S=S, sr=sr)[0])
-    f["spectral_bandwidth_mean"], f["spectral_bandwidth_std"] = _stat(librosa.feature.spectral_bandwidth(S=S, sr=sr)[0])
+    centroid = librosa.feature.spectral_centroid(S=S, sr=sr)
+    f["spectral_centroid_mean"], f["spectral_centroid_std"] = _stat(centroid[0])
+    bandwidth = librosa.feature.spectral_bandwidth(S=S, sr=sr, centroid=centroid)  # else it computes the centroid again
+    f["spectral_bandwidth_mean"], f["spectral_bandwidth_std"] = _stat(bandwidth[0])
     f["spectral_rolloff_mean"], f["spectral_rolloff_std"] = _stat(librosa.feature.spectral_rolloff(S=S, sr=sr)[0])
     contrast = librosa.feature.spectral_contrast(S=S, sr=sr).mean(axis=1)
     for i in range(N_CONTRAST_BANDS):

@@ -42,6 +42,7 @@ def _templates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 TEMPLATES, TEMPLATE_ROOTS, TEMPLATE_QUALITIES = _templates()
+TEMPLATE_CODES = TEMPLATE_ROOTS * 16 + TEMPLATE_QUALITIES
 
 
 def beat_chroma(start: np.ndarray, end: np.ndarray, pitch_class: np.ndarray, n_beats: int) -> np.ndarray:
@@ -80,6 +81,53 @@ def beat_chroma(start: np.ndarray, end: np.ndarray, pitch_class: np.ndarray, n_b
     return out
 
 
+def beat_chroma_ticks(start: np.ndarray, end: np.ndarray, pitch_class: np.ndarray, n_beats: int,
+                      tpq: int) -> np.ndarray:
+    """:func:`beat_chroma` of notes given in integer ticks, for all twelve classes at once.
+
+    The values are :func:`beat_chroma`'s for ``start / tpq`` and ``end / tpq``
+    to the bit: the same sorted values are summed in the same order (the
+    cumulative sums run along the rows of a zero-padded class-by-note matrix)
+    and a beat edge ``k`` is compared in ticks (``tick < k * tpq`` exactly when
+    ``tick / tpq < k``). About twenty array operations in all instead of
+    twenty per pitch class. Memory is ``12 * n_beats`` floats several times over, so
+    callers keep :func:`beat_chroma` for very long files.
+
+    Parameters
+    ----------
+    start, end : note onsets and offsets in ticks (int, ``0 <= start <= end <= n_beats * tpq``).
+    pitch_class : 0-11 per note.
+    n_beats : number of beats to return.
+    tpq : ticks per quarter note (a beat).
+
+    Returns
+    -------
+    ndarray of shape (n_beats, 12), as :func:`beat_chroma`.
+    """
+    # Rows 0-11 hold the onsets of each pitch class, rows 12-23 the offsets.
+    counts = np.bincount(pitch_class, minlength=12)
+    counts = np.concatenate((counts, counts))
+    first = np.concatenate(([0], np.cumsum(counts)))  # index of each row's first key
+    width = int(counts.max()) + 1
+    span = (n_beats + 1) * tpq + 1  # above every tick and every beat edge in ticks
+    row_base = pitch_class * span
+    keys = np.sort(np.concatenate((row_base + start, row_base + 12 * span + end)))  # by row, then tick
+    row_start = np.arange(24, dtype=np.int64) * span
+    # Row r of the padded matrix: 0, then the sorted values of the row, then zeros.
+    padded = np.zeros(24 * width)
+    padded[np.arange(keys.size) + np.repeat(np.arange(24) * width - first[:24] + 1, counts)] = \
+        (keys - np.repeat(row_start, counts)) / tpq
+    sums = np.cumsum(padded.reshape(24, width), axis=1)  # row r: 0, s1, s1 + s2, ... as np.cumsum
+    below = np.searchsorted(keys, row_start[:, None] + np.arange(n_beats + 1, dtype=np.int64) * tpq)
+    below -= first[:24, None]  # per row: how many values lie before each beat edge
+    at = np.arange(n_beats + 1, dtype=np.float64) * below
+    at -= sums.ravel().take(below + (np.arange(24) * width)[:, None])  # edges * ks - cs[ks]
+    integral = at[:12] - at[12:]
+    out = np.ascontiguousarray((integral[:, 1:] - integral[:, :-1]).T)
+    np.maximum(out, 0.0, out=out)
+    return out
+
+
 def label(root: int, quality: int) -> str:
     """Chord label such as ``"A:min"`` or ``"G:dom7"``."""
     return f"{PITCH_CLASS_NAMES[root]}:{QUALITY_NAMES[quality]}"
@@ -97,24 +145,52 @@ def match_chords(chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     root, quality, score : int arrays (``-1`` where the beat has no chord) and
         the cosine similarity of the chosen template (0 where no chord).
     """
-    energy = chroma.sum(axis=1)
-    n_classes = (chroma > 1e-9).sum(axis=1)
-    norms = np.linalg.norm(chroma, axis=1)
-    voiced = (energy >= MIN_BEAT_ENERGY) & (n_classes >= 2)
-    safe = np.where(norms > 0, norms, 1.0)
-    scores = (chroma / safe[:, None]) @ TEMPLATES.T
-    best = np.argmax(scores, axis=1)
-    root = np.where(voiced, TEMPLATE_ROOTS[best], -1)
-    quality = np.where(voiced, TEMPLATE_QUALITIES[best], -1)
-    score = np.where(voiced, scores[np.arange(len(best)), best], 0.0)
+    n = len(chroma)
+    beats, code, best_score = voiced_chords(chroma)
+    root, quality, score = np.full(n, -1), np.full(n, -1), np.zeros(n)
+    root[beats], quality[beats], score[beats] = code >> 4, code & 15, best_score
     return root, quality, score
+
+
+def voiced_chords(chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`match_chords` for the beats that hold a chord: their indices, codes and scores.
+
+    Returns
+    -------
+    beats : indices of the voiced beats.
+    code : ``root * 16 + quality`` of each one's best template.
+    score : its cosine similarity.
+    """
+    energy = np.add.reduce(chroma, axis=1)
+    n_classes = np.count_nonzero(chroma > 1e-9, axis=1)
+    norms = np.sqrt(np.add.reduce(chroma * chroma, axis=1))  # np.linalg.norm(chroma, axis=1)
+    beats = np.flatnonzero((energy >= MIN_BEAT_ENERGY) & (n_classes >= 2))
+    safe = np.where(norms > 0, norms, 1.0)
+    scores = ((chroma / safe[:, None]) @ TEMPLATES.T)[beats]
+    return beats, TEMPLATE_CODES[np.argmax(scores, axis=1)], np.maximum.reduce(scores, axis=1)
+
+
+# label(root, quality) at index root * 16 + quality
+_LABELS = [label(c // 16, c % 16) if c % 16 < len(QUALITY_NAMES) else "" for c in range(12 * 16)]
 
 
 def chord_changes(root: np.ndarray, quality: np.ndarray) -> list[list]:
     """Run-length chord sequence ``[[beat, label], ...]``; beats without a chord are skipped."""
-    voiced = np.flatnonzero(quality >= 0)
-    if voiced.size == 0:
-        return []
-    code = root[voiced] * 16 + quality[voiced]
-    starts = np.concatenate(([True], code[1:] != code[:-1]))
-    return [[int(voiced[i]), label(int(root[voiced[i]]), int(quality[voiced[i]]))] for i in np.flatnonzero(starts)]
+    beats = np.flatnonzero(quality >= 0)
+    return changes(beats, root[beats] * 16 + quality[beats])
+
+
+def change_starts(code: np.ndarray) -> np.ndarray:
+    """Positions in ``code`` where a run of equal chords begins."""
+    if code.size == 0:
+        return code
+    starts = np.empty(code.size, dtype=bool)
+    starts[0] = True
+    np.not_equal(code[1:], code[:-1], out=starts[1:])
+    return np.flatnonzero(starts)
+
+
+def changes(beats: np.ndarray, code: np.ndarray, starts: np.ndarray | None = None) -> list[list]:
+    """:func:`chord_changes` from :func:`voiced_chords`' beats and codes (and their :func:`change_starts`)."""
+    starts = change_starts(code) if starts is None else starts
+    return [[beat, _LABELS[c]] for beat, c in zip(beats[starts].tolist(), code[starts].tolist(), strict=True)]

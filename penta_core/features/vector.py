@@ -13,14 +13,15 @@ def finish_features(values: dict[str, Any], columns: Iterable[str], flags: list[
     A missing column is 0; a NaN or infinite one becomes 0 and adds the flag
     ``non_finite_replaced``, so a model never sees either.
     """
-    features: dict[str, Any] = {}
+    columns = tuple(columns)
+    numbers = [float(values.get(name, 0.0)) for name in columns]
     flags = list(flags)
-    for name in columns:
-        value = float(values.get(name, 0.0))
-        if not math.isfinite(value):
-            value = 0.0
-            flags.append("non_finite_replaced")
-        # 10 significant digits: stable across platforms, ample for training.
-        features[name] = float(f"{value:.10g}")
+    if not all(map(math.isfinite, numbers)):
+        numbers = [v if math.isfinite(v) else 0.0 for v in numbers]
+        flags.append("non_finite_replaced")
+    # 10 significant digits: stable across platforms, ample for training.
+    # One %-format of every value, then one parse each: float(f"{v:.10g}") without a call per value.
+    rounded = map(float, (("%.10g " * len(numbers)) % tuple(numbers)).split())
+    features: dict[str, Any] = dict(zip(columns, rounded, strict=True))
     features["mode"] = values.get("mode", "major")
     return {"features": features, "flags": sorted(set(flags)), "details": details}

@@ -15,6 +15,7 @@ import numpy as np
 
 DEFAULT_MSPQ = 500_000  # MIDI's implicit 120 BPM before any tempo event
 MAX_MSPQ = 0xFFFFFF  # a set_tempo event holds 24 bits
+_SMALL_MAP = 64  # up to this many tempo events the map is built in plain Python
 
 
 def breakpoints(times: np.ndarray, values: np.ndarray, default: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,6 +50,23 @@ def breakpoints(times: np.ndarray, values: np.ndarray, default: np.ndarray) -> t
     return np.maximum(times, 0).astype(np.int64), values
 
 
+def breakpoints_small(times: list, values: list, default) -> tuple[list, list]:
+    """:func:`breakpoints` on Python lists (for a few events it is several times cheaper).
+
+    Gives the same breakpoints and values, in lists: ``times`` are ints,
+    ``values`` whatever was given (``default`` when nothing was).
+    """
+    if not times:
+        return [0], [default]
+    order = sorted(range(len(times)), key=times.__getitem__)  # stable: the last event of a tick wins
+    times, values = [times[i] for i in order], [values[i] for i in order]
+    keep = [i for i in range(len(times)) if i + 1 == len(times) or times[i + 1] != times[i]]
+    times, values = [times[i] for i in keep], [values[i] for i in keep]
+    if times[0] > 0:
+        times, values = [0, *times], [default, *values]
+    return [max(t, 0) for t in times], values
+
+
 class TempoMap:
     """Tick ↔ seconds conversion through a piecewise-constant tempo.
 
@@ -75,18 +93,44 @@ class TempoMap:
     def __init__(self, ticks: np.ndarray, mspq: np.ndarray, tpq: int):
         if tpq <= 0:
             raise ValueError(f"ticks per quarter note must be positive, got {tpq}")
-        mspq = np.asarray(mspq, dtype=np.float64)
-        self.invalid = bool((mspq <= 0).any())
-        mspq = np.where(mspq > 0, mspq, DEFAULT_MSPQ)
-        self.times, self.mspq = breakpoints(np.asarray(ticks, dtype=np.int64), mspq, np.float64(DEFAULT_MSPQ))
         self.tpq = tpq
-        self.sec_per_tick = self.mspq / 1e6 / tpq
-        self.start_sec = np.concatenate(([0.0], np.cumsum(np.diff(self.times) * self.sec_per_tick[:-1])))
+        ticks, mspq = np.asarray(ticks), np.asarray(mspq)
+        if ticks.size <= _SMALL_MAP:
+            self._build_small(ticks.tolist(), mspq.tolist(), tpq)
+        else:
+            mspq = mspq.astype(np.float64)
+            self.invalid = bool((mspq <= 0).any())
+            mspq = np.where(mspq > 0, mspq, DEFAULT_MSPQ)
+            self.times, self.mspq = breakpoints(ticks.astype(np.int64), mspq, np.float64(DEFAULT_MSPQ))
+            self.sec_per_tick = self.mspq / 1e6 / tpq
+            self.start_sec = np.concatenate(([0.0], np.cumsum(np.diff(self.times) * self.sec_per_tick[:-1])))
+        # One segment (one tempo for the whole file) is the usual case: seconds are then a product.
+        self._single = float(self.sec_per_tick[0]) if self.times.size == 1 else None
+
+    def _build_small(self, ticks: list, mspq: list, tpq: int) -> None:
+        """The same arrays as the numpy path, in plain Python: a handful of events costs less that way."""
+        self.invalid = any(m <= 0 for m in mspq)
+        values = [float(m) if m > 0 else float(DEFAULT_MSPQ) for m in mspq]
+        times, values = breakpoints_small([int(t) for t in ticks], values, float(DEFAULT_MSPQ))
+        per_tick = [m / 1e6 / tpq for m in values]
+        start, now = [0.0], 0.0
+        for k in range(1, len(times)):
+            # cumsum's order of additions, so the result is the numpy path's to the bit
+            step = (times[k] - times[k - 1]) * per_tick[k - 1]
+            now = step if k == 1 else now + step
+            start.append(now)
+        self.times = np.array(times, dtype=np.int64)
+        self.mspq = np.array(values, dtype=np.float64)
+        self.sec_per_tick = np.array(per_tick, dtype=np.float64)
+        self.start_sec = np.array(start, dtype=np.float64)
 
     def seconds(self, ticks: np.ndarray | float) -> np.ndarray:
         """Seconds from the start of the file at each tick position (ticks may be fractional)."""
         ticks = np.asarray(ticks, dtype=np.float64)
-        seg = np.clip(np.searchsorted(self.times, ticks, side="right") - 1, 0, None)
+        if self._single is not None:
+            # start_sec[0] + (ticks - times[0]) * sec_per_tick[0], whose first terms are 0.0 and 0
+            return ticks * self._single + 0.0
+        seg = np.maximum(np.searchsorted(self.times, ticks, side="right") - 1, 0)
         return self.start_sec[seg] + (ticks - self.times[seg]) * self.sec_per_tick[seg]
 
     def ticks(self, seconds: np.ndarray | float) -> np.ndarray:
@@ -101,7 +145,7 @@ class TempoMap:
 
     def bpm_at(self, tick: float) -> float:
         """Beats per minute in force at ``tick``."""
-        seg = max(int(np.searchsorted(self.times, tick, side="right")) - 1, 0)
+        seg = max(int(np.searchsorted(self.times, tick, side="right")) - 1, 0) if self.times.size > 1 else 0
         return float(6e7 / self.mspq[seg])
 
 
@@ -110,6 +154,9 @@ def same_tick_conflict(ticks: np.ndarray, mspq: np.ndarray) -> bool:
     ticks, mspq = np.asarray(ticks), np.asarray(mspq)
     if ticks.size < 2:
         return False
+    if ticks.size <= _SMALL_MAP:
+        first: dict = {}
+        return any(first.setdefault(t, m) != m for t, m in zip(ticks.tolist(), mspq.tolist(), strict=True))
     order = np.lexsort((mspq, ticks))
     t, v = ticks[order], mspq[order]
     return bool(((t[1:] == t[:-1]) & (v[1:] != v[:-1])).any())

@@ -7,10 +7,9 @@ one-line reason that ends up in ``quarantine.json``.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 MIDI_EXTENSIONS = frozenset({".mid", ".midi"})
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".mp3"})
@@ -24,7 +23,10 @@ class Rejected(Exception):
 
 def kind_for(path: str | Path) -> str | None:
     """``'midi'``, ``'audio'`` or ``None`` from the file's extension."""
-    ext = Path(path).suffix.lower()
+    # PurePath.suffix without building a path: an import calls this once per source file.
+    name = os.fspath(path).rstrip("/").rpartition("/")[2]
+    dot = name.rfind(".")
+    ext = name[dot:].lower() if 0 < dot < len(name) - 1 else ""
     if ext in MIDI_EXTENSIONS:
         return "midi"
     if ext in AUDIO_EXTENSIONS:
@@ -107,6 +109,7 @@ def _decoder_message(err: Exception, path: str | Path) -> str:
 
 def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 << 16) -> dict[str, Any]:
     """Decode an audio file block by block; return rate, channels, duration and peak level."""
+    import numpy as np  # here, not at the top: an import that checks nothing new should not load it
     import soundfile as sf
 
     try:
@@ -142,19 +145,27 @@ def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 <<
     }
 
 
-def check_file(task: tuple[str, str, float]) -> dict[str, Any]:
-    """Worker entry point: ``(path, kind, silence_dbfs)`` → info with ``sha256``.
+def check_source(task: tuple[str, str, float]) -> dict[str, Any]:
+    """Worker entry point of the import: ``(path, kind, silence_dbfs)`` → the file's verdict.
 
-    Raises :class:`Rejected` (turned into a quarantine reason by the caller).
+    Returns ``{"sha256", "info"}`` for a file that passes (``info`` holds ``size``
+    and what :func:`check_midi` or :func:`check_audio` found) and ``{"sha256",
+    "reason"}`` for one that is rejected, so a rejection can be recorded against
+    the content it judged. Anything other than a rejection (the file cannot be
+    read, a crash, a time-out) is left to the caller's supervisor.
     """
     import hashlib
 
     path, kind, silence_dbfs = task
     data = Path(path).read_bytes()
-    if not data:
-        raise Rejected("empty file")
-    _check_container(data[:16], kind, Path(path).suffix.lower())
-    info = check_midi(data) if kind == "midi" else check_audio(path, silence_dbfs)
-    info["sha256"] = hashlib.sha256(data).hexdigest()
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        if not data:
+            raise Rejected("empty file")
+        _check_container(data[:16], kind, Path(path).suffix.lower())
+        info = check_midi(data) if kind == "midi" else check_audio(path, silence_dbfs)
+    except Rejected as err:
+        # One line, at most the length a supervised failure is cut to, as the reason always was.
+        return {"sha256": sha, "reason": " ".join(str(err).split())[:290] or "no message"}
     info["size"] = len(data)
-    return info
+    return {"sha256": sha, "info": info}

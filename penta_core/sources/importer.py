@@ -4,23 +4,35 @@ Folders are kept (``raw/<kind>/<path relative to source_dir>``) so labels can
 be read from folder names later. Files are deduplicated by content hash, never
 by name; a file that fails its check goes to ``quarantine.json`` with a reason.
 Source files are only ever read.
+
+Incremental: the import record (:mod:`penta_core.sources.record`) holds what
+earlier imports found, so only new or changed files are checked in workers,
+and a raw copy that already holds the right bytes is left alone. The outputs
+are the same bytes a clean import writes.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import gc
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from penta_core.core.errors import InputError
-from penta_core.core.io import atomic_write_bytes, sha256_bytes, write_json
+from penta_core.core.io import atomic_write_bytes, sha256_bytes
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.core.steps import check_source_dir
 from penta_core.engine.parallel import supervised_map
-from penta_core.sources.checks import check_file, kind_for
+from penta_core.sources.checks import check_source, kind_for
+from penta_core.sources.record import ImportRecord, rules_fingerprint
+
+# A file that passed the pre-checks: (relative path, path, its stat before any read, kind).
+Candidate = tuple[str, str, os.stat_result, str]
 
 
 @dataclass
@@ -29,6 +41,11 @@ class ImportReport:
     quarantined: list[dict[str, str]] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     scanned: int = 0
+    # How this run got there; never written to an output, which must not depend on earlier runs.
+    checked: int = 0  # files sent to a worker
+    reused: int = 0  # files whose verdict came from the import record
+    copied: int = 0  # raw copies written
+    kept: int = 0  # raw copies that already held the right bytes
 
     def summary(self) -> dict[str, int]:
         by_kind = {k: sum(1 for s in self.samples if s["kind"] == k) for k in ("midi", "audio")}
@@ -42,7 +59,7 @@ class ImportReport:
         }
 
 
-def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None]]:
+def walk_source(source_dir: Path) -> Iterator[tuple[str, str | None, str | None]]:
     """Yield ``(relative path, absolute path, problem)`` for every file below ``source_dir``.
 
     Symbolic links are followed once: a folder reached again from inside itself
@@ -50,11 +67,11 @@ def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None
     Entries come sorted by relative path so every run sees the same order.
     """
     visited: set[tuple[int, int]] = set()
-    found: list[tuple[str, Path | None, str | None]] = []
+    found: list[tuple[str, str | None, str | None]] = []
 
-    def visit(folder: Path, rel: str, ancestors: frozenset[tuple[int, int]]) -> None:
+    def visit(folder: str | Path, rel: str, ancestors: frozenset[tuple[int, int]]) -> None:
         try:
-            stat = folder.stat()
+            stat = os.stat(folder)
         except OSError as err:
             found.append((rel or ".", None, f"folder cannot be read: {err.strerror}"))
             return
@@ -80,7 +97,7 @@ def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None
                 # output can hold: the whole import used to die writing quarantine.json.
                 found.append((shown, None, "name is not valid UTF-8; rename it to import it"))
                 continue
-            path = Path(entry.path)
+            path = entry.path  # a string: a re-run walks every source, and pathlib costs more than the stat
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
                 is_file = entry.is_file(follow_symlinks=True)
@@ -91,7 +108,7 @@ def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None
                 visit(path, child_rel, ancestors)
             elif is_file:
                 found.append((child_rel, path, None))
-            elif entry.is_symlink() and not path.exists():  # a link to a pipe or device is not broken
+            elif entry.is_symlink() and not os.path.exists(path):  # a link to a pipe or device is not broken
                 found.append((child_rel, None, "broken symbolic link"))
             else:
                 found.append((child_rel, None, "not a regular file"))
@@ -101,49 +118,95 @@ def walk_source(source_dir: Path) -> Iterator[tuple[str, Path | None, str | None
     yield from found
 
 
-def _precheck(rel: str, path: Path, max_bytes: int) -> str | None:
-    """Reasons found without opening the file; ``None`` when it may be checked."""
-    name = Path(rel).name
-    if kind_for(rel) is None:
+def _precheck(rel: str, path: str, kind: str | None, max_bytes: int) -> tuple[str | None, os.stat_result | None]:
+    """``(reason, None)`` for a file rejected without opening it, else ``(None, its stat)``."""
+    if kind is None:
+        name = Path(rel).name
         if name.startswith("."):
-            return f"not a music file (hidden file {name})"
+            return f"not a music file (hidden file {name})", None
         suffix = Path(rel).suffix.lower() or "no extension"
-        return f"unsupported file type ({suffix}); expected .mid, .midi, .wav, .flac, .ogg or .mp3"
-    size = path.stat().st_size
+        return f"unsupported file type ({suffix}); expected .mid, .midi, .wav, .flac, .ogg or .mp3", None
+    st = os.stat(path)
+    size = st.st_size
     if size == 0:
-        return "empty file"
+        return "empty file", None
     if size > max_bytes:
-        return f"file is {size / 2**20:.1f} MB, above the limit import.max_file_mb = {max_bytes / 2**20:g}"
+        return f"file is {size / 2**20:.1f} MB, above the limit import.max_file_mb = {max_bytes / 2**20:g}", None
     if not os.access(path, os.R_OK):
-        return "permission denied"
-    return None
+        return "permission denied", None
+    return None, st
 
 
-def _prune(layout: DatasetLayout, keep: set[Path]) -> None:
-    """Delete raw files left by an earlier import that this one no longer holds."""
-    for kind in ("midi", "audio"):
-        folder = layout.raw_dir(kind)
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.rglob("*"), reverse=True):
-            if path.is_file() and path not in keep:
-                path.unlink()
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
+def _prune(folder: Path, keep: set[str]) -> None:
+    """Delete every file and link below ``folder`` but ``keep`` (relative paths), and emptied folders.
+
+    The raw folders persist between runs (so unchanged copies are not rewritten):
+    this is what makes them hold exactly what a clean import writes, leftover
+    temp files of a killed run included. One ``scandir`` per folder: a re-run
+    visits every copy.
+    """
+    def visit(path: str, prefix: str) -> bool:
+        try:
+            with os.scandir(path) as found:
+                entries = list(found)
+        except FileNotFoundError:
+            return False
+        left = len(entries)
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if visit(entry.path, rel + "/"):
+                    os.rmdir(entry.path)
+                    left -= 1
+            elif rel not in keep and (entry.is_symlink() or entry.is_file()):
+                os.unlink(entry.path)
+                left -= 1
+        return left == 0
+
+    visit(os.fspath(folder), "")
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while the import builds its records.
+
+    A re-run of 10,000 unchanged sources allocates a few hundred thousand dicts
+    and lists (the record, the samples), none in a reference cycle; the collector
+    scanning them again and again took a quarter of its time. Reference counting
+    still frees everything as usual, and the collector runs again afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _without_paths(reason: str, folders: list[str]) -> str:
+    """``reason`` with the source folder's absolute path cut out, so it reads the same on every machine."""
+    for folder in folders:
+        reason = reason.replace(folder, "")
+    return reason
 
 
 def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[str, Any]) -> ImportReport:
     """Import ``source_dir`` into ``layout``; write raw files, ``index/imported.json``, ``quarantine.json``.
 
+    Also updates the import record (``layout.import_record``), which only decides
+    how much work a run does, never what it writes.
+
     Parameters
     ----------
     source_dir : the folder to import, read recursively.
     layout : the dataset being built.
-    params : the validated parameter tree (``import.*`` limits are used).
+    params : the validated parameter tree (``import.*`` limits and ``import.verify`` are used).
 
     Returns
     -------
-    ImportReport : imported samples, quarantined files and collapsed duplicates.
+    ImportReport : imported samples, quarantined files and collapsed duplicates; and
+        files checked or reused, copies written or kept (for the stage to print).
 
     Raises
     ------
@@ -151,95 +214,152 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
     InputError : ``source_dir`` is a file, or holds nothing valid.
     """
     source = check_source_dir(source_dir)
-    opts = params["import"]
-    max_bytes = int(opts["max_file_mb"] * 2**20)
-    report = ImportReport()
-    candidates: list[tuple[str, Path]] = []
-    for rel, path, problem in walk_source(source):
-        report.scanned += 1
-        if problem is None:
-            try:
-                problem = _precheck(rel, path, max_bytes)
-            except OSError as err:
-                problem = f"cannot be read: {err.strerror or errno.errorcode.get(err.errno, err)}"
-        if problem:
-            report.quarantined.append({"path": rel, "reason": problem})
-        else:
-            candidates.append((rel, path))
-
-    tasks = ((str(path), kind_for(rel), opts["silence_dbfs"]) for rel, path in candidates)
-    checked: dict[int, dict[str, Any]] = {}
-    for index, outcome in supervised_map(
-        check_file, tasks, n_jobs=resolve_jobs(opts["n_jobs"]), timeout_s=opts["timeout_s"],
-        desc="import", total=len(candidates), relative_to=[source],
-    ):
-        if outcome.ok and outcome.value["duration_s"] > opts["max_duration_s"]:
-            report.quarantined.append({"path": candidates[index][0], "reason": (
-                f"lasts {outcome.value['duration_s']:.0f} s, above the limit "
-                f"import.max_duration_s = {opts['max_duration_s']:g}")})
-        elif outcome.ok:
-            checked[index] = outcome.value
-        else:
-            reason = (outcome.reason or "rejected").removeprefix("Rejected: ")
-            report.quarantined.append({"path": candidates[index][0], "reason": reason})
-
-    by_hash: dict[str, list[int]] = {}
-    for index in sorted(checked):
-        by_hash.setdefault(checked[index]["sha256"], []).append(index)
-    for sha, indices in by_hash.items():
-        rel, path = candidates[indices[0]]
-        info = checked[indices[0]]
-        kind = kind_for(rel)
-        try:
-            data = path.read_bytes()
-        except OSError as err:  # deleted or locked between its check and its copy
-            report.quarantined.append({"path": rel, "reason": f"file went away while it was being imported: "
-                                                              f"{err.strerror or err}"})
-            continue
-        if sha256_bytes(data) != sha:
-            report.quarantined.append({"path": rel, "reason": "file changed while it was being imported"})
-            continue
-        dest = layout.raw_dir(kind) / rel
-        try:
-            atomic_write_bytes(dest, data)
-        except OSError as err:
-            # The copy's path is longer than the source's when the dataset folder is; only
-            # that is the file's fault. Anything else (a full disk) must stop the stage.
-            if err.errno != errno.ENAMETOOLONG:
-                raise
-            report.quarantined.append({"path": rel, "reason": "path too long to copy into the dataset folder"})
-            continue
-        sources = [candidates[i][0] for i in indices]
-        sample = {
-            "id": sha[:16],
-            "path": layout.rel(dest),
-            "kind": kind,
-            "origin": "imported",
-            "group": sha[:16],
-            "sha256": sha,
-            "source": rel,
-            "sources": sources,
-            "info": {k: v for k, v in info.items() if k != "sha256"},
-        }
-        report.samples.append(sample)
-        if len(sources) > 1:
-            report.duplicates.append({"sample": sample["id"], "kept": rel, "sources": sources})
-
-    _prune(layout, {layout.abs(s["path"]) for s in report.samples})
-    for kind in ("midi", "audio"):
-        layout.raw_dir(kind).mkdir(parents=True, exist_ok=True)  # an empty kind is still an output
-    report.samples.sort(key=lambda s: s["id"])
-    report.quarantined.sort(key=lambda q: q["path"])
-    report.duplicates.sort(key=lambda d: d["sample"])
-    write_json(layout.quarantine, {"count": len(report.quarantined), "files": report.quarantined})
-    write_json(layout.index("imported"), {
-        "samples": report.samples,
-        "duplicates": report.duplicates,
-        "summary": report.summary(),
-    })
+    with _cyclic_gc_paused():
+        report = _import(source, layout, params["import"])
     if not report.samples:
         raise InputError(
             f"no valid MIDI or audio file found in '{source}' "
             f"({len(report.quarantined)} quarantined, see {layout.quarantine})"
         )
     return report
+
+
+def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> ImportReport:
+    """The import of :func:`import_sources` once its source folder is known to be one."""
+    max_bytes = int(opts["max_file_mb"] * 2**20)
+    record = ImportRecord(layout.import_record, rules_fingerprint(opts["silence_dbfs"]), time.time_ns(),
+                          trust_stat=opts["verify"] != "hash")
+    report = ImportReport()
+    candidates: list[Candidate] = []
+    for rel, path, problem in walk_source(source):
+        report.scanned += 1
+        st = kind = None
+        if problem is None:
+            kind = kind_for(rel)
+            try:
+                problem, st = _precheck(rel, path, kind, max_bytes)
+            except OSError as err:
+                problem = f"cannot be read: {err.strerror or errno.errorcode.get(err.errno, err)}"
+        if problem:
+            report.quarantined.append({"path": rel, "reason": problem})
+        else:
+            candidates.append((rel, path, st, kind))
+    try:
+        _import_candidates(candidates, source, layout, opts, record, report)
+    except BaseException:
+        record.save_quietly()  # what was learnt stays true: a Ctrl-C keeps the checks done so far
+        raise
+    for kind in ("midi", "audio"):
+        layout.raw_dir(kind).mkdir(parents=True, exist_ok=True)  # an empty kind is still an output
+    report.samples.sort(key=lambda s: s["id"])
+    report.quarantined.sort(key=lambda q: q["path"])
+    report.duplicates.sort(key=lambda d: d["sample"])
+    record.write_json(layout.quarantine, {"count": len(report.quarantined), "files": report.quarantined})
+    record.write_json(layout.index("imported"), {
+        "samples": report.samples,
+        "duplicates": report.duplicates,
+        "summary": report.summary(),
+    })
+    record.finish({c[0] for c in candidates}, {s["path"] for s in report.samples})
+    return report
+
+
+def _import_candidates(candidates: list[Candidate], source: Path, layout: DatasetLayout,
+                       opts: dict[str, Any], record: ImportRecord, report: ImportReport) -> None:
+    """Check the candidates (in workers, unless the record knows their verdict), copy the valid ones, prune."""
+    verdicts: dict[int, tuple[str, dict[str, Any]]] = {}  # candidate index → (sha256, verdict)
+    to_check: list[int] = []
+    for index, (rel, path, st, _) in enumerate(candidates):
+        sha = record.sha_of(rel, path, st)
+        verdict = record.verdict(sha, rel.rpartition("/")[2]) if sha else None
+        if verdict is None:
+            to_check.append(index)
+        else:
+            verdicts[index] = (sha, verdict)
+            report.reused += 1
+
+    folders = sorted({f"{os.fspath(source)}/", f"{os.path.realpath(source)}/"}, key=len, reverse=True)
+    tasks = ((candidates[i][1], candidates[i][3], opts["silence_dbfs"]) for i in to_check)
+    for position, outcome in supervised_map(
+        check_source, tasks, n_jobs=resolve_jobs(opts["n_jobs"]), timeout_s=opts["timeout_s"],
+        desc="import", total=len(to_check), relative_to=[source],
+    ):
+        index = to_check[position]
+        report.checked += 1
+        rel, _, st, _ = candidates[index]
+        if not outcome.ok:  # unreadable, crashed or timed out: not the content's fault, so not recorded
+            report.quarantined.append({"path": rel, "reason": outcome.reason or "rejected"})
+            continue
+        sha = outcome.value.pop("sha256")
+        verdict = outcome.value
+        if "reason" in verdict:
+            verdict = {"reason": _without_paths(verdict["reason"], folders)}
+        record.remember_source(rel, st, sha)
+        record.remember_verdict(sha, rel.rpartition("/")[2], verdict)
+        verdicts[index] = (sha, verdict)
+
+    checked: dict[int, tuple[str, dict[str, Any]]] = {}
+    for index, (sha, verdict) in verdicts.items():
+        rel = candidates[index][0]
+        if "reason" in verdict:
+            report.quarantined.append({"path": rel, "reason": verdict["reason"]})
+        elif verdict["info"]["duration_s"] > opts["max_duration_s"]:
+            report.quarantined.append({"path": rel, "reason": (
+                f"lasts {verdict['info']['duration_s']:.0f} s, above the limit "
+                f"import.max_duration_s = {opts['max_duration_s']:g}")})
+        else:
+            checked[index] = (sha, verdict["info"])
+
+    raw_dirs = {kind: layout.raw_dir(kind) for kind in ("midi", "audio")}
+    raw_rel = {kind: layout.rel(folder) for kind, folder in raw_dirs.items()}
+    raw_str = {kind: os.fspath(folder) for kind, folder in raw_dirs.items()}
+    by_hash: dict[str, list[int]] = {}
+    for index in sorted(checked):
+        by_hash.setdefault(checked[index][0], []).append(index)
+    for sha, indices in by_hash.items():
+        rel, path, _, kind = candidates[indices[0]]
+        info = checked[indices[0]][1]
+        dest = f"{raw_str[kind]}/{rel}"
+        dest_rel = f"{raw_rel[kind]}/{rel}"
+        if record.holds_copy(dest_rel, dest, sha, info["size"]):
+            report.kept += 1
+        else:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError as err:  # deleted or locked between its check and its copy
+                report.quarantined.append({"path": rel, "reason": f"file went away while it was being imported: "
+                                                                  f"{err.strerror or err}"})
+                continue
+            if sha256_bytes(data) != sha:
+                report.quarantined.append({"path": rel, "reason": "file changed while it was being imported"})
+                continue
+            try:
+                atomic_write_bytes(dest, data)
+            except OSError as err:
+                # The copy's path is longer than the source's when the dataset folder is; only
+                # that is the file's fault. Anything else (a full disk) must stop the stage.
+                if err.errno != errno.ENAMETOOLONG:
+                    raise
+                report.quarantined.append({"path": rel, "reason": "path too long to copy into the dataset folder"})
+                continue
+            record.remember_copy(dest_rel, dest, sha)
+            report.copied += 1
+        sources = [candidates[i][0] for i in indices]
+        sample = {
+            "id": sha[:16],
+            "path": dest_rel,
+            "kind": kind,
+            "origin": "imported",
+            "group": sha[:16],
+            "sha256": sha,
+            "source": rel,
+            "sources": sources,
+            "info": dict(info),
+        }
+        report.samples.append(sample)
+        if len(sources) > 1:
+            report.duplicates.append({"sample": sample["id"], "kept": rel, "sources": sources})
+
+    for kind, folder in raw_dirs.items():
+        _prune(folder, {s["source"] for s in report.samples if s["kind"] == kind})

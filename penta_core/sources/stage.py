@@ -14,7 +14,10 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     lines = [
         (f"imported {s['imported']} samples ({s['imported_midi']} MIDI, {s['imported_audio']} audio) "
         f"from {s['files_scanned']} files; {s['duplicate_files']} duplicates collapsed, "
-        f"{s['quarantined']} quarantined")
+        f"{s['quarantined']} quarantined"),
+        # How this run got there; printed only, so the outputs stay those of a clean build.
+        (f"  checked {report.checked} new or changed files, reused {report.reused} earlier checks "
+         f"({layout.rel(layout.import_record)}); wrote {report.copied} raw copies, kept {report.kept}"),
     ]
     lines += [f"  quarantined {q['path']}: {q['reason']}" for q in report.quarantined[:20]]
     if len(report.quarantined) > 20:
