@@ -12,9 +12,10 @@ times, toward :data:`TARGET_CHUNK_S` of work (at most :data:`MAX_CHUNK` items).
 The worker sends its results back in batches, and before each item it writes
 in memory shared with the parent which item it is on and since when. So the
 time-out stays per item, and a crash or a time-out is charged to the one item
-that was running; the chunk's other unfinished items run again, one per chunk,
-on a fresh worker. Items are consumed lazily and at most ``n_jobs`` chunks are
-in flight, so memory stays bounded however many items there are.
+that was running; the chunk's other unfinished items run again, each alone in
+a chunk, on whichever worker is free (the replacement, typically). Items are
+consumed lazily and at most ``n_jobs`` chunks are in flight, so memory stays
+bounded however many items there are.
 
 Ctrl-C is the parent's alone: workers never see SIGINT (they start with it
 blocked and ignore it), so they print no traceback of their own; the parent
