@@ -64,7 +64,7 @@ class MIDIFeatureExtractor:
     """Features of one MIDI file: the full record, or a float64 row in column order.
 
     Values are those of the ``features`` stage for the same file: ``vector(f)``
-    equals the file's MIDI columns in ``processed/features.npz``. The
+    equals the file's MIDI columns in the feature table (``processed/features/``). The
     extractor holds no state; one instance serves any number of files.
 
     Attributes
