@@ -52,14 +52,52 @@ def work(template, tmp_path) -> Path:
     return Path(shutil.copytree(template, tmp_path / "work"))
 
 
-def _env() -> dict[str, str]:
+# Loaded by every process of the run (workers too) through PYTHONPATH: each MIDI extraction
+# takes 20 ms more, so a run lasts seconds however fast the extractor and the machine are.
+SLOW_EXTRACTION = """
+import importlib.abc, importlib.util, sys, time
+
+class _Slow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "penta_core.features.midi":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            extract = module.extract_midi_features
+
+            def slow(*args, **kwargs):
+                time.sleep(0.02)
+                return extract(*args, **kwargs)
+            module.extract_midi_features = slow
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, _Slow())
+"""
+
+
+@pytest.fixture(scope="module")
+def slow_hook(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("slow_hook")
+    (folder / "sitecustomize.py").write_text(SLOW_EXTRACTION)
+    return folder
+
+
+def _env(hook: Path | None = None) -> dict[str, str]:
     # Rows are saved every 50 ms, so the test sees progress long before the run ends.
-    return {**os.environ, "NUMBA_CACHE_DIR": str(REPO / ".numba_cache"), "PENTA_SAVE_INTERVAL_S": "0.05"}
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(REPO / ".numba_cache"), "PENTA_SAVE_INTERVAL_S": "0.05"}
+    if hook is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hook), env.get("PYTHONPATH")) if p)
+    return env
 
 
-def _start(cmd: list[str], cwd: Path) -> subprocess.Popen:
+def _start(cmd: list[str], cwd: Path, hook: Path) -> subprocess.Popen:
     # A process group of its own, so the Ctrl-C below reaches the run and its workers only.
-    return subprocess.Popen(cmd, cwd=cwd, env=_env(), start_new_session=True,
+    return subprocess.Popen(cmd, cwd=cwd, env=_env(hook), start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -117,13 +155,13 @@ def _assert_one_quiet_line(returncode: int, out: str, err: str) -> None:
     assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
 
 
-def test_ctrl_c_mid_extraction_in_a_stage_script_is_one_line_and_the_rerun_resumes(work):
+def test_ctrl_c_mid_extraction_in_a_stage_script_is_one_line_and_the_rerun_resumes(work, slow_hook):
     features = work / "datasets" / "ds" / "processed" / "features"
 
     def extracted() -> int:  # rows saved so far: finished parts and the journal of unfinished ones
         return len(read_parts(features).ids)
 
-    proc = _start([sys.executable, str(REPO / "stages" / "features.py")], work)
+    proc = _start([sys.executable, str(REPO / "stages" / "features.py")], work, slow_hook)
     _wait_for(proc, lambda: extracted() >= 5, "5 extracted samples")
     out, err = _ctrl_c(proc)
     _assert_one_quiet_line(proc.returncode, out, err)
@@ -138,9 +176,9 @@ def test_ctrl_c_mid_extraction_in_a_stage_script_is_one_line_and_the_rerun_resum
     assert f"{N_FILES - done} extracted, {done} reused" in rerun.stdout
 
 
-def test_ctrl_c_while_the_cli_starts_its_workers_is_one_line_and_the_rerun_completes(work):
+def test_ctrl_c_while_the_cli_starts_its_workers_is_one_line_and_the_rerun_completes(work, slow_hook):
     cmd = [sys.executable, "-m", "penta_core.cli", "--extract-features", "--dataset", "ds"]
-    proc = _start(cmd, work)
+    proc = _start(cmd, work, slow_hook)
     # Workers spend their first seconds importing librosa: the signal must not reach them there either.
     _wait_for(proc, lambda: _workers(proc.pid), "worker process")
     out, err = _ctrl_c(proc)
