@@ -8,6 +8,7 @@ Examples::
     penta-dataset --all --import-dir /path/to/music --multiplier 10 --count 5000
     penta-dataset --annotate-ui --annotator ana        # the annotation page on http://127.0.0.1:8765/
     penta-dataset --materialize test out/              # the test split as plain .mid/.wav files
+    penta-dataset --export                             # export/: Parquet, WebDataset shards, dataset card
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ FLAG_STEPS: list[tuple[str, str]] = [
     ("splits", "splits"),
     ("validate", "validate"),
     ("baseline", "baseline"),
+    ("export", "export"),
 ]
 # Step → the flag that runs it, as messages name it. The manifest is rebuilt
 # after any step that changes what it merges, so importing is what makes it.
@@ -65,10 +67,11 @@ STEP_FLAGS: dict[str, str] = {
     "splits": "--splits",
     "validate": "--validate",
     "baseline": "--baseline",
+    "export": "--export",
 }
 # Steps that read manifest.json: the manifest is rebuilt before them when an
 # earlier step of the same run changed what it merges.
-READS_MANIFEST = frozenset({"splits", "validate", "baseline"})
+READS_MANIFEST = frozenset({"splits", "validate", "baseline", "export"})
 
 
 def plan_run(wanted: list[str], has_config: bool) -> list[str]:
@@ -112,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     steps_group.add_argument("--validate", action="store_true", help="score balance, diversity, quality, leakage")
     steps_group.add_argument("--splits", action="store_true", help="write leak-free train/val/test splits")
     steps_group.add_argument("--baseline", action="store_true", help="train and score the baseline classifier")
+    steps_group.add_argument("--export", action="store_true",
+                             help="write each split as Parquet and WebDataset shards (export.formats) "
+                                  "with a dataset card")
     steps_group.add_argument("--all", action="store_true", help="run every step in sequence")
     opts = parser.add_argument_group("options")
     opts.add_argument("--dataset", metavar="NAME", help="dataset name under the datasets folder (dataset.name)")

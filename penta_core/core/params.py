@@ -97,7 +97,17 @@ DEFAULTS: dict[str, Any] = {
         "min_diversity": 0.5,
         "min_quality": 0.9,
     },
+    "export": {
+        "formats": ["parquet", "webdataset"],
+        "audio": "bytes",
+        "shard_mb": 256.0,
+        "workers_multiple": 8,
+        "license": "unknown",
+    },
 }
+
+# Formats the export stage writes (export.formats picks among them).
+EXPORT_FORMATS = ("parquet", "webdataset", "lmdb")
 
 
 Check = Callable[[str, Any], None]
@@ -169,6 +179,19 @@ def _choice(options: tuple[str, ...]) -> Check:
     return check
 
 
+def _formats(key: str, value: Any) -> None:
+    if not (isinstance(value, list) and value and all(v in EXPORT_FORMATS for v in value)):
+        _fail(key, "a non-empty list of " + ", ".join(EXPORT_FORMATS), value)
+    if len(set(value)) != len(value):
+        _fail(key, "a list without repeats", value)
+
+
+def _licence(key: str, value: Any) -> None:
+    # A Hugging Face licence identifier (mit, cc-by-4.0, other, unknown, ...): it goes in the card's YAML header.
+    if not (isinstance(value, str) and re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", value)):
+        _fail(key, "a licence identifier such as mit, cc-by-4.0, other or unknown", value)
+
+
 def _target_model(key: str, value: Any) -> None:
     if value in PLANNED_TARGET_MODELS:
         raise ParamError(f"params: '{key}' {value!r} has no data target yet; available: {', '.join(TARGET_MODELS)}")
@@ -237,6 +260,11 @@ SCHEMA: dict[str, Check] = {
     "validate.min_balance": _number(0, 1),
     "validate.min_diversity": _number(0, 1),
     "validate.min_quality": _number(0, 1),
+    "export.formats": _formats,
+    "export.audio": _choice(("bytes", "path")),
+    "export.shard_mb": _number(0, open_lo=True),
+    "export.workers_multiple": _int(1),
+    "export.license": _licence,
 }
 
 # Keys that now go by another name: an old params.yaml fails naming the new key.

@@ -27,6 +27,7 @@ STEP_MODULES: dict[str, str] = {
     "splits": "penta_core.splits.stage",
     "validate": "penta_core.validation.stage",
     "baseline": "penta_core.baseline.stage",
+    "export": "penta_core.export.stage",
 }
 
 # Steps that may start a dataset folder; every other step needs one already.
@@ -44,6 +45,8 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "validate": ((("manifest.json",), "manifest"), *((lst, "splits") for lst in _SPLIT_LISTS)),
     "baseline": ((("manifest.json",), "manifest"), *((lst, "splits") for lst in _SPLIT_LISTS),
                  (("index/features.json",), "features")),
+    "export": ((("manifest.json",), "manifest"), *((lst, "splits") for lst in _SPLIT_LISTS),
+               (("index/features.json",), "features")),
 }
 
 # Step → the files among the needs above that it makes.

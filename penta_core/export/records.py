@@ -1,0 +1,198 @@
+"""What an export holds: per split, one record per sample, built from the version's own files.
+
+A record joins what the manifest says about a sample (label, valence and
+arousal, group, origin, parent, transform, sha256), its row of the feature
+table, and the sample's bytes: MIDI as stored, audio as FLAC (a FLAC sample
+keeps its bytes; WAV, OGG and MP3 are re-encoded losslessly from what they
+decode to). Every format writes the same records, in the order and with the
+fields documented here, so a trainer can move between formats freely.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from penta_core.core.errors import InputError, MissingInput
+from penta_core.core.io import read_json, sha256_bytes
+from penta_core.core.layout import DatasetLayout
+from penta_core.features.table import load_feature_table
+from penta_core.manifest.load import load_manifest
+from penta_core.splits.lists import SPLITS, read_splits
+from penta_core.store.access import member_location, sample_bytes, sample_location
+
+# The split names a dataset hub expects (``validation``, not ``val``), used in the card's configs.
+HUB_SPLITS = {"train": "train", "val": "validation", "test": "test"}
+# Suffix of the sample's bytes in every format: MIDI as stored, audio always FLAC.
+SUFFIX = {"midi": "mid", "audio": "flac"}
+# Fields of a record's JSON part, in the order the Parquet columns take.
+META_FIELDS = ("id", "split", "kind", "origin", "label", "label_id", "valence", "arousal", "group", "parent",
+               "transform", "sha256", "features_status")
+
+
+@dataclass(frozen=True)
+class ExportSample:
+    """One sample of one split, everything but its bytes (read on demand by :func:`payload`)."""
+
+    meta: dict[str, Any]
+    features: np.ndarray | None  # float64, one value per feature column; None when extraction failed
+    entry: dict[str, Any]  # the manifest entry, to find the bytes
+
+    @property
+    def id(self) -> str:
+        return self.meta["id"]
+
+    @property
+    def kind(self) -> str:
+        return self.meta["kind"]
+
+    def digest(self) -> str:
+        """Hash of everything the sample contributes to an export but its bytes (named by ``sha256``)."""
+        h = hashlib.sha256(json.dumps(self.meta, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        h.update(b"\0" if self.features is None else self.features.astype("<f8").tobytes())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """The records of every split, and what they share: class names and feature columns."""
+
+    classes: list[str]
+    columns: list[str]
+    splits: dict[str, list[ExportSample]]
+
+    def split_digest(self, split: str) -> str:
+        """Hash of a split's records (not its bytes: those are named by each record's sha256)."""
+        h = hashlib.sha256(json.dumps([self.classes, self.columns]).encode("utf-8"))
+        for sample in self.splits[split]:
+            h.update(sample.digest().encode("ascii"))
+        return h.hexdigest()
+
+
+def class_names(layout: DatasetLayout, labels: Iterable[str | None]) -> list[str]:
+    """The label vocabulary of the target model, in its own order, then any other label found (sorted).
+
+    The vocabulary comes from the annotate stage's record, so ``label_id`` stays
+    the same for a label across versions whatever labels a version happens to hold.
+    """
+    path = layout.index("annotated")
+    names = list(read_json(path).get("summary", {}).get("labels", [])) if path.exists() else []
+    extra = sorted({label for label in labels if label is not None} - set(names))
+    return names + extra
+
+
+def plan_export(layout: DatasetLayout) -> ExportPlan:
+    """The records of each split of the built version at ``layout``.
+
+    Raises
+    ------
+    MissingInput : the manifest, the split lists or the feature table are missing.
+    InputError : a split lists a sample the manifest does not hold, or an id that cannot name a file.
+    """
+    samples = {s["id"]: s for s in load_manifest(layout)["samples"]}
+    lists = read_splits(layout)
+    ids, columns, X = load_feature_table(layout)
+    row = {sid: i for i, sid in enumerate(ids)}
+    classes = class_names(layout, (s.get("label") for s in samples.values()))
+    class_id = {name: i for i, name in enumerate(classes)}
+    splits: dict[str, list[ExportSample]] = {}
+    for split in SPLITS:
+        records = []
+        for sid in lists[split]:
+            entry = samples.get(sid)
+            if entry is None:
+                raise InputError(f"splits/{split}.txt lists {sid}, which manifest.json does not hold; "
+                                 "run the splits stage again")
+            if "." in sid or "/" in sid:
+                raise InputError(f"sample id {sid!r} holds '.' or '/', which WebDataset keys cannot")
+            label = entry.get("label")
+            meta = {
+                "id": sid, "split": split, "kind": entry["kind"], "origin": entry["origin"], "label": label,
+                "label_id": class_id[label] if label is not None else -1,
+                "valence": entry.get("valence"), "arousal": entry.get("arousal"), "group": entry["group"],
+                "parent": entry.get("parent"), "transform": entry.get("transform"), "sha256": entry["sha256"],
+                "features_status": "ok" if sid in row else "missing",
+            }
+            features = np.ascontiguousarray(X[row[sid]], dtype=np.float64) if sid in row else None
+            records.append(ExportSample(meta, features, entry))
+        splits[split] = records
+    return ExportPlan(classes, list(columns), splits)
+
+
+def approx_size(layout: DatasetLayout, sample: ExportSample) -> int:
+    """The sample's size in bytes as stored (audio re-encoded to FLAC comes out about this size or smaller)."""
+    entry = sample.entry
+    try:
+        if "shard" in entry:
+            return member_location(layout.abs(entry["shard"]), entry["member"])[1]
+        return layout.abs(entry["path"]).stat().st_size
+    except OSError as err:
+        raise MissingInput(f"sample {sample.id}: {sample_location(entry)} cannot be read ({err}); "
+                           "run dvc checkout or the stage that made it") from None
+
+
+def payload(layout: DatasetLayout, sample: ExportSample) -> bytes:
+    """The bytes a format stores for ``sample``: MIDI as stored, audio as FLAC; checked against the manifest.
+
+    Raises
+    ------
+    InputError : the bytes do not match the manifest's sha256.
+    MissingInput : the sample's file or shard is gone.
+    """
+    try:
+        data = sample_bytes(layout, sample.entry)
+    except (OSError, ValueError) as err:
+        raise MissingInput(f"sample {sample.id}: {sample_location(sample.entry)} cannot be read ({err}); "
+                           "run dvc checkout or the stage that made it") from None
+    if sha256_bytes(data) != sample.meta["sha256"]:
+        raise InputError(f"sample {sample.id}: its bytes do not match the sha256 the manifest records; "
+                         "rerun the stage that made it")
+    if sample.kind == "audio" and not data.startswith(b"fLaC"):
+        data = to_flac(data)
+    return data
+
+
+def to_flac(data: bytes) -> bytes:
+    """Audio bytes (WAV, OGG, MP3, ...) as FLAC, without loss of what they decode to.
+
+    16-bit (and 8-bit) PCM stays 16-bit; anything finer (24/32-bit PCM, float,
+    lossy codecs) becomes 24-bit, FLAC's finest common depth. Encoding is
+    deterministic for a given libFLAC.
+    """
+    import soundfile as sf
+
+    info = sf.info(io.BytesIO(data))
+    exact = info.subtype in ("PCM_16", "PCM_S8", "PCM_U8")
+    samples, rate = sf.read(io.BytesIO(data), dtype="int16" if exact else "float64", always_2d=True)
+    if not exact:
+        samples = np.clip(samples, -1.0, 1.0 - 2.0 ** -23)
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format="FLAC", subtype="PCM_16" if exact else "PCM_24")
+    return buffer.getvalue()
+
+
+def record_json(sample: ExportSample) -> bytes:
+    """The record's JSON part (every field of :data:`META_FIELDS`), compact, sorted keys, UTF-8."""
+    return json.dumps(sample.meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def features_npy(features: np.ndarray) -> bytes:
+    """A feature vector as ``.npy`` bytes (float64, little-endian): ``numpy.load`` reads it back."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(features, dtype="<f8"), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def order_key(seed: int, sample_id: str) -> int:
+    """Where a sample falls in a split's shuffled order: a 64-bit hash of ``(seed, id)``.
+
+    The order of existing samples never changes when others are added, so a
+    sample stays in its WebDataset shard as long as the shard count holds.
+    """
+    return int.from_bytes(hashlib.sha256(f"{seed}\0{sample_id}".encode()).digest()[:8], "big")
