@@ -284,7 +284,11 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
         "shards": len({s["shard"] for s in samples}),
         "failed": len(failed),
     }
-    write_json(layout.index("augmented"), {"samples": samples, "failed": failed, "summary": summary})
+    # The offline policy, carried into the manifest so a trainer can see what was applied before it
+    # adds its own (online) augmentation, and nothing is applied twice.
+    policy = {"multiplier": multiplier, "seed": seed, **(ranges if multiplier else {})}
+    write_json(layout.index("augmented"), {"samples": samples, "failed": failed, "summary": summary,
+                                           "policy": policy})
     return {
         "summary": summary,
         "generated": generated,

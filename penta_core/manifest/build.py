@@ -37,7 +37,8 @@ def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
             entry["label_conflict"] = note["conflict"]
         samples.append(entry)
     labels = {s["id"]: s for s in samples}
-    for variant in (_read_index(layout, "augmented") or {}).get("samples", []):
+    augmented = _read_index(layout, "augmented") or {}
+    for variant in augmented.get("samples", []):
         parent = labels.get(variant["parent"], {})
         entry = dict(variant)
         entry["label"] = parent.get("label")
@@ -71,6 +72,10 @@ def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
         "samples": samples,
         "summary": summarise(samples),
     }
+    if "policy" in augmented:
+        # What the augment stage applied (offline, per sample, recorded in each variant's `transform`);
+        # training-time augmentation is the trainer's and is not recorded here.
+        manifest["augmentation"] = {"offline": augmented["policy"]}
     write_json(layout.manifest, manifest)
     return manifest
 
