@@ -64,7 +64,7 @@ def piano_roll(score: Any, *, fs: float = 100.0, drums: bool = False) -> np.ndar
     seconds = score.to("second")
     starts, ends, pitches, velocities = [], [], [], []
     for track in seconds.tracks:
-        if track.is_drum and not drums or not len(track.notes):
+        if (track.is_drum and not drums) or not len(track.notes):
             continue
         notes = track.notes.numpy()
         start = np.floor(notes["time"] * fs).astype(np.int64)

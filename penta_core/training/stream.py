@@ -52,8 +52,8 @@ def export_folder(source: str | Path) -> Path:
     """The export folder of a dataset folder (``<dataset>/export``), or ``source`` itself when it is one."""
     path = Path(source)
     for candidate in (path / "export", path):
-        if (candidate / "export.json").is_file() or (candidate / "README.md").is_file() and \
-                any(candidate.glob("*.parquet")):
+        if (candidate / "export.json").is_file() or ((candidate / "README.md").is_file() and \
+                any(candidate.glob("*.parquet"))):
             return candidate
     raise MissingInput(f"no export at '{path}': run `penta-dataset --export` (or `dvc repro`) in the project first")
 
