@@ -50,3 +50,24 @@ def clean_builds(tmp_path_factory) -> list[Path]:
     return repos
 
 
+@pytest.fixture(scope="session")
+def exported(clean_builds, tmp_path_factory) -> Path:
+    """A copy of the first clean build's dataset, exported again in every format, with small shards.
+
+    The build's own ``export/`` (the shipped params: Parquet and WebDataset) stays in
+    ``clean_builds[0]``; this copy adds LMDB (when the lmdb package is installed) and
+    cuts WebDataset shards of 0.25 MB, so a split spans many shards.
+    """
+    import importlib.util
+    import shutil
+
+    from penta_core.core.params import load_params
+    from penta_core.export.build import export_dataset
+
+    root = tmp_path_factory.mktemp("exported") / "emotion_dataset_v1"
+    shutil.copytree(clean_builds[0] / "datasets" / "emotion_dataset_v1", root)
+    formats = ["parquet", "webdataset"] + (["lmdb"] if importlib.util.find_spec("lmdb") else [])
+    params = load_params(clean_builds[0] / "params.yaml", {
+        "dataset": {"root": str(root.parent)}, "export": {"formats": formats, "shard_mb": 0.25}})
+    export_dataset(DatasetLayout(root), params)
+    return root

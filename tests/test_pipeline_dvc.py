@@ -80,12 +80,13 @@ def _changed_stages(repo) -> set[str]:
 @pytest.mark.parametrize(("module", "expected"), [
     ("penta_core/splits/assign.py", {"splits"}),
     ("penta_core/families/midi.py", {"families"}),
-    ("penta_core/features/table.py", {"validate", "baseline"}),
+    ("penta_core/features/table.py", {"validate", "baseline", "export"}),
     ("penta_core/store/shards.py", {"augment", "synthesize", "families"}),
     # Every stage validates augment ranges through the registry, but only augment runs the transforms.
     ("penta_core/augment/midi.py", {"augment"}),
     ("penta_core/core/io.py", {"create", "import", "annotate", "augment", "synthesize", "features", "families",
-                               "manifest", "splits", "validate", "baseline"}),
+                               "manifest", "splits", "validate", "baseline", "export"}),
+    ("penta_core/training/augmentation.py", set()),  # the trainer's code: no stage reruns for it
 ])
 def test_editing_a_module_marks_exactly_the_stages_that_import_it(built, module, expected):
     path = built[1] / module

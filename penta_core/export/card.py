@@ -37,17 +37,20 @@ def _header(plan: ExportPlan, params: dict[str, Any], catalogue: dict[str, Any])
     total = sum(len(plan.splits[s]) for s in SPLITS)
     if "parquet" in catalogue["formats"]:
         data_files = [{"split": HUB_SPLITS[s], "path": f"{s}.parquet"} for s in SPLITS]
-    else:
+    elif "webdataset" in catalogue["formats"]:
         data_files = [{"split": HUB_SPLITS[s], "path": f"webdataset/{s}-*.tar"} for s in SPLITS
                       if catalogue["exports"]["webdataset"][s]["files"]]
+    else:  # LMDB alone: nothing a hub loader reads
+        data_files = []
     header = {
         "license": params["export"]["license"],
         "pretty_name": params["dataset"]["name"],
         "task_categories": [task],
         "tags": [*tags, "penta-core"],
         "size_categories": [size_category(total)],
-        "configs": [{"config_name": "default", "data_files": data_files}],
     }
+    if data_files:
+        header["configs"] = [{"config_name": "default", "data_files": data_files}]
     return "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n"
 
 

@@ -192,7 +192,6 @@ def features_npy(features: np.ndarray) -> bytes:
 def order_key(seed: int, sample_id: str) -> int:
     """Where a sample falls in a split's shuffled order: a 64-bit hash of ``(seed, id)``.
 
-    The order of existing samples never changes when others are added, so a
-    sample stays in its WebDataset shard as long as the shard count holds.
+    The order of existing samples never changes when others are added.
     """
     return int.from_bytes(hashlib.sha256(f"{seed}\0{sample_id}".encode()).digest()[:8], "big")

@@ -6,11 +6,12 @@ feature vector, absent when extraction failed). Shards are plain POSIX tars
 with fixed metadata, so the same records give the same bytes.
 
 A split's shard count is the smallest multiple of ``export.workers_multiple``
-that keeps shards under ``export.shard_mb``; samples go to shards by a
-seeded hash of their id (range-partitioned), in hash order inside a shard.
-So shards come out shuffled, loader workers get equal numbers of shards, and
-adding a sample changes only the shard it falls in while the count holds
-(at the price of shard sizes varying by a few percent on large splits).
+whose mean shard size is at most ``export.shard_mb``; the split's samples,
+in the order of a seeded hash of their ids, are cut into that many runs of
+equal counts (differing by one at most). So shards come out shuffled, and
+loader workers whose number divides the shard count read equal numbers of
+samples, which distributed training needs to keep ranks in step. The price:
+adding a sample to a split moves the cuts, so its shards are written again.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ from penta_core.export.records import (
 from penta_core.store.tar_shard import build_tar
 
 FOLDER = "webdataset"
+# Bytes a sample adds beside its own: three tar headers and paddings, the JSON record, the .npy features.
+MEMBER_OVERHEAD = 4096
 
 
 def shard_name(split: str, index: int) -> str:
@@ -39,7 +42,8 @@ def shard_name(split: str, index: int) -> str:
 
 
 def shard_count(n_samples: int, n_bytes: int, shard_mb: float, multiple: int) -> int:
-    """Shards for a split: none when it is empty, else the fewest (a multiple of ``multiple``) under the size.
+    """Shards for a split: none when it is empty, else the fewest (a multiple of ``multiple``) of mean size
+    at most ``shard_mb``.
 
     Example
     -------
@@ -55,10 +59,14 @@ def shard_count(n_samples: int, n_bytes: int, shard_mb: float, multiple: int) ->
 
 
 def assign_shards(samples: list[ExportSample], seed: int, count: int) -> list[list[ExportSample]]:
-    """Samples per shard: shard ``i`` takes the ids whose seeded hash falls in the i-th of ``count`` ranges."""
-    shards: list[list[ExportSample]] = [[] for _ in range(count)]
-    for sample in sorted(samples, key=lambda s: (order_key(seed, s.id), s.id)):
-        shards[(order_key(seed, sample.id) * count) >> 64].append(sample)
+    """``samples`` in seeded-hash order, cut into ``count`` runs whose lengths differ by one at most."""
+    ordered = sorted(samples, key=lambda s: (order_key(seed, s.id), s.id))
+    base, extra = divmod(len(ordered), count) if count else (0, 0)
+    shards, start = [], 0
+    for index in range(count):
+        size = base + (index < extra)
+        shards.append(ordered[start:start + size])
+        start += size
     return shards
 
 
@@ -77,7 +85,7 @@ def shard_bytes(layout: DatasetLayout, samples: list[ExportSample]) -> bytes:
 def plan_split(layout: DatasetLayout, samples: list[ExportSample], *, seed: int, shard_mb: float,
                multiple: int) -> list[list[ExportSample]]:
     """The shards of a split, each a list of its samples in order."""
-    total = sum(approx_size(layout, s) for s in samples)
+    total = sum(approx_size(layout, s) + MEMBER_OVERHEAD for s in samples)
     return assign_shards(samples, seed, shard_count(len(samples), total, shard_mb, multiple))
 
 
