@@ -270,3 +270,33 @@ def test_penta_dataset_export_runs_the_step(built, tmp_path, monkeypatch, capsys
     assert "exported train" in out and "as parquet to export" in out
     assert (root / "export" / "train.parquet").is_file() and not (root / "export" / "webdataset").exists()
     assert load_params(tmp_path / "params.yaml")["export"]["formats"] == ["parquet"]
+
+
+@pytest.mark.parametrize("fmt", ["pax", "gnu", "ustar"])
+def test_the_shard_reader_reads_any_tar_as_tarfile_does(tmp_path, fmt):
+    import tarfile
+
+    from penta_core.export.webdataset import iter_members, iter_shard
+
+    path = tmp_path / "shard.tar"
+    long_folder = "a" * 120 if fmt != "ustar" else "folder"
+    members = [(f"{long_folder}/k1.json", b'{"x": 1}'), (f"{long_folder}/k1.mid", b"MThd" * 300),
+               ("k2.json", b"{}"), ("k2.npy", bytes(range(256)) * 5)]
+    form = {"pax": tarfile.PAX_FORMAT, "gnu": tarfile.GNU_FORMAT, "ustar": tarfile.USTAR_FORMAT}[fmt]
+    with tarfile.open(path, "w", format=form) as archive:
+        folder = tarfile.TarInfo("a_folder")
+        folder.type = tarfile.DIRTYPE
+        archive.addfile(folder)  # not a file: skipped
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    assert list(iter_members(path)) == members
+    samples = list(iter_shard(path))
+    assert [s["__key__"] for s in samples] == [f"{long_folder}/k1", "k2"] and samples[1]["npy"] == members[3][1]
+    assert [s["__key__"] for s in iter_shard(path, keep=lambda record: record != b"{}")] == [f"{long_folder}/k1"]
+    broken = bytearray(path.read_bytes())
+    broken[len(broken) // 3] ^= 0xFF
+    path.write_bytes(bytes(broken[: len(broken) // 2]))
+    with pytest.raises(ValueError, match=r"bad tar header checksum|cut short"):
+        list(iter_members(path))

@@ -62,25 +62,24 @@ def piano_roll(score: Any, *, fs: float = 100.0, drums: bool = False) -> np.ndar
     if not fs > 0:
         raise ValueError(f"fs must be > 0 frames per second, got {fs!r}")
     seconds = score.to("second")
-    starts, ends, pitches, velocities = [], [], [], []
-    for track in seconds.tracks:
-        if (track.is_drum and not drums) or not len(track.notes):
-            continue
-        notes = track.notes.numpy()
-        start = np.floor(notes["time"] * fs).astype(np.int64)
-        starts.append(start)
-        ends.append(np.maximum(np.ceil((notes["time"] + notes["duration"]) * fs).astype(np.int64), start + 1))
-        pitches.append(notes["pitch"].astype(np.int64))
-        velocities.append(notes["velocity"].astype(np.uint8))
-    if not starts:
+    parts = [track.notes.numpy() for track in seconds.tracks if (drums or not track.is_drum) and len(track.notes)]
+    if not parts:
         return np.zeros((128, 0), dtype=np.uint8)
-    start, end = np.concatenate(starts), np.concatenate(ends)
-    pitch, velocity = np.concatenate(pitches), np.concatenate(velocities)
-    start = np.maximum(start, 0)
-    roll = np.zeros((128, int(end.max())), dtype=np.uint8)
-    # Quietest first, so the loudest note sounding in a cell is written last and wins.
-    for i in np.argsort(velocity, kind="stable"):
-        roll[pitch[i], start[i]:end[i]] = velocity[i]
+    onset = np.concatenate([p["time"] for p in parts])
+    duration = np.concatenate([p["duration"] for p in parts])
+    pitch = np.concatenate([p["pitch"] for p in parts]).astype(np.int64)
+    velocity = np.concatenate([p["velocity"] for p in parts]).astype(np.uint8)
+    # Quietest first: where notes overlap, assignment keeps the last value written, the loudest.
+    order = np.argsort(velocity, kind="stable")
+    onset, duration, pitch, velocity = onset[order], duration[order], pitch[order], velocity[order]
+    start = np.maximum(np.floor(onset * fs).astype(np.int64), 0)
+    end = np.maximum(np.ceil((onset + duration) * fs).astype(np.int64), start + 1)
+    lengths = end - start
+    frames = int(end.max())
+    roll = np.zeros((128, frames), dtype=np.uint8)
+    note = np.repeat(np.arange(len(start)), lengths)  # one entry per cell a note covers
+    frame = np.arange(len(note)) - np.repeat(np.cumsum(lengths) - lengths - start, lengths)
+    roll.reshape(-1)[pitch[note] * frames + frame] = velocity[note]
     return roll
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -72,6 +73,19 @@ def shuffle_buffer(items: Iterable[T], size: int, rng: np.random.Generator) -> I
         buffer[j] = item
     rng.shuffle(buffer)  # type: ignore[arg-type]
     yield from buffer
+
+
+_NPY_F8 = re.compile(rb"\{'descr': '<f8', 'fortran_order': False, 'shape': \((\d+),\), \}\s*\n")
+
+
+def read_npy(data: bytes) -> np.ndarray:
+    """An array from ``.npy`` bytes; the export's own (1-D little-endian float64) without ``numpy.load``'s cost."""
+    if data[:8] == b"\x93NUMPY\x01\x00":
+        length = int.from_bytes(data[8:10], "little")
+        match = _NPY_F8.fullmatch(data, 10, 10 + length)
+        if match is not None:
+            return np.frombuffer(data, dtype="<f8", count=int(match.group(1)), offset=10 + length)
+    return np.load(io.BytesIO(data), allow_pickle=False)
 
 
 def _torch_worker() -> tuple[int, int]:
@@ -251,7 +265,7 @@ class SplitStream:
     def _features(self, npy: bytes | None) -> np.ndarray | None:
         if npy is None:
             return None
-        return np.load(io.BytesIO(npy), allow_pickle=False).astype(self.features_dtype, copy=False)
+        return read_npy(npy).astype(self.features_dtype)
 
     def _read(self, units: list[Any]) -> Iterator[dict[str, Any]]:
         if self.format == "lmdb":
@@ -264,22 +278,31 @@ class SplitStream:
         if self.format == "webdataset":
             from penta_core.export.webdataset import iter_shard
 
+            # With a filter, a sample is judged on its record and its bytes are skipped unread.
+            keep = None if self.origins is None and self.kinds is None else \
+                (lambda record: self._wanted(json.loads(record)))
             for unit in units:
-                for sample in iter_shard(unit):
+                for sample in iter_shard(unit, keep):
                     yield self._from_parts(sample)
             return
-        for unit in units:
-            yield from self._read_row_group(*unit)
+        import pyarrow.parquet as pq
+
+        opened: dict[Path, Any] = {}
+        for path, index in units:
+            if path not in opened:
+                opened[path] = pq.ParquetFile(path)
+            yield from self._read_row_group(opened[path], index)
 
     def _from_parts(self, parts: dict[str, Any]) -> dict[str, Any]:
         meta = json.loads(parts["json"])
         data = parts.get("mid", parts.get("flac"))
         return {"meta": meta, "data": data, "path": None, "features": self._features(parts.get("npy"))}
 
-    def _read_row_group(self, path: Path, index: int) -> Iterator[dict[str, Any]]:
-        import pyarrow.parquet as pq
-
-        table = pq.ParquetFile(path).read_row_group(index)
+    def _read_row_group(self, parquet_file: Any, index: int) -> Iterator[dict[str, Any]]:
+        # A kind filter spares reading (and decompressing) the other kind's byte column.
+        skip = {kind for kind in ("midi", "audio") if self.kinds is not None and kind not in self.kinds}
+        table = parquet_file.read_row_group(index, columns=[n for n in parquet_file.schema_arrow.names
+                                                            if n not in skip])
         columns = {name: table.column(name).to_pylist() for name in _PARQUET_META}
         features = table.column("features").combine_chunks()
         present = features.is_valid().to_numpy(zero_copy_only=False)
@@ -287,8 +310,8 @@ class SplitStream:
         matrix = flat.reshape(-1, features.type.list_size) if features.type.list_size else flat[:, None]
         # flatten() leaves out null rows: the i-th row's vector is the k-th valid one.
         row_of = np.arange(table.num_rows) if len(matrix) == table.num_rows else np.cumsum(present) - 1
-        midi = table.column("midi").to_pylist()
-        audio = table.column("audio").to_pylist()
+        midi = table.column("midi").to_pylist() if "midi" not in skip else [None] * table.num_rows
+        audio = table.column("audio").to_pylist() if "audio" not in skip else [None] * table.num_rows
         for i in range(table.num_rows):
             meta = {name: columns[name][i] for name in _PARQUET_META}
             if meta["transform"] is not None:
