@@ -172,9 +172,10 @@ def main() -> None:
         sizes = {fmt: sum(p.stat().st_size for p in (root / "export").rglob(pattern) if p.is_file())
                  for fmt, pattern in (("parquet", "*.parquet"), ("webdataset", "webdataset/*.tar"),
                                       ("lmdb", "*.lmdb"))}
-        source = sum(p.stat().st_size for p in (work / "plain").rglob("*") if p.is_file())
+        source = sum(s["info"]["size"] for s in samples.values() if s["id"] in set().union(
+            *((root / "splits" / f"{n}.txt").read_text().split() for n in ("train", "val", "test"))))
         print("\nexport sizes (all splits): " + ", ".join(f"{k} {v / 2**20:.1f} MB" for k, v in sizes.items())
-              + f"; train split as plain files {source / 2**20:.1f} MB")
+              + f"; the same samples as imported files {source / 2**20:.1f} MB")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
     finally:
         if not args.keep:
