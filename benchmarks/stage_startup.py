@@ -30,7 +30,7 @@ STAGES = [  # (stage, script), in pipeline order
     ("create", "create"), ("import", "import_sources"), ("annotate", "annotate"), ("augment", "augment"),
     ("synthesize", "synthesize"), ("features", "features"), ("families", "families"), ("manifest", "manifest"),
     ("splits", "splits"),
-    ("validate", "validate"), ("baseline", "baseline"),
+    ("validate", "validate"), ("baseline", "baseline"), ("export", "export"),
 ]
 TARGET_S = {"create": 0.5, "annotate": 0.5, "manifest": 0.5, "splits": 0.5}
 ALL_STEPS = ("import penta_core.cli as c\n"

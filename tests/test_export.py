@@ -300,3 +300,13 @@ def test_the_shard_reader_reads_any_tar_as_tarfile_does(tmp_path, fmt):
     path.write_bytes(bytes(broken[: len(broken) // 2]))
     with pytest.raises(ValueError, match=r"bad tar header checksum|cut short"):
         list(iter_members(path))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from penta_core.export import parquet, webdataset
+
+    for module in (parquet, webdataset):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -84,6 +84,7 @@ def test_a_file_an_earlier_step_of_the_same_run_makes_counts_as_present(workdir)
     ("features", "index/imported.json", "import"),
     ("splits", "manifest.json", "manifest"),
     ("validate", "manifest.json", "manifest"),
+    ("export", "manifest.json", "manifest"),
 ])
 def test_a_stage_script_refuses_a_missing_dataset_without_creating_it(workdir, capsys, step, needs, producer):
     assert run_stage(cli.load_step(step), "params.yaml") == 1

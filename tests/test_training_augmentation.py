@@ -247,3 +247,10 @@ def test_online_transforms_that_repeat_the_offline_policy_are_refused():
 
 def test_the_original_module_path_holds_the_same_transforms():
     assert ml_augmentation.SpecAugment is aug.SpecAugment and ml_augmentation.HarmonicMix is aug.HarmonicMix
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(aug, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -32,7 +32,8 @@ class TorchSplitDataset(IterableDataset):
 
     Parameters
     ----------
-    stream : what to read (its ``worker``/``num_workers``/``rank``/``world_size`` are set here).
+    stream : what to read; ``worker``/``num_workers`` are set here, ``rank``/``world_size`` too when
+        ``torch.distributed`` is initialised (else the stream's own are kept).
     transform : applied to each :class:`Example` in the worker (e.g. cropping a piano roll to a fixed length).
     """
 
@@ -51,10 +52,8 @@ class TorchSplitDataset(IterableDataset):
     def __iter__(self) -> Iterator[Any]:
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        rank, world = 0, 1
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
         stream = self.stream.for_reader(worker, workers)
-        stream.rank, stream.world_size = rank, world
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            stream.rank, stream.world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
         for example in stream:
             yield self.transform(example) if self.transform is not None else example
