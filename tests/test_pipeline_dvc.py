@@ -86,7 +86,6 @@ def _changed_stages(repo) -> set[str]:
     ("penta_core/augment/midi.py", {"augment"}),
     ("penta_core/core/io.py", {"create", "import", "annotate", "augment", "synthesize", "features", "families",
                                "manifest", "splits", "validate", "baseline", "export"}),
-    ("penta_core/training/augmentation.py", set()),  # the trainer's code: no stage reruns for it
 ])
 def test_editing_a_module_marks_exactly_the_stages_that_import_it(built, module, expected):
     path = built[1] / module

@@ -182,6 +182,10 @@ def card_text(layout: DatasetLayout, plan: ExportPlan, params: dict[str, Any], c
     missing = sum(1 for rows_ in exported.values() for r in rows_ if r.features is None)
     if missing:
         limits.append(f"- {missing} exported samples have no features (extraction failed): `features` is null.")
+    small = [f"{HUB_SPLITS[s]} {len(exported[s])}" for s in ("val", "test") if len(exported[s]) < 30]
+    if small:
+        limits.append(f"- Small evaluation splits ({', '.join(small)} samples): one sample moves a score by "
+                      "several points.")
     if summary.get("label_conflicts"):
         limits.append(f"- {summary['label_conflicts']} samples had duplicates in folders naming different labels.")
     if validation:
