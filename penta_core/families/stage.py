@@ -32,6 +32,9 @@ from penta_core.store.shards import Member, ShardStore
 _MODULES = {"midi": ["penta_core.families.midi", "penta_core.families.minhash"],
             "audio": ["penta_core.families.audio"]}
 _LIBRARIES = {"midi": ["symusic", "numpy"], "audio": ["librosa", "soundfile", "soxr", "numpy"]}
+# What a stored fingerprint record holds; part of its key. 2: MIDI records carry their
+# informative voices' shingles, so verifying a candidate pair reads no MIDI file.
+RECORD_FORMAT = 2
 
 
 def fingerprints_dir(layout: DatasetLayout) -> Path:
@@ -41,7 +44,7 @@ def fingerprints_dir(layout: DatasetLayout) -> Path:
 def print_key(kind: str) -> str:
     """What a cached fingerprint of ``kind`` depends on besides the file: code and library versions."""
     libs = ",".join(f"{k}={v}" for k, v in library_versions(_LIBRARIES[kind]).items())
-    return f"{source_digest(_MODULES[kind])}+{libs}"
+    return f"{source_digest(_MODULES[kind])}+{libs}+record{RECORD_FORMAT}"
 
 
 def _encode(array: np.ndarray) -> str:
@@ -57,8 +60,10 @@ def fingerprint_file(task: tuple[str, str]) -> dict[str, Any]:
     kind, path = task
     if kind == "midi":
         p = midi_print(path)
+        voices = informative(p.voices)
         return {"normalised": p.normalised,
-                "bands": {name: _encode(band_keys(v).astype("<u8")) for name, v in informative(p.voices).items()}}
+                "bands": {name: _encode(band_keys(v).astype("<u8")) for name, v in voices.items()},
+                "voices": {name: _encode(v.astype("<u4")) for name, v in voices.items()}}
     from penta_core.families.audio import audio_print  # librosa loads where audio is fingerprinted only
 
     prints, loud = audio_print(path)
@@ -80,7 +85,8 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     store = ShardStore(cache, "prints")
     sync = store.begin(Member(s["id"], f"{s['id']}.json", s["id"],
                               cache_key({"sha256": s["sha256"], "key": keys[s["kind"]]})) for s in samples)
-    records: dict[str, dict[str, Any]] = {sid: json.loads(store.read(sync.old[sid])) for sid in sorted(sync.reused)}
+    kept = store.read_many(sync.old[sid] for sid in sorted(sync.reused))
+    records: dict[str, dict[str, Any]] = {sid: json.loads(kept[sid]) for sid in sorted(kept)}
     by_id = {s["id"]: s for s in samples}
     pending = [by_id[m.id] for m in sync.missing]
     reused = len(records)
@@ -109,7 +115,10 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     midi = {sid: {"normalised": r["normalised"], "bands": {v: _decode(b, "<u8") for v, b in r["bands"].items()}}
             for sid, r in records.items() if r["kind"] == "midi"}
     audio = {sid: _unpack_audio(r) for sid, r in records.items() if r["kind"] == "audio"}
-    found = detect_families(midi, audio, lambda sid: midi_print(layout.abs(by_id[sid]["path"])).voices,
+    def voices(sid: str) -> dict[str, np.ndarray]:
+        return {name: _decode(text, "<u4") for name, text in records[sid]["voices"].items()}
+
+    found = detect_families(midi, audio, voices,
                             midi_threshold=opts["midi_similarity"], audio_threshold=opts["audio_similarity"])
     sizes: dict[str, int] = {}
     for fam in found.family.values():
