@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from penta_core.core.io import dumps_json, read_json, write_json
+from penta_core.core.io import dumps_json, read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import library_versions, source_digest
@@ -27,6 +27,7 @@ from penta_core.engine.parallel import supervised_map
 from penta_core.families.detect import detect_families
 from penta_core.families.midi import informative, midi_print
 from penta_core.families.minhash import band_keys
+from penta_core.store.access import read_where, sample_where, where_as_file
 from penta_core.store.shards import Member, ShardStore
 
 _MODULES = {"midi": ["penta_core.families.midi", "penta_core.families.minhash"],
@@ -55,18 +56,22 @@ def _decode(text: str, dtype: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(text), dtype=dtype)
 
 
-def fingerprint_file(task: tuple[str, str]) -> dict[str, Any]:
-    """Worker: the cacheable fingerprint of one file, as JSON-ready values."""
-    kind, path = task
+def fingerprint_file(task: tuple[str, tuple, str]) -> dict[str, Any]:
+    """Worker: the cacheable fingerprint of one file (``kind, where, sha256``), as JSON-ready values."""
+    kind, where, sha = task
+    data = read_where(where)
+    if sha256_bytes(data) != sha:  # the stage depends on the import's record, not on raw/ itself
+        raise ValueError("file content differs from the sha256 in its index; rerun the import stage")
     if kind == "midi":
-        p = midi_print(path)
+        p = midi_print(data)
         voices = informative(p.voices)
         return {"normalised": p.normalised,
                 "bands": {name: _encode(band_keys(v).astype("<u8")) for name, v in voices.items()},
                 "voices": {name: _encode(v.astype("<u4")) for name, v in voices.items()}}
     from penta_core.families.audio import audio_print  # librosa loads where audio is fingerprinted only
 
-    prints, loud = audio_print(path)
+    with where_as_file(where, data) as path:
+        prints, loud = audio_print(path)
     return {"prints": _encode(prints.astype("<u4")), "loud": _encode(np.packbits(loud)), "frames": len(loud)}
 
 
@@ -95,7 +100,7 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     n_audio = sum(1 for s in pending if s["kind"] == "audio")
     if n_audio:  # librosa compiles its kernels on import: once, before several workers share the cache
         prepare_numba(warm_up=min(n_jobs, n_audio) > 1)
-    tasks = ((s["kind"], str(layout.abs(s["path"]))) for s in pending)
+    tasks = ((s["kind"], sample_where(layout, s), s["sha256"]) for s in pending)
     for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=n_jobs,
                                          timeout_s=opts["timeout_s"], desc="families", total=len(pending),
                                          relative_to=[layout.root]):

@@ -26,6 +26,10 @@ from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, read_json, sha256
 from penta_core.store.chunks import chunk
 from penta_core.store.tar_shard import build_tar, read_member
 
+# Samples per shard: MIDI files are a few KB, audio clips a few MB, so a shard is a few MB to
+# a few hundred MB either way.
+SAMPLES_PER_SHARD = {"midi": 1000, "audio": 48}
+
 
 @dataclass(frozen=True)
 class Member:
