@@ -147,11 +147,11 @@ def naive_audio(path: str, multiplier: int, seed: int) -> None:
 
 # -- harness -----------------------------------------------------------------------
 def tasks_for(root: Path, paths: list[Path], kind: str, multiplier: int, seed: int) -> list[dict]:
-    suffix = ".mid" if kind == "midi" else ".flac"
     return [{
-        "root": str(root), "seed": seed, "ranges": DEFAULTS["augment"][kind],
-        "parent": {"id": p.stem, "path": p.relative_to(root).as_posix(), "kind": kind, "sha256": sha256_file(p)},
-        "variants": [[k, f"out/{kind}/{p.stem}_aug{k:03d}{suffix}"] for k in range(1, multiplier + 1)],
+        "seed": seed, "ranges": DEFAULTS["augment"][kind],
+        "parent": {"id": p.stem, "kind": kind, "sha256": sha256_file(p), "where": (str(p),),
+                   "location": p.relative_to(root).as_posix()},
+        "variants": list(range(1, multiplier + 1)),
     } for p in paths]
 
 

@@ -53,7 +53,7 @@ def work(template, tmp_path) -> Path:
 
 
 # Loaded by every process of the run (workers too) through PYTHONPATH: each MIDI extraction
-# takes 20 ms more, so a run lasts seconds however fast the extractor and the machine are.
+# takes 50 ms more, so a run lasts over 7 s however fast the extractor and the machine are.
 SLOW_EXTRACTION = """
 import importlib.abc, importlib.util, sys, time
 
@@ -70,7 +70,7 @@ class _Slow(importlib.abc.MetaPathFinder):
             extract = module.extract_midi_features
 
             def slow(*args, **kwargs):
-                time.sleep(0.02)
+                time.sleep(0.05)
                 return extract(*args, **kwargs)
             module.extract_midi_features = slow
         spec.loader.exec_module = exec_module

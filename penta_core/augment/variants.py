@@ -22,7 +22,7 @@ same bytes as a clean one.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -40,11 +40,8 @@ from penta_core.engine.numba_cache import prepare_numba
 from penta_core.engine.parallel import supervised_map
 from penta_core.engine.seeding import rng_for
 from penta_core.midi.piece import MidiPiece
-from penta_core.store.shards import Member, ShardStore, describe
-
-# Variants per shard: MIDI variants are a few kB, so a shard of about a thousand
-# stays small; an audio variant is a few MB, so its shards hold far fewer.
-SAMPLES_PER_SHARD = {"midi": 1000, "audio": 48}
+from penta_core.store.access import read_where, sample_location, sample_path, sample_where
+from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, describe
 
 # The modules a variant's bytes go through, per kind: their source is part of
 # every cache key, so editing one remakes that kind's variants.
@@ -101,7 +98,7 @@ def variant_stems(samples: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     """
     planned: dict[str, tuple[str, str, str]] = {}
     for sample in samples:
-        path = PurePosixPath(sample["path"])
+        path = PurePosixPath(sample_path(sample))
         parts = path.parts[1:] if path.parts and path.parts[0] == "raw" else path.parts
         folder = PurePosixPath(*parts[:-1]).as_posix()
         suffix = AUDIO_SUFFIX if sample["kind"] == "audio" else path.suffix
@@ -132,7 +129,7 @@ def augment_parent(task: dict[str, Any]) -> list[dict[str, Any]]:
 
     Parameters
     ----------
-    task : ``{"root", "parent": {"id", "path", "kind", "sha256"}, "seed",
+    task : ``{"parent": {"id", "kind", "sha256", "where", "location"}, "seed",
         "ranges", "variants": [k, ...]}``.
 
     Returns
@@ -144,9 +141,9 @@ def augment_parent(task: dict[str, Any]) -> list[dict[str, Any]]:
     ValueError : the parent changed since import or cannot be augmented.
     """
     parent = task["parent"]
-    data = (Path(task["root"]) / parent["path"]).read_bytes()
+    data = read_where(parent["where"])
     if sha256_bytes(data) != parent["sha256"]:
-        raise ValueError(f"parent file {parent['path']} changed since import (sha256 differs)")
+        raise ValueError(f"parent file {parent['location']} changed since import (sha256 differs)")
     results = []
     if parent["kind"] == "midi":
         augmenter = MIDIAugmenter.from_params(task["ranges"])
@@ -173,7 +170,7 @@ def _plan(parents: list[dict[str, Any]], multiplier: int, ranges: dict[str, dict
     wanted: dict[str, list[Member]] = {kind: [] for kind in ranges}
     for parent in parents:
         folder, stem = stems[parent["id"]]
-        suffix = AUDIO_SUFFIX if parent["kind"] == "audio" else PurePosixPath(parent["path"]).suffix
+        suffix = AUDIO_SUFFIX if parent["kind"] == "audio" else PurePosixPath(sample_path(parent)).suffix
         for k in range(1, multiplier + 1):
             name = variant_path(folder, stem, suffix, k)
             key = _key(parent, k, name, ranges[parent["kind"]], seed, fingerprint[parent["kind"]])
@@ -181,15 +178,16 @@ def _plan(parents: list[dict[str, Any]], multiplier: int, ranges: dict[str, dict
     return wanted
 
 
-def _tasks(missing: list[Member], by_id: dict[str, dict[str, Any]], root: str, seed: int,
+def _tasks(missing: list[Member], by_id: dict[str, dict[str, Any]], layout: DatasetLayout, seed: int,
            ranges: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """One worker task per parent with variants to make, in the order their shards need them."""
     variants: dict[str, list[int]] = {}
     for member in missing:
         variants.setdefault(member.group, []).append(int(member.id.rsplit("_aug", 1)[1]))
     return [{
-        "root": root, "seed": seed, "ranges": ranges[by_id[pid]["kind"]],
-        "parent": {field: by_id[pid][field] for field in ("id", "path", "kind", "sha256")},
+        "seed": seed, "ranges": ranges[by_id[pid]["kind"]],
+        "parent": {**{field: by_id[pid][field] for field in ("id", "kind", "sha256")},
+                   "where": sample_where(layout, by_id[pid]), "location": sample_location(by_id[pid])},
         "variants": ks,
     } for pid, ks in variants.items()]
 
@@ -232,7 +230,7 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
                               max_members=4 * SAMPLES_PER_SHARD[kind]).begin(members)
              for kind, members in wanted.items()}
     tasks = [task for kind, sync in syncs.items()
-             for task in _tasks(sync.missing, by_id, str(layout.root), seed, ranges)]
+             for task in _tasks(sync.missing, by_id, layout, seed, ranges)]
     reused = sum(len(sync.reused) for sync in syncs.values())
 
     failed: list[dict[str, str]] = []
@@ -255,7 +253,7 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
                     syncs[kind].put(variant_id(pid, made["k"]), made["data"], {"transform": made["transform"]})
                 generated += len(outcome.value)
             else:
-                failed.append({"parent": pid, "path": task["parent"]["path"],
+                failed.append({"parent": pid, "path": task["parent"]["location"],
                                "reason": outcome.reason or "augmentation failed"})
                 # A parent that failed keeps none of its variants (kept ones included), as in a clean run.
                 syncs[kind].drop(m.id for m in wanted[kind] if m.group == pid)

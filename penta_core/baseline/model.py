@@ -13,6 +13,7 @@ import numpy as np
 from penta_core.baseline.predictions import Prediction, predict_rows
 from penta_core.core.io import atomic_write_text, write_json
 from penta_core.core.layout import DatasetLayout
+from penta_core.core.params import n_jobs
 
 N_TREES = 200
 
@@ -59,8 +60,10 @@ def train_score_predict(ids: list[str], columns: list[str], X: np.ndarray, split
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
     # oob_score only adds the out-of-bag pass after fitting: the trees, and so the scores, are unchanged.
-    model = RandomForestClassifier(n_estimators=N_TREES, random_state=seed, n_jobs=1, class_weight="balanced",
-                                   oob_score=True)
+    # Every core: each tree's seed is drawn from random_state before any is built, so the
+    # forest is the same whatever the number of jobs.
+    model = RandomForestClassifier(n_estimators=N_TREES, random_state=seed, n_jobs=n_jobs(0),
+                                   class_weight="balanced", oob_score=True)
     model.fit(X_train, y_train)
     for name in ("val", "test"):
         X_eval, y_eval = _rows(ids, X, splits[name], labels)

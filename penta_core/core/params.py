@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
         "silence_dbfs": -80.0,
         "n_jobs": 0,
         "verify": "stat",
+        "pack": False,
     },
     "annotate": {
         "vocabulary": "penta_core/annotate/vocabulary.yaml",
@@ -230,6 +231,7 @@ SCHEMA: dict[str, Check] = {
     "import.silence_dbfs": _number(-200, 0),
     "import.n_jobs": _int(0),
     "import.verify": _choice(("stat", "hash")),
+    "import.pack": _bool,
     "annotate.vocabulary": _path,
     "annotate.events": _path,
     "features.n_jobs": _int(0),

@@ -10,23 +10,25 @@ incremental run ends with the same files as a clean one.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from penta_core.core.io import dumps_json, sha256_bytes
+from penta_core.core.io import sha256_bytes
 
 
 def cache_key(parts: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of ``parts``: everything that decides one output's bytes.
+    """sha256 of the compact canonical JSON of ``parts``: everything that decides one output's bytes.
 
     Example
     -------
     >>> cache_key({"seed": 42, "sha256": "ab"}) == cache_key({"sha256": "ab", "seed": 42})
     True
     """
-    return sha256_bytes(dumps_json(parts).encode("utf-8"))
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return sha256_bytes(text.encode("utf-8"))
 
 
 def sweep(folder: str | os.PathLike, keep: Iterable[str]) -> int:

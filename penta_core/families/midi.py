@@ -40,11 +40,11 @@ class MidiPrint:
     voices: dict[str, np.ndarray]  # voice name → sorted distinct shingles (uint32)
 
 
-def _notes(path: Path) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
-    """Per non-drum track (name, onset beats, pitches); all drum (onset beats, keys)."""
+def _notes(source: Path | bytes) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+    """Per non-drum track (name, onset beats, pitches); all drum (onset beats, keys), of a path or bytes."""
     import symusic  # imported where MIDI is parsed only
 
-    score = symusic.Score(str(path))
+    score = symusic.Score.from_midi(source) if isinstance(source, bytes) else symusic.Score(str(source))
     tpq = float(score.ticks_per_quarter) or 480.0
     tracks, drum_on, drum_key = [], [], []
     for index, track in enumerate(score.tracks):
@@ -96,8 +96,8 @@ def shingles(line: np.ndarray) -> np.ndarray:
     return np.unique(codes).astype(np.uint32)
 
 
-def midi_print(path: str | Path) -> MidiPrint:
-    """Read a MIDI file and return its :class:`MidiPrint`.
+def midi_print(source: str | Path | bytes) -> MidiPrint:
+    """Read a MIDI file (a path, or its bytes) and return its :class:`MidiPrint`.
 
     Example
     -------
@@ -105,7 +105,7 @@ def midi_print(path: str | Path) -> MidiPrint:
     >>> sorted(p.voices)  # doctest: +SKIP
     ['all', 'track1', 'track2']
     """
-    tracks, drum_on, drum_key = _notes(Path(path))
+    tracks, drum_on, drum_key = _notes(source if isinstance(source, bytes) else Path(source))
     voices = {name: shingles(skyline(on, pitch)) for name, on, pitch in tracks}
     if len(tracks) > 1:
         voices["all"] = shingles(skyline(np.concatenate([t[1] for t in tracks]),

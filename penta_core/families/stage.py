@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from penta_core.core.io import dumps_json, read_json, write_json
+from penta_core.core.io import dumps_json, read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.fingerprint import library_versions, source_digest
@@ -27,11 +27,15 @@ from penta_core.engine.parallel import supervised_map
 from penta_core.families.detect import detect_families
 from penta_core.families.midi import informative, midi_print
 from penta_core.families.minhash import band_keys
+from penta_core.store.access import read_where, sample_where, where_as_file
 from penta_core.store.shards import Member, ShardStore
 
 _MODULES = {"midi": ["penta_core.families.midi", "penta_core.families.minhash"],
             "audio": ["penta_core.families.audio"]}
 _LIBRARIES = {"midi": ["symusic", "numpy"], "audio": ["librosa", "soundfile", "soxr", "numpy"]}
+# What a stored fingerprint record holds; part of its key. 2: MIDI records carry their
+# informative voices' shingles, so verifying a candidate pair reads no MIDI file.
+RECORD_FORMAT = 2
 
 
 def fingerprints_dir(layout: DatasetLayout) -> Path:
@@ -41,7 +45,7 @@ def fingerprints_dir(layout: DatasetLayout) -> Path:
 def print_key(kind: str) -> str:
     """What a cached fingerprint of ``kind`` depends on besides the file: code and library versions."""
     libs = ",".join(f"{k}={v}" for k, v in library_versions(_LIBRARIES[kind]).items())
-    return f"{source_digest(_MODULES[kind])}+{libs}"
+    return f"{source_digest(_MODULES[kind])}+{libs}+record{RECORD_FORMAT}"
 
 
 def _encode(array: np.ndarray) -> str:
@@ -52,16 +56,22 @@ def _decode(text: str, dtype: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(text), dtype=dtype)
 
 
-def fingerprint_file(task: tuple[str, str]) -> dict[str, Any]:
-    """Worker: the cacheable fingerprint of one file, as JSON-ready values."""
-    kind, path = task
+def fingerprint_file(task: tuple[str, tuple, str]) -> dict[str, Any]:
+    """Worker: the cacheable fingerprint of one file (``kind, where, sha256``), as JSON-ready values."""
+    kind, where, sha = task
+    data = read_where(where)
+    if sha256_bytes(data) != sha:  # the stage depends on the import's record, not on raw/ itself
+        raise ValueError("file content differs from the sha256 in its index; rerun the import stage")
     if kind == "midi":
-        p = midi_print(path)
+        p = midi_print(data)
+        voices = informative(p.voices)
         return {"normalised": p.normalised,
-                "bands": {name: _encode(band_keys(v).astype("<u8")) for name, v in informative(p.voices).items()}}
+                "bands": {name: _encode(band_keys(v).astype("<u8")) for name, v in voices.items()},
+                "voices": {name: _encode(v.astype("<u4")) for name, v in voices.items()}}
     from penta_core.families.audio import audio_print  # librosa loads where audio is fingerprinted only
 
-    prints, loud = audio_print(path)
+    with where_as_file(where, data) as path:
+        prints, loud = audio_print(path)
     return {"prints": _encode(prints.astype("<u4")), "loud": _encode(np.packbits(loud)), "frames": len(loud)}
 
 
@@ -80,7 +90,8 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     store = ShardStore(cache, "prints")
     sync = store.begin(Member(s["id"], f"{s['id']}.json", s["id"],
                               cache_key({"sha256": s["sha256"], "key": keys[s["kind"]]})) for s in samples)
-    records: dict[str, dict[str, Any]] = {sid: json.loads(store.read(sync.old[sid])) for sid in sorted(sync.reused)}
+    kept = store.read_many(sync.old[sid] for sid in sorted(sync.reused))
+    records: dict[str, dict[str, Any]] = {sid: json.loads(kept[sid]) for sid in sorted(kept)}
     by_id = {s["id"]: s for s in samples}
     pending = [by_id[m.id] for m in sync.missing]
     reused = len(records)
@@ -89,7 +100,7 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     n_audio = sum(1 for s in pending if s["kind"] == "audio")
     if n_audio:  # librosa compiles its kernels on import: once, before several workers share the cache
         prepare_numba(warm_up=min(n_jobs, n_audio) > 1)
-    tasks = ((s["kind"], str(layout.abs(s["path"]))) for s in pending)
+    tasks = ((s["kind"], sample_where(layout, s), s["sha256"]) for s in pending)
     for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=n_jobs,
                                          timeout_s=opts["timeout_s"], desc="families", total=len(pending),
                                          relative_to=[layout.root]):
@@ -109,7 +120,10 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     midi = {sid: {"normalised": r["normalised"], "bands": {v: _decode(b, "<u8") for v, b in r["bands"].items()}}
             for sid, r in records.items() if r["kind"] == "midi"}
     audio = {sid: _unpack_audio(r) for sid, r in records.items() if r["kind"] == "audio"}
-    found = detect_families(midi, audio, lambda sid: midi_print(layout.abs(by_id[sid]["path"])).voices,
+    def voices(sid: str) -> dict[str, np.ndarray]:
+        return {name: _decode(text, "<u4") for name, text in records[sid]["voices"].items()}
+
+    found = detect_families(midi, audio, voices,
                             midi_threshold=opts["midi_similarity"], audio_threshold=opts["audio_similarity"])
     sizes: dict[str, int] = {}
     for fam in found.family.values():

@@ -21,9 +21,7 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections import Counter
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -38,8 +36,7 @@ from penta_core.engine.parallel import supervised_map
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
 from penta_core.features.parts import PartSync, Row, canonical_details, read_parts
-from penta_core.store.access import is_packed, member_location
-from penta_core.store.tar_shard import read_member
+from penta_core.store.access import is_packed, member_location, read_where, sample_where, where_as_file
 
 INDEX_STEPS = ("imported", "augmented", "synthetic")
 KINDS = ("midi", "audio")
@@ -85,18 +82,14 @@ def _extract_one(task: tuple[str, str, int, float, tuple]) -> dict[str, Any]:
     features always belong to the content the index names.
     """
     kind, sha, sample_rate, max_audio_s, where = task
-    data = Path(where[0]).read_bytes() if len(where) == 1 else read_member(where[0], where[1], where[2])
+    data = read_where(where)
     if hashlib.sha256(data).hexdigest() != sha:
         raise ValueError("file content differs from the sha256 in its index; rerun the stage that wrote it")
     if kind == "midi":
         return midi_features.extract_midi_features(data)
-    if len(where) == 1:
-        return audio_features.extract_audio_features(where[0], sample_rate=sample_rate, max_audio_s=max_audio_s)
     # The audio decoders want a file: a shard member is copied out for the time of its extraction.
-    with tempfile.NamedTemporaryFile(suffix=PurePosixPath(where[3]).suffix) as handle:
-        handle.write(data)
-        handle.flush()
-        return audio_features.extract_audio_features(handle.name, sample_rate=sample_rate, max_audio_s=max_audio_s)
+    with where_as_file(where, data) as path:
+        return audio_features.extract_audio_features(path, sample_rate=sample_rate, max_audio_s=max_audio_s)
 
 
 def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]]:
@@ -117,13 +110,6 @@ def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]
             seen.add(sample_id)
             samples.append(sample)
     return samples, sorted(repeated)
-
-
-def _where(layout: DatasetLayout, sample: dict[str, Any]) -> tuple:
-    if is_packed(sample):
-        shard = layout.abs(sample["shard"])
-        return (str(shard), *member_location(shard, sample["member"]), sample["member"])
-    return (str(layout.abs(sample["path"])),)
 
 
 def _problem(layout: DatasetLayout, sample: dict[str, Any]) -> str | None:
@@ -223,7 +209,7 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
             # Before any worker exists: they inherit the cache folder and, when
             # several could compile at once, find librosa already compiled.
             prepare_numba(numba_cache_dir, warm_up=min(n_workers, n_audio) > 1)
-        tasks = ((s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"], _where(layout, s))
+        tasks = ((s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"], sample_where(layout, s))
                  for s in pending)
         for index, outcome in supervised_map(
             _extract_one, tasks, n_jobs=n_workers, timeout_s=opts["timeout_s"],

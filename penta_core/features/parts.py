@@ -257,7 +257,8 @@ def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bo
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest()[:16] != path.stem.removeprefix(PREFIX + "-"):
                 continue  # edited or torn since it was written: its rows count as not extracted
-            table = pq.read_table(pa.BufferReader(data))
+            # ParquetFile, not read_table: read_table imports pyarrow.dataset and pandas (0.6 s a process)
+            table = pq.ParquetFile(pa.BufferReader(data)).read()
         except (OSError, ValueError):
             continue
         feature_names = tuple(n for n in table.column_names if n not in META_COLUMNS)

@@ -1,7 +1,8 @@
 """Import: copy every valid MIDI and audio file of a source folder into a dataset.
 
-Folders are kept (``raw/<kind>/<path relative to source_dir>``) so labels can
-be read from folder names later. Files are deduplicated by content hash, never
+Folders are kept (``raw/<kind>/<path relative to source_dir>``, or that path as
+a shard member with ``import.pack``; :mod:`penta_core.sources.originals`) so
+labels can be read from folder names later. Files are deduplicated by content hash, never
 by name; a file that fails its check goes to ``quarantine.json`` with a reason.
 Source files are only ever read.
 
@@ -23,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from penta_core.core.errors import InputError
-from penta_core.core.io import atomic_write_bytes, sha256_bytes
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.core.steps import check_source_dir
 from penta_core.engine.parallel import supervised_map
 from penta_core.sources.checks import check_source, kind_for
+from penta_core.sources.originals import Original, copy_originals, pack_originals
 from penta_core.sources.record import ImportRecord, rules_fingerprint
 
 # A file that passed the pre-checks: (relative path, path, its stat before any read, kind).
@@ -44,8 +45,8 @@ class ImportReport:
     # How this run got there; never written to an output, which must not depend on earlier runs.
     checked: int = 0  # files sent to a worker
     reused: int = 0  # files whose verdict came from the import record
-    copied: int = 0  # raw copies written
-    kept: int = 0  # raw copies that already held the right bytes
+    copied: int = 0  # raw copies (or packed members) written
+    kept: int = 0  # raw copies (or packed members) that already held the right bytes
 
     def summary(self) -> dict[str, int]:
         by_kind = {k: sum(1 for s in self.samples if s["kind"] == k) for k in ("midi", "audio")}
@@ -135,35 +136,6 @@ def _precheck(rel: str, path: str, kind: str | None, max_bytes: int) -> tuple[st
     if not os.access(path, os.R_OK):
         return "permission denied", None
     return None, st
-
-
-def _prune(folder: Path, keep: set[str]) -> None:
-    """Delete every file and link below ``folder`` but ``keep`` (relative paths), and emptied folders.
-
-    The raw folders persist between runs (so unchanged copies are not rewritten):
-    this is what makes them hold exactly what a clean import writes, leftover
-    temp files of a killed run included. One ``scandir`` per folder: a re-run
-    visits every copy.
-    """
-    def visit(path: str, prefix: str) -> bool:
-        try:
-            with os.scandir(path) as found:
-                entries = list(found)
-        except FileNotFoundError:
-            return False
-        left = len(entries)
-        for entry in entries:
-            rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if visit(entry.path, rel + "/"):
-                    os.rmdir(entry.path)
-                    left -= 1
-            elif rel not in keep and (entry.is_symlink() or entry.is_file()):
-                os.unlink(entry.path)
-                left -= 1
-        return left == 0
-
-    visit(os.fspath(folder), "")
 
 
 @contextlib.contextmanager
@@ -260,13 +232,14 @@ def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> Import
         "duplicates": report.duplicates,
         "summary": report.summary(),
     })
-    record.finish({c[0] for c in candidates}, {s["path"] for s in report.samples})
+    record.finish({c[0] for c in candidates}, {s["path"] for s in report.samples if "path" in s})
     return report
 
 
 def _import_candidates(candidates: list[Candidate], source: Path, layout: DatasetLayout,
                        opts: dict[str, Any], record: ImportRecord, report: ImportReport) -> None:
-    """Check the candidates (in workers, unless the record knows their verdict), copy the valid ones, prune."""
+    """Check the candidates (in workers, unless the record knows their verdict), store the valid ones, prune."""
+    pack = bool(opts.get("pack", False))
     verdicts: dict[int, tuple[str, dict[str, Any]]] = {}  # candidate index → (sha256, verdict)
     to_check: list[int] = []
     for index, (rel, path, st, _) in enumerate(candidates):
@@ -310,56 +283,31 @@ def _import_candidates(candidates: list[Candidate], source: Path, layout: Datase
         else:
             checked[index] = (sha, verdict["info"])
 
-    raw_dirs = {kind: layout.raw_dir(kind) for kind in ("midi", "audio")}
-    raw_rel = {kind: layout.rel(folder) for kind, folder in raw_dirs.items()}
-    raw_str = {kind: os.fspath(folder) for kind, folder in raw_dirs.items()}
     by_hash: dict[str, list[int]] = {}
     for index in sorted(checked):
         by_hash.setdefault(checked[index][0], []).append(index)
-    for sha, indices in by_hash.items():
-        rel, path, _, kind = candidates[indices[0]]
-        info = checked[indices[0]][1]
-        dest = f"{raw_str[kind]}/{rel}"
-        dest_rel = f"{raw_rel[kind]}/{rel}"
-        if record.holds_copy(dest_rel, dest, sha, info["size"]):
-            report.kept += 1
-        else:
-            try:
-                with open(path, "rb") as handle:
-                    data = handle.read()
-            except OSError as err:  # deleted or locked between its check and its copy
-                report.quarantined.append({"path": rel, "reason": f"file went away while it was being imported: "
-                                                                  f"{err.strerror or err}"})
-                continue
-            if sha256_bytes(data) != sha:
-                report.quarantined.append({"path": rel, "reason": "file changed while it was being imported"})
-                continue
-            try:
-                atomic_write_bytes(dest, data)
-            except OSError as err:
-                # The copy's path is longer than the source's when the dataset folder is; only
-                # that is the file's fault. Anything else (a full disk) must stop the stage.
-                if err.errno != errno.ENAMETOOLONG:
-                    raise
-                report.quarantined.append({"path": rel, "reason": "path too long to copy into the dataset folder"})
-                continue
-            record.remember_copy(dest_rel, dest, sha)
-            report.copied += 1
-        sources = [candidates[i][0] for i in indices]
+    originals = [Original(sha, candidates[indices[0]][0], candidates[indices[0]][1], candidates[indices[0]][3],
+                          checked[indices[0]][1]["size"]) for sha, indices in by_hash.items()]
+    if pack:
+        located, failed, report.copied, report.kept = pack_originals(originals, layout)
+    else:
+        located, failed, report.copied, report.kept = copy_originals(originals, layout, record)
+    for original in originals:
+        if original.sha in failed:
+            report.quarantined.append({"path": original.rel, "reason": failed[original.sha]})
+            continue
+        sources = [candidates[i][0] for i in by_hash[original.sha]]
         sample = {
-            "id": sha[:16],
-            "path": dest_rel,
-            "kind": kind,
+            "id": original.sha[:16],
+            **located[original.sha],
+            "kind": original.kind,
             "origin": "imported",
-            "group": sha[:16],
-            "sha256": sha,
-            "source": rel,
+            "group": original.sha[:16],
+            "sha256": original.sha,
+            "source": original.rel,
             "sources": sources,
-            "info": dict(info),
+            "info": dict(checked[by_hash[original.sha][0]][1]),
         }
         report.samples.append(sample)
         if len(sources) > 1:
-            report.duplicates.append({"sample": sample["id"], "kept": rel, "sources": sources})
-
-    for kind, folder in raw_dirs.items():
-        _prune(folder, {s["source"] for s in report.samples if s["kind"] == kind})
+            report.duplicates.append({"sample": sample["id"], "kept": original.rel, "sources": sources})

@@ -17,7 +17,9 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
         f"{s['quarantined']} quarantined"),
         # How this run got there; printed only, so the outputs stay those of a clean build.
         (f"  checked {report.checked} new or changed files, reused {report.reused} earlier checks "
-         f"({layout.rel(layout.import_record)}); wrote {report.copied} raw copies, kept {report.kept}"),
+         f"({layout.rel(layout.import_record)}); "
+         + (f"packed {report.copied} originals into shards, kept {report.kept}" if params["import"]["pack"]
+            else f"wrote {report.copied} raw copies, kept {report.kept}")),
     ]
     lines += [f"  quarantined {q['path']}: {q['reason']}" for q in report.quarantined[:20]]
     if len(report.quarantined) > 20:

@@ -1,8 +1,11 @@
 """Read a sample's bytes wherever it lives: a plain file under the dataset, or a member of a shard."""
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from penta_core.core.io import read_json
@@ -63,3 +66,42 @@ def sample_location(sample: dict[str, Any]) -> str:
     The suffix is the sample's own (``.mid``, ``.flac``) either way.
     """
     return f"{sample['shard']}/{sample['member']}" if is_packed(sample) else sample["path"]
+
+
+def sample_path(sample: dict[str, Any]) -> str:
+    """The path a sample has as a plain file: its own, or its shard's folder joined with its member.
+
+    A packed original ``raw/midi/midi-<digest>.tar`` member ``happy/a.mid`` is
+    ``raw/midi/happy/a.mid``, where it lies when originals are not packed.
+    """
+    if is_packed(sample):
+        return (PurePosixPath(sample["shard"]).parent / sample["member"]).as_posix()
+    return sample["path"]
+
+
+def sample_where(layout: DatasetLayout, sample: dict[str, Any]) -> tuple:
+    """What a worker needs to read a sample without the dataset's catalogues.
+
+    ``(path,)`` for a plain file, ``(shard path, offset, size, member name)`` for a member.
+    """
+    if is_packed(sample):
+        shard = layout.abs(sample["shard"])
+        return (str(shard), *member_location(shard, sample["member"]), sample["member"])
+    return (str(layout.abs(sample["path"])),)
+
+
+def read_where(where: tuple) -> bytes:
+    """The bytes :func:`sample_where` points at."""
+    return Path(where[0]).read_bytes() if len(where) == 1 else read_member(where[0], where[1], where[2])
+
+
+@contextlib.contextmanager
+def where_as_file(where: tuple, data: bytes) -> Iterator[str]:
+    """A file path holding ``data`` for decoders that want one: the file itself, or a temporary copy of a member."""
+    if len(where) == 1:
+        yield where[0]
+        return
+    with tempfile.NamedTemporaryFile(suffix=PurePosixPath(where[3]).suffix) as handle:
+        handle.write(data)
+        handle.flush()
+        yield handle.name

@@ -15,14 +15,12 @@ from typing import Any
 from penta_core.core.errors import InputError
 from penta_core.core.io import atomic_write_bytes, sha256_bytes
 from penta_core.core.layout import DatasetLayout
-from penta_core.store.access import is_packed, sample_bytes
+from penta_core.store.access import sample_bytes, sample_path
 
 
 def materialized_path(sample: dict[str, Any]) -> str:
     """Where ``sample`` goes below the target folder (relative, forward slashes)."""
-    if is_packed(sample):
-        return (PurePosixPath(sample["shard"]).parent / sample["member"]).as_posix()
-    return sample["path"]
+    return sample_path(sample)
 
 
 def materialize(layout: DatasetLayout, samples: list[dict[str, Any]], dest: str | os.PathLike) -> list[Path]:

@@ -27,14 +27,12 @@ from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.parallel import supervised_map
 from penta_core.engine.seeding import rng_for
-from penta_core.store.shards import Member, ShardStore, Stored, describe
+from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, Stored, describe
 from penta_core.synth.generator import SyntheticGenerator, midi_bytes, render_audio
 from penta_core.synth.rendering import find_fluidsynth
 
 GENERATOR_MODULES = ("generator", "profiles", "roman", "rendering")
 AUDIO_RATE = 22050
-# Pieces per shard: a synthetic MIDI file is a few kB, a render about 1 MB.
-PIECES_PER_SHARD = {"midi": 1000, "audio": 48}
 
 
 def plan_ids(count: int, emotions: list[str]) -> list[tuple[str, str]]:
@@ -172,7 +170,7 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
             extra = {"renderer": renderer} if kind == "audio" else {}
             key = cache_key({**build, "id": file_id, "path": name, **extra})
             wanted[kind].append(Member(file_id, name, sid, key))
-    syncs = {kind: ShardStore(folder, kind, groups_per_shard=PIECES_PER_SHARD[kind]).begin(members)
+    syncs = {kind: ShardStore(folder, kind, groups_per_shard=SAMPLES_PER_SHARD[kind]).begin(members)
              for kind, members in wanted.items()}
     missing = [m for sync in syncs.values() for m in sync.missing]
     emotion_of = dict(ids)

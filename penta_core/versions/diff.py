@@ -99,7 +99,7 @@ def _features(files: _Files, dataset: str) -> dict[str, str]:
         if name.startswith("features-") and name.endswith(".parquet"):
             import pyarrow.parquet as pq
 
-            table = pq.read_table(io.BytesIO(files.read(f"{folder}/{name}") or b""))
+            table = pq.ParquetFile(io.BytesIO(files.read(f"{folder}/{name}") or b"")).read()
             from penta_core.features.parts import META_COLUMNS
 
             columns = [c for c in table.column_names if c not in META_COLUMNS]

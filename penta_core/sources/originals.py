@@ -1,0 +1,152 @@
+"""Where imported originals go: one browsable file each under ``raw/<kind>/``, or packed in tar shards.
+
+``import.pack: false`` (the default) copies each original to
+``raw/<kind>/<path relative to the source>``, keeping its folders.
+``import.pack: true`` puts them, about a thousand MIDI files or 48 audio
+files to a shard, in ``raw/<kind>/<kind>-<digest>.tar`` with a catalogue beside
+each (:mod:`penta_core.store.shards`); each member is named by the same
+relative path, so ``tar -xf`` or ``penta-dataset --materialize`` gives back
+the unpacked layout, byte for byte. Switching between the two leaves exactly
+what a clean import in the new mode writes.
+
+Both read each source once, check its bytes against the sha256 its check
+found, and report a file that went away or changed in between as quarantined.
+"""
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from penta_core.core.io import atomic_write_bytes, sha256_bytes
+from penta_core.core.layout import DatasetLayout
+from penta_core.engine.incremental import sweep
+from penta_core.sources.record import ImportRecord
+from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, describe
+
+
+@dataclass(frozen=True)
+class Original:
+    """A checked, deduplicated source file to store: its content hash, first relative path, path and kind."""
+
+    sha: str
+    rel: str
+    path: str
+    kind: str
+    size: int
+
+
+def _read(original: Original) -> tuple[bytes | None, str | None]:
+    """The source's bytes, or the reason it cannot be stored any more."""
+    try:
+        with open(original.path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:  # deleted or locked between its check and its copy
+        return None, f"file went away while it was being imported: {err.strerror or err}"
+    if sha256_bytes(data) != original.sha:
+        return None, "file changed while it was being imported"
+    return data, None
+
+
+def copy_originals(originals: list[Original], layout: DatasetLayout, record: ImportRecord
+                   ) -> tuple[dict[str, dict[str, Any]], dict[str, str], int, int]:
+    """Copy each original to ``raw/<kind>/<rel>`` unless the copy is already there.
+
+    Returns
+    -------
+    located, failed, copied, kept : sha → ``{"path"}``; sha → reason for those
+        not stored; copies written; copies that already held the right bytes.
+    """
+    located: dict[str, dict[str, Any]] = {}
+    failed: dict[str, str] = {}
+    copied = kept = 0
+    for original in originals:
+        folder = layout.raw_dir(original.kind)
+        dest, dest_rel = f"{os.fspath(folder)}/{original.rel}", f"{layout.rel(folder)}/{original.rel}"
+        if record.holds_copy(dest_rel, dest, original.sha, original.size):
+            kept += 1
+        else:
+            data, reason = _read(original)
+            if data is None:
+                failed[original.sha] = reason or "unreadable"
+                continue
+            try:
+                atomic_write_bytes(dest, data)
+            except OSError as err:
+                # The copy's path is longer than the source's when the dataset folder is; only
+                # that is the file's fault. Anything else (a full disk) must stop the stage.
+                if err.errno != errno.ENAMETOOLONG:
+                    raise
+                failed[original.sha] = "path too long to copy into the dataset folder"
+                continue
+            record.remember_copy(dest_rel, dest, original.sha)
+            copied += 1
+        located[original.sha] = {"path": dest_rel}
+    for kind in ("midi", "audio"):
+        _prune(layout.raw_dir(kind), {o.rel for o in originals if o.kind == kind and o.sha in located})
+    return located, failed, copied, kept
+
+
+def pack_originals(originals: list[Original], layout: DatasetLayout
+                   ) -> tuple[dict[str, dict[str, Any]], dict[str, str], int, int]:
+    """Pack the originals into shards per kind, reusing every shard whose members did not change.
+
+    Returns
+    -------
+    located, failed, written, reused : sha → ``{"shard", "member", "sha256"}``;
+        sha → reason for those not stored; members read from the source this
+        run; members kept from the shards already there.
+    """
+    located: dict[str, dict[str, Any]] = {}
+    failed: dict[str, str] = {}
+    written = reused = 0
+    for kind in ("midi", "audio"):
+        folder = layout.raw_dir(kind)
+        mine = {o.sha[:16]: o for o in originals if o.kind == kind}
+        store = ShardStore(folder, kind, groups_per_shard=SAMPLES_PER_SHARD[kind],
+                           max_members=4 * SAMPLES_PER_SHARD[kind])
+        sync = store.begin(Member(sid, o.rel, sid, o.sha) for sid, o in mine.items())
+        reused += len(sync.reused)
+        for member in sync.missing:
+            data, reason = _read(mine[member.id])
+            if data is None:
+                failed[mine[member.id].sha] = reason or "unreadable"
+                sync.drop([member.id])
+            else:
+                sync.put(member.id, data)
+                written += 1
+        stored = sync.finish()
+        sweep(folder, sync.files())  # the loose copies of an unpacked import go too
+        for sid, member in stored.items():
+            located[mine[sid].sha] = describe(member, layout.rel(folder))
+    return located, failed, written, reused
+
+
+def _prune(folder, keep: set[str]) -> None:
+    """Delete every file and link below ``folder`` but ``keep`` (relative paths), and emptied folders.
+
+    The raw folders persist between runs (so unchanged copies are not rewritten):
+    this is what makes them hold exactly what a clean import writes, leftover
+    temp files of a killed run and the shards of a packed import included. One
+    ``scandir`` per folder: a re-run visits every copy.
+    """
+    def visit(path: str, prefix: str) -> bool:
+        try:
+            with os.scandir(path) as found:
+                entries = list(found)
+        except FileNotFoundError:
+            return False
+        left = len(entries)
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if visit(entry.path, rel + "/"):
+                    os.rmdir(entry.path)
+                    left -= 1
+            elif rel not in keep and (entry.is_symlink() or entry.is_file()):
+                os.unlink(entry.path)
+                left -= 1
+        return left == 0
+
+    visit(os.fspath(folder), "")
