@@ -81,7 +81,7 @@ def _changed_stages(repo) -> set[str]:
     ("penta_core/splits/assign.py", {"splits"}),
     ("penta_core/families/midi.py", {"families"}),
     ("penta_core/features/table.py", {"validate", "baseline", "export"}),
-    ("penta_core/store/shards.py", {"augment", "synthesize", "families"}),
+    ("penta_core/store/shards.py", {"import", "augment", "synthesize", "families"}),  # import: import.pack
     # Every stage validates augment ranges through the registry, but only augment runs the transforms.
     ("penta_core/augment/midi.py", {"augment"}),
     ("penta_core/core/io.py", {"create", "import", "annotate", "augment", "synthesize", "features", "families",
