@@ -156,7 +156,7 @@ def test_a_second_dvc_repro_is_refused_by_dvcs_lock_and_the_first_finishes_intac
 
 
 def test_a_resumed_synthesize_writes_the_same_index_as_a_clean_one(tmp_path, monkeypatch):
-    monkeypatch.setitem(pieces.PIECES_PER_SHARD, "midi", 1)  # about a piece per shard
+    monkeypatch.setitem(pieces.SAMPLES_PER_SHARD, "midi", 1)  # about a piece per shard
 
     def build(name: str, interrupted: bool) -> tuple[bytes, dict[str, str]]:
         params = resolve({"dataset": {"name": name, "root": str(tmp_path)},
