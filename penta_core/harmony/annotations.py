@@ -22,14 +22,9 @@ from pathlib import Path
 
 from penta_core.harmony.harte import parse
 from penta_core.harmony.keys import Key, parse_key
+from penta_core.harmony.sidecars import POP909_CHORDS, POP909_KEYS
 
-CHORD_SUFFIXES = (".lab", ".jams")
-POP909_CHORDS = "chord_midi.txt"
-POP909_KEYS = "key_audio.txt"
 MIDI_SUFFIXES = (".mid", ".midi")
-# Every name that marks a file as an annotation sidecar (the import leaves these alone).
-SIDECAR_SUFFIXES = (".lab", ".jams")
-SIDECAR_NAMES = (POP909_CHORDS, POP909_KEYS, "beat_midi.txt", "beat_audio.txt")
 
 Segment = tuple[float, float, str]
 KeySegment = tuple[float, float, Key]
@@ -173,11 +168,6 @@ def read_jams(text: str, where: str = "JAMS file") -> tuple[list[Segment] | None
                     raise ValueError(f"{where}: key observation {obs!r}: {err}") from None
             keys.sort(key=lambda s: (s[0], s[1]))
     return chords, keys
-
-
-def is_sidecar(name: str) -> bool:
-    """Whether a file name is one of the annotation files this module reads (or POP909's beat files)."""
-    return name in SIDECAR_NAMES or Path(name).suffix.lower() in SIDECAR_SUFFIXES
 
 
 def sidecars(midi_path: Path) -> dict[str, Path]:

@@ -19,6 +19,8 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
         (f"  checked {report.checked} new or changed files, reused {report.reused} earlier checks "
          f"({layout.rel(layout.import_record)}); wrote {report.copied} raw copies, kept {report.kept}"),
     ]
+    if report.annotation_files:
+        lines.append(f"  {report.annotation_files} annotation files (.lab, .jams, POP909's) left for the targets stage")
     lines += [f"  quarantined {q['path']}: {q['reason']}" for q in report.quarantined[:20]]
     if len(report.quarantined) > 20:
         lines.append(f"  ... and {len(report.quarantined) - 20} more in {layout.quarantine}")
