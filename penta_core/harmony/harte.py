@@ -128,7 +128,10 @@ def parse(label: str) -> Chord:
         return Chord(None, (), 0, text)
     body, _, bass_text = text.partition("/")
     root_text, colon, rest = body.partition(":")
-    root = pitch_class(root_text)
+    try:
+        root = pitch_class(root_text)
+    except ValueError as err:
+        raise ValueError(f"chord label {label!r}: {err}") from None
     if not colon and rest == "" and "(" in root_text:
         raise ValueError(f"chord label {label!r}: degrees need a ':' after the root")
     shorthand, _, degrees = rest.partition("(")

@@ -5,9 +5,9 @@ Steps, all on the non-drum notes of one file (:class:`~penta_core.midi.notes.Not
 1. **Beat grid.** Beats are quarter notes of the file's tick grid, but a
    performance need not put the beat on tick 0: POP909's files sit a quarter
    or three quarters of a beat off it. The grid's phase is the densest onset
-   position within a beat (a circular histogram of onsets, 48 bins, smoothed),
-   moved a 24th of a beat earlier so that notes played slightly early still
-   fall in their beat.
+   position within a beat (a circular histogram of onsets, 48 bins,
+   smoothed); notes are heard a 24th of a beat later than written, so that
+   notes played slightly early still fall in their beat.
 2. **Per beat**, how long each pitch class sounds (duration-weighted chroma)
    and which pitch class is lowest, in four slices of the beat (the bass).
    The melody can be left out (``exclude``): its passing tones blur the
@@ -24,8 +24,8 @@ Steps, all on the non-drum notes of one file (:class:`~penta_core.midi.notes.Not
    on strong beats); both parities are tried and the better path kept.
 
 The constants were chosen on the ten POP909 fixture songs, from a broad
-plateau on which songs 001-005 and 006-010 score alike: majmin 0.917 and
-sevenths 0.877 (mir_eval, duration-weighted), where a plain beat-level
+plateau on which songs 001-005 and 006-010 score alike: majmin 0.929 and
+sevenths 0.889 (mir_eval, duration-weighted), where a plain beat-level
 major/minor template matcher scores 0.770 and 0.723
 (``benchmarks/chord_recognition.py`` prints both).
 """
@@ -51,7 +51,7 @@ STRONG_BEAT_DISCOUNT = 0.5  # a change on a strong beat costs this much less
 NO_CHORD_ENERGY = 0.25  # beats of sounding notes (all pitch classes) below which a beat has no chord
 BASS_SLICES = 4
 PHASE_BINS = 48
-PHASE_LEAD = 1 / 24  # the grid starts this much of a beat before the densest onset position
+PHASE_LEAD = 1 / 24  # notes count this much of a beat later: one played a little early stays in its beat
 
 
 def _templates() -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
@@ -107,13 +107,13 @@ class ChordAnalysis:
 def beat_phase(start: np.ndarray, tpq: int) -> float:
     """Where the beat falls within a quarter note of ticks: a fraction in [0, 1).
 
-    The densest position of onsets within a beat (a 48-bin circular histogram,
-    smoothed with a 5-bin triangle), moved :data:`PHASE_LEAD` earlier.
+    The start of the densest bin of a 48-bin circular histogram of onset
+    positions within a beat, smoothed with a 5-bin triangle.
 
     Example
     -------
-    >>> round(beat_phase(np.array([120, 600, 1080, 1560, 360]), 480), 3)  # onsets a quarter beat late
-    0.219
+    >>> beat_phase(np.array([120, 600, 1080, 1560, 360]), 480)  # onsets a quarter beat late
+    0.25
     """
     if start.size == 0:
         return 0.0
@@ -122,7 +122,7 @@ def beat_phase(start: np.ndarray, tpq: int) -> float:
     kernel = (1.0, 2.0, 3.0, 2.0, 1.0)
     smooth = sum(w * np.roll(counts, shift) for w, shift in zip(kernel, range(-2, 3)))
     best = int(np.argmax(smooth))  # the first of equal maxima: same answer everywhere
-    return float(((best + 0.5) / PHASE_BINS - PHASE_LEAD) % 1.0)
+    return best / PHASE_BINS
 
 
 def _beat_bass(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, n_beats: int) -> np.ndarray:
@@ -187,12 +187,12 @@ def best_path(scores: np.ndarray, change_cost: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _grid(notes: Notes, heard: Notes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, float]:
-    """Note times in beats of the grid (beat 0 starts one beat before the phase), the grid's ticks, phase."""
+    """Heard note times in beats of the grid, the grid's ticks (its first beat may be partial), the phase."""
     tpq = notes.tpq
     phase = beat_phase(heard.start, tpq)
-    origin = (phase - 1.0) * tpq  # a tick at or before 0, so every note lies on the grid
-    start = (heard.start - origin) / tpq
-    end = np.maximum((heard.end - origin) / tpq, start)
+    origin = (phase - 1.0) * tpq if phase > 0 else 0.0  # at or before tick 0, so every note lies on the grid
+    start = (heard.start - origin) / tpq + PHASE_LEAD
+    end = np.maximum((heard.end - origin) / tpq + PHASE_LEAD, start)
     n_beats = int(np.ceil((notes.end.max() - origin) / tpq)) if notes.size else 0
     ticks = np.maximum(origin + np.arange(n_beats + 1) * tpq, 0.0)
     return start, end, ticks, n_beats, phase
