@@ -149,15 +149,24 @@ def continuous_skyline(notes: Notes, mask: np.ndarray | None = None) -> np.ndarr
     Returns positions in ``notes`` of the chosen notes, in onset order.
     """
     line = skyline(notes, mask)
-    if line.size < 2:
-        return line
-    pitch = notes.pitch[line].astype(np.float64)
+    # The worst note goes first, then the rest are judged again: a run of accompaniment
+    # notes must not pull the median away from the tune notes beside it.
+    while line.size >= 2:
+        deviation = np.abs(notes.pitch[line] - _neighbour_median(notes.pitch[line].astype(np.float64)))
+        worst = int(np.argmax(deviation))
+        if deviation[worst] <= CONTOUR_SEMITONES:
+            break
+        line = np.delete(line, worst)
+    return line
+
+
+def _neighbour_median(pitch: np.ndarray) -> np.ndarray:
+    """The median pitch of each note's :data:`CONTOUR_NEIGHBOURS` neighbours on either side (itself excluded)."""
     k = CONTOUR_NEIGHBOURS
     padded = np.concatenate((np.full(k, np.nan), pitch, np.full(k, np.nan)))
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1).copy()
-    windows[:, k] = np.nan  # a note is judged by its neighbours, not by itself
-    median = np.nanmedian(windows, axis=1)
-    return line[np.abs(pitch - median) <= CONTOUR_SEMITONES]
+    windows[:, k] = np.nan
+    return np.nanmedian(windows, axis=1)
 
 
 def _monophonic(notes: Notes, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
