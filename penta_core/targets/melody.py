@@ -100,7 +100,8 @@ class MelodyTransformer(TargetModel):
         pitched = ~notes.drum
         span = float(notes.seconds(notes.end[pitched].max()) - notes.seconds(notes.start[pitched].min()))
         sounding = float((offset - onset).sum())
-        stats = {"melody_notes": melody.size, "method": melody.method, "examples": len(examples),
+        stats = {"chords_source": analysis.chords_source, "key_source": analysis.key_source,
+                 "melody_notes": melody.size, "method": melody.method, "examples": len(examples),
                  "melody_time_share": rounded(min(sounding / span, 1.0)) if span > 0 else 0.0}
         return Derived(labels, examples, analysis.key.mode, stats)
 
