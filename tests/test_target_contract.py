@@ -201,3 +201,17 @@ def test_the_targets_stage_is_incremental_and_deterministic(contract_builds):
     assert clean["generated"] == again["reused"]
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert layout.index("targets").read_bytes() == index
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_report_prints_the_models_validation_and_baseline(name, contract_builds, tmp_path, capsys):
+    import yaml
+
+    from penta_core import report
+
+    params, _ = contract_builds[name]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert report.main([str(tmp_path / "params.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "Dataset Validation Report" in out and "baseline (" in out
+    assert ("\nTarget: " in out) is load_model(name).derives

@@ -27,7 +27,7 @@ from penta_core.harmony.harte import NO_CHORD, QUALITIES, parse, transpose, voca
 from penta_core.splits.lists import read_splits
 from penta_core.targets.analysis import PieceAnalysis, analyse_bytes, reduced_sequence, rounded
 from penta_core.targets.examples import derived_in, load_targets_index
-from penta_core.targets.model import ADJUSTS, KEEPS, AugmentationRule, Derived, TargetModel
+from penta_core.targets.model import ADJUSTS, KEEPS, AugmentationRule, Derived, TargetModel, baseline_line
 
 VOCABULARY = vocabulary()
 INDEX = {label: i for i, label in enumerate(VOCABULARY)}
@@ -181,9 +181,7 @@ class HarmonyPredictor(TargetModel):
                 confusion = [(VOCABULARY[x], VOCABULARY[_absolute(best.get(_relative(p, t), majority), t)])
                              for p, x, t in pairs[name]]
         write_baseline_files(layout, metrics, confusion)
-        return [f"baseline ({metrics['n_train']} train chord changes): " + "; ".join(
-            f"{name} next-chord accuracy {metrics[name]['accuracy']:.3f}, "
-            f"chance {metrics[name]['chance_accuracy']:.3f} (n={metrics[name]['n']})" for name in ("val", "test"))]
+        return [baseline_line(metrics)]
 
 
 def _absolute(relative: int, tonic: int) -> int:

@@ -29,7 +29,7 @@ from penta_core.splits.lists import read_splits
 from penta_core.targets.analysis import PieceAnalysis, analyse_bytes, rounded
 from penta_core.targets.examples import derived_in, load_targets_index
 from penta_core.targets.harmony import INDEX, MODES, PAD, VOCABULARY, write_baseline_files
-from penta_core.targets.model import ADJUSTS, KEEPS, AugmentationRule, Derived, TargetModel
+from penta_core.targets.model import ADJUSTS, KEEPS, AugmentationRule, Derived, TargetModel, baseline_line
 
 
 def note_rows(analysis: PieceAnalysis) -> tuple[list[list[float]], list[int]]:
@@ -172,9 +172,7 @@ class MelodyTransformer(TargetModel):
             if name == "test":
                 confusion = [(str(nxt), str(g)) for g, (_, _, nxt) in zip(guesses, cases[name])]
         write_baseline_files(layout, metrics, confusion)
-        return [f"baseline ({metrics['n_train']} train windows): " + "; ".join(
-            f"{name} next-pitch accuracy {metrics[name]['accuracy']:.3f}, "
-            f"chance {metrics[name]['chance_accuracy']:.3f} (n={metrics[name]['n']})" for name in ("val", "test"))]
+        return [baseline_line(metrics)]
 
 
 MODEL = MelodyTransformer()

@@ -133,6 +133,14 @@ class TargetModel:
         raise NotImplementedError
 
 
+def baseline_line(metrics: dict[str, Any]) -> str:
+    """The baseline of a model with a prediction task (next chord, next pitch) in one line."""
+    unit = {"next chord": "train chord changes", "next pitch": "train windows"}.get(metrics["task"], "train examples")
+    return f"baseline ({metrics['n_train']} {unit}): " + "; ".join(
+        f"{name} {metrics['task']} accuracy {metrics[name]['accuracy']:.3f}, "
+        f"chance {metrics[name]['chance_accuracy']:.3f} (n={metrics[name]['n']})" for name in ("val", "test"))
+
+
 def check_augmentations(model: TargetModel) -> None:
     """Raise ``ValueError`` unless ``model`` rules on every registered transform with a known effect."""
     wanted = {f"{kind}.{name}" for kind in transforms.KINDS for name in transforms.declared(kind)}
