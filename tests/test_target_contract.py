@@ -215,3 +215,13 @@ def test_the_report_prints_the_models_validation_and_baseline(name, contract_bui
     out = capsys.readouterr().out
     assert "Dataset Validation Report" in out and "baseline (" in out
     assert ("\nTarget: " in out) is load_model(name).derives
+
+
+@pytest.mark.parametrize("name", ["harmonypredictor", "melodytransformer"])
+def test_load_examples_gives_the_split_members_for_training(name, contract_builds):
+    from penta_core.dataset import load_examples
+
+    _, layout = contract_builds[name]
+    train = load_examples(layout.root, "train")
+    split_ids = (layout.splits_dir / "train.txt").read_text().split()
+    assert [sid for sid, _ in train] == split_ids and all(member["examples"] is not None for _, member in train)
