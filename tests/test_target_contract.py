@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import REPO
-from target_helpers import POP909, song_midi
+from target_helpers import SONGS, song_midi
 
 from penta_core.cli import load_step
 from penta_core.core.io import read_json
@@ -175,16 +175,19 @@ def test_augmented_variants_carry_their_parents_labels_transformed(name, contrac
 def test_pop909_fixtures_get_their_annotated_chords_and_key(name):
     model = load_model(name)
     params = resolve()
-    path = song_midi(POP909 / "005")
     if not model.derives:
         with pytest.raises(NotImplementedError):
-            model.derive(path.read_bytes(), None, params)
+            model.derive(song_midi(SONGS[0]).read_bytes(), None, params)
         return
-    derived = model.derive(path.read_bytes(), annotations_beside(path), params)
-    labels = derived.labels
-    assert (labels["chords_source"], labels["key_source"], labels["key"]["name"]) == ("annotated", "annotated", "G:maj")
-    assert derived.piece_label == "major" and derived.examples
-    json.dumps(derived.examples, allow_nan=False)  # JSON-ready, finite
+    for song in SONGS:
+        path = song_midi(song)
+        annotations = annotations_beside(path)
+        derived = model.derive(path.read_bytes(), annotations, params)
+        labels = derived.labels
+        assert (labels["chords_source"], labels["key_source"]) == ("annotated", "annotated")
+        assert labels["key"]["name"] == annotations.main_key().name
+        assert derived.piece_label == annotations.main_key().mode and derived.examples
+        json.dumps(derived.examples, allow_nan=False)  # JSON-ready, finite
 
 
 def test_the_targets_stage_is_incremental_and_deterministic(contract_builds):
