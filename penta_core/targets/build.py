@@ -149,7 +149,7 @@ def _no_derivation(layout: DatasetLayout, model: TargetModel) -> dict[str, Any]:
                "example_format": model.example_format}
     write_json(layout.index("targets"), {"target_model": model.name, "derives": False, "samples": {},
                                          "summary": summary})
-    return {"summary": summary, "generated": 0, "reused": 0, "removed": removed, "failed": []}
+    return {"summary": summary, "derives": False, "generated": 0, "reused": 0, "removed": removed, "failed": []}
 
 
 def build_targets(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +157,8 @@ def build_targets(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, An
 
     Returns
     -------
-    dict : ``summary`` (as in ``index/targets.json``), ``generated`` and ``reused`` member counts,
+    dict : ``summary`` (as in ``index/targets.json``), ``derives`` (whether the model derives anything here),
+        ``generated`` and ``reused`` member counts,
         ``removed`` (stale files deleted) and ``failed`` (``id``, ``reason``).
 
     Raises
@@ -221,5 +222,5 @@ def build_targets(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, An
     }
     write_json(layout.index("targets"), {"target_model": model.name, "derives": True, "samples": records,
                                          "summary": summary})
-    return {"summary": summary, "generated": generated, "reused": len(sync.reused), "removed": removed,
+    return {"summary": summary, "derives": True, "generated": generated, "reused": len(sync.reused), "removed": removed,
             "failed": [{"id": k, "reason": v} for k, v in sorted(failed.items())]}

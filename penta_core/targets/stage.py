@@ -11,7 +11,7 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     report = build_targets(layout, params)
     s = report["summary"]
     model = params["dataset"]["target_model"]
-    if "labels" in s:
+    if not report["derives"]:
         return [(f"{model}: labels from folder names (annotate stage), examples are the feature table rows; "
                  "nothing to derive")]
     lines = [(f"{model}: labels for {s['derived']} samples ({s['annotated']} from annotation files), "
