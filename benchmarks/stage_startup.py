@@ -28,7 +28,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 STAGES = [  # (stage, script), in pipeline order
     ("create", "create"), ("import", "import_sources"), ("annotate", "annotate"), ("augment", "augment"),
-    ("synthesize", "synthesize"), ("features", "features"), ("families", "families"), ("manifest", "manifest"),
+    ("synthesize", "synthesize"), ("features", "features"), ("families", "families"), ("targets", "targets"),
+    ("manifest", "manifest"),
     ("splits", "splits"),
     ("validate", "validate"), ("baseline", "baseline"), ("export", "export"),
 ]

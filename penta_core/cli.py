@@ -48,6 +48,7 @@ FLAG_STEPS: list[tuple[str, str]] = [
     ("synthesize", "synthesize"),
     ("extract_features", "features"),
     ("families", "families"),
+    ("targets", "targets"),
     ("splits", "splits"),
     ("validate", "validate"),
     ("baseline", "baseline"),
@@ -63,6 +64,7 @@ STEP_FLAGS: dict[str, str] = {
     "synthesize": "--synthesize",
     "features": "--extract-features",
     "families": "--families",
+    "targets": "--targets",
     "manifest": "--import-dir DIR",
     "splits": "--splits",
     "validate": "--validate",
@@ -112,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     steps_group.add_argument("--synthesize", action="store_true", help="generate synthetic emotion-labelled samples")
     steps_group.add_argument("--families", action="store_true",
                              help="join near-duplicate MIDI/audio (transposed, re-encoded, re-arranged) into families")
+    steps_group.add_argument("--targets", action="store_true",
+                             help="labels and examples of the target model (chords, melody) for every sample it reads")
     steps_group.add_argument("--validate", action="store_true", help="score balance, diversity, quality, leakage")
     steps_group.add_argument("--splits", action="store_true", help="write leak-free train/val/test splits")
     steps_group.add_argument("--baseline", action="store_true", help="train and score the baseline classifier")

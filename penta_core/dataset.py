@@ -54,3 +54,25 @@ def load_split(dataset_dir: str | Path, split: str = "train") -> SplitData:
         y=np.array([labels[sid] for sid in chosen], dtype=str),
         columns=columns,
     )
+
+
+def load_examples(dataset_dir: str | Path, split: str = "train") -> list[tuple[str, dict]]:
+    """The target model's labels and examples for one split: ``(sample id, {"labels", "examples"})`` each.
+
+    For a model whose examples the targets stage writes (the harmony
+    predictor, the melody transformer); chord indices point into
+    ``processed/targets/vocabulary-<model>.json``. Samples whose labels could
+    not be derived are left out.
+
+    Example
+    -------
+    >>> for sample_id, member in load_examples("datasets/pop_chords", "train"):  # doctest: +SKIP
+    ...     for example in member["examples"]:
+    ...         inputs, target = (example["key"], example["previous"], example["melody"]), example["next"]
+    """
+    from penta_core.targets.examples import derived_in, load_targets_index
+
+    if split not in SPLITS:
+        raise ParamError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    layout = DatasetLayout(Path(dataset_dir))
+    return list(derived_in(layout, load_targets_index(layout), read_splits(layout)[split]))

@@ -29,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         metrics, details, baseline = (read_json(layout.metrics_dir / name) for name in REPORT_FILES)
         print(f"dataset {layout.root}")
         print("\n".join(report_lines(metrics, details)))
-        print(summary_line(baseline))
+        if "task" in baseline:  # a target model's own baseline (next chord, next pitch)
+            from penta_core.targets.model import baseline_line
+
+            print(baseline_line(baseline))
+        else:
+            print(summary_line(baseline))
         return 0
     return guarded(body)
 

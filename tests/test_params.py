@@ -108,7 +108,7 @@ def test_a_planned_target_model_is_refused_naming_the_available_ones(model):
     with pytest.raises(ParamError) as err:
         resolve({"dataset": {"target_model": model}})
     assert str(err.value) == (f"params: 'dataset.target_model' '{model}' has no data target yet; "
-                              "available: emotionrecognizer")
+                              "available: emotionrecognizer, harmonypredictor, melodytransformer")
 
 
 def test_the_target_model_flag_refuses_a_planned_model_in_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
@@ -116,5 +116,5 @@ def test_the_target_model_flag_refuses_a_planned_model_in_one_line_and_writes_no
     assert cli.main(["--create", "--dataset", "ds", "--target-model", "groovepredictor"]) == 1
     err = capsys.readouterr().err
     assert err == ("error: params: 'dataset.target_model' 'groovepredictor' has no data target yet; "
-                   "available: emotionrecognizer\n")
+                   "available: emotionrecognizer, harmonypredictor, melodytransformer\n")
     assert not (tmp_path / "datasets").exists()

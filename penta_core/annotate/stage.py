@@ -6,10 +6,17 @@ from typing import Any
 from penta_core.annotate.labels import annotate
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.layout import DatasetLayout
+from penta_core.targets.registry import declared
 
 
 def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
-    vocab = Vocabulary.load(params["dataset"]["target_model"], params["annotate"]["vocabulary"])
+    target = params["dataset"]["target_model"]
+    if not declared(target).folder_labels:
+        # The model's labels come from the data (the targets stage): no folder names, no people's labels.
+        s = annotate(layout, Vocabulary({}, {}), None)
+        return [(f"{target} takes no labels from folder names: its labels come from the targets stage "
+                 f"({s['unlabelled']} samples recorded without a folder label)")]
+    vocab = Vocabulary.load(target, params["annotate"]["vocabulary"])
     s = annotate(layout, vocab, params["annotate"]["events"])
     per_label = ", ".join(f"{k} {v}" for k, v in s["per_label"].items()) or "none"
     lines = [(f"annotated {s['labelled']} samples ({per_label}); {s['unlabelled']} without a label, "

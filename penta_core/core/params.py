@@ -18,11 +18,12 @@ import yaml
 
 from penta_core.augment import registry
 from penta_core.core.errors import ParamError
+from penta_core.targets import registry as target_registry
 
-# Models a dataset can be built for today: each has a label vocabulary and a data target.
-TARGET_MODELS = ("emotionrecognizer",)
+# Models a dataset can be built for today: each has a data target (penta_core/targets/registry.py).
+TARGET_MODELS = tuple(target_registry.TARGETS)
 # Models planned but without a data target yet; naming one fails with a message saying so.
-PLANNED_TARGET_MODELS = ("melodytransformer", "harmonypredictor", "groovepredictor", "dynamicsengine")
+PLANNED_TARGET_MODELS = target_registry.PLANNED
 
 DEFAULTS: dict[str, Any] = {
     "seed": 42,
@@ -83,6 +84,19 @@ DEFAULTS: dict[str, Any] = {
         "n_jobs": 0,
         "timeout_s": 120.0,
     },
+    "targets": {
+        "n_jobs": 0,
+        "timeout_s": 120.0,
+        "annotations": True,
+        "harmony": {
+            "context_bars": 1,
+            "previous_chords": 4,
+        },
+        "melody": {
+            "window": 32,
+            "hop": 16,
+        },
+    },
     "split": {
         "train": 0.70,
         "val": 0.15,
@@ -97,6 +111,8 @@ DEFAULTS: dict[str, Any] = {
         "min_balance": 0.5,
         "min_diversity": 0.5,
         "min_quality": 0.9,
+        "max_no_chord_share": 0.5,
+        "min_melody_coverage": 0.5,
     },
     "export": {
         "formats": ["parquet", "webdataset"],
@@ -251,6 +267,13 @@ SCHEMA: dict[str, Check] = {
     "families.audio_similarity": _number(0, 1, open_lo=True),
     "families.n_jobs": _int(0),
     "families.timeout_s": _number(0, open_lo=True),
+    "targets.n_jobs": _int(0),
+    "targets.timeout_s": _number(0, open_lo=True),
+    "targets.annotations": _bool,
+    "targets.harmony.context_bars": _int(1),
+    "targets.harmony.previous_chords": _int(1),
+    "targets.melody.window": _int(2),
+    "targets.melody.hop": _int(1),
     "split.train": _number(0, 1),
     "split.val": _number(0, 1),
     "split.test": _number(0, 1),
@@ -267,6 +290,8 @@ SCHEMA: dict[str, Check] = {
     "export.shard_mb": _number(0, open_lo=True),
     "export.workers_multiple": _int(1),
     "export.license": _licence,
+    "validate.max_no_chord_share": _number(0, 1),
+    "validate.min_melody_coverage": _number(0, 1),
 }
 
 # Keys that now go by another name: an old params.yaml fails naming the new key.

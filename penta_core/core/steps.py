@@ -12,6 +12,7 @@ from typing import Any
 
 from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.layout import DatasetLayout
+from penta_core.targets.registry import TARGETS
 
 # Step → the module whose ``run(params, layout)`` performs it, in pipeline order.
 # Named, not imported: a command imports only the libraries of its own steps.
@@ -23,6 +24,7 @@ STEP_MODULES: dict[str, str] = {
     "synthesize": "penta_core.synth.stage",
     "features": "penta_core.features.stage",
     "families": "penta_core.families.stage",
+    "targets": "penta_core.targets.stage",
     "manifest": "penta_core.manifest.stage",
     "splits": "penta_core.splits.stage",
     "validate": "penta_core.validation.stage",
@@ -41,6 +43,7 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "annotate": ((("index/imported.json",), "import"),),
     "augment": ((("index/imported.json",), "import"),),
     "features": ((("index/imported.json", "index/augmented.json", "index/synthetic.json"), "import"),),
+    "targets": ((("index/imported.json",), "import"),),
     "splits": ((("manifest.json",), "manifest"),),
     "validate": ((("manifest.json",), "manifest"), *((lst, "splits") for lst in _SPLIT_LISTS)),
     "baseline": ((("manifest.json",), "manifest"), *((lst, "splits") for lst in _SPLIT_LISTS),
@@ -49,12 +52,25 @@ NEEDS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
                (("index/features.json",), "features")),
 }
 
+# The baseline of a model whose examples the targets stage writes reads those, not the feature table.
+_TARGET_BASELINE = (*NEEDS["baseline"][:-1], (("index/targets.json",), "targets"))
+
+
+def needs(step: str, params: dict[str, Any]) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """What ``step`` cannot run without, for the target model ``params`` name."""
+    model = TARGETS.get(params["dataset"]["target_model"])
+    if step == "baseline" and model is not None and not model.folder_labels:
+        return _TARGET_BASELINE
+    return NEEDS.get(step, ())
+
+
 # Step → the files among the needs above that it makes.
 MAKES: dict[str, tuple[str, ...]] = {
     "import": ("index/imported.json",),
     "augment": ("index/augmented.json",),
     "synthesize": ("index/synthetic.json",),
     "features": ("index/features.json",),
+    "targets": ("index/targets.json",),
     "manifest": ("manifest.json",),
     "splits": tuple(lst[0] for lst in _SPLIT_LISTS),
 }
@@ -100,12 +116,13 @@ def check_inputs(plan: list[str], layout: DatasetLayout, params: dict[str, Any],
     ------
     MissingInput, InputError : one line naming what is missing and the step to run first.
     """
-    present = {p for needs in NEEDS.values() for paths, _ in needs for p in paths if layout.abs(p).exists()}
+    present = {p for wanted in (*NEEDS.values(), _TARGET_BASELINE) for paths, _ in wanted for p in paths
+               if layout.abs(p).exists()}
     has_folder = layout.root.is_dir()
     for step in plan:
         if step == "import":
             check_source_dir(params["dataset"]["source_dir"])
-        for paths, producer in NEEDS.get(step, ()):
+        for paths, producer in needs(step, params):
             if not present.intersection(paths):
                 raise _missing(layout, names[step], paths[0], names[producer], dataset_option)
         if not has_folder and step not in STARTS_DATASET:

@@ -61,6 +61,9 @@ def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
                 entry["family"] = member["family"] if member else entry["id"]
                 if member:
                     entry["family_link"] = member["joined_by"]
+    targets = _read_index(layout, "targets") or {}
+    if targets.get("derives"):
+        merge_targets(samples, targets["samples"])
     groups = assign_groups(samples, params["split"]["group_by"])
     for entry in samples:
         entry["group"] = groups[entry["id"]]
@@ -78,6 +81,29 @@ def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
         manifest["augmentation"] = {"offline": augmented["policy"]}
     write_json(layout.manifest, manifest)
     return manifest
+
+
+def merge_targets(samples: list[dict[str, Any]], records: dict[str, dict[str, Any]]) -> None:
+    """Give each sample what the targets stage derived for it (``target``), and its split label.
+
+    A model that derives its labels (the harmony predictor, the melody
+    transformer) labels a sample by what the stage found (the key's mode);
+    a sample it does not read or could not analyse has no label, so the
+    splits leave it out. ``target.labels`` says whether the labels were
+    ``annotated`` (annotation files) or ``estimated``.
+    """
+    for entry in samples:
+        record = records.get(entry["id"])
+        entry["label"] = entry["valence"] = entry["arousal"] = None
+        if record is None:
+            continue
+        if record["status"] != "ok":
+            entry["target"] = {"status": "failed", "reason": record["reason"]}
+            continue
+        entry["label"] = record["label"]
+        entry["target"] = {"status": "ok", "shard": record["shard"], "member": record["member"],
+                           "labels": record["stats"].get("chords_source", "estimated"),
+                           "examples": record["stats"]["examples"]}
 
 
 def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:

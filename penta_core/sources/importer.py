@@ -28,6 +28,7 @@ from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.core.steps import check_source_dir
 from penta_core.engine.parallel import supervised_map
+from penta_core.harmony.sidecars import is_sidecar
 from penta_core.sources.checks import check_source, kind_for
 from penta_core.sources.originals import Original, copy_originals, pack_originals
 from penta_core.sources.record import ImportRecord, rules_fingerprint
@@ -47,6 +48,7 @@ class ImportReport:
     reused: int = 0  # files whose verdict came from the import record
     copied: int = 0  # raw copies (or packed members) written
     kept: int = 0  # raw copies (or packed members) that already held the right bytes
+    annotation_files: int = 0  # chord/key files beside the music (.lab, .jams, POP909's): left to the targets stage
 
     def summary(self) -> dict[str, int]:
         by_kind = {k: sum(1 for s in self.samples if s["kind"] == k) for k in ("midi", "audio")}
@@ -204,6 +206,9 @@ def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> Import
     report = ImportReport()
     candidates: list[Candidate] = []
     for rel, path, problem in walk_source(source):
+        if problem is None and kind_for(rel) is None and is_sidecar(rel):
+            report.annotation_files += 1  # read by the targets stage, beside the music it annotates
+            continue
         report.scanned += 1
         st = kind = None
         if problem is None:

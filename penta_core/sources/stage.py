@@ -21,6 +21,8 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
          + (f"packed {report.copied} originals into shards, kept {report.kept}" if params["import"]["pack"]
             else f"wrote {report.copied} raw copies, kept {report.kept}")),
     ]
+    if report.annotation_files:
+        lines.append(f"  {report.annotation_files} annotation files (.lab, .jams, POP909's) left for the targets stage")
     lines += [f"  quarantined {q['path']}: {q['reason']}" for q in report.quarantined[:20]]
     if len(report.quarantined) > 20:
         lines.append(f"  ... and {len(report.quarantined) - 20} more in {layout.quarantine}")

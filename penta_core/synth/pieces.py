@@ -30,6 +30,7 @@ from penta_core.engine.seeding import rng_for
 from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, Stored, describe
 from penta_core.synth.generator import SyntheticGenerator, midi_bytes, render_audio
 from penta_core.synth.rendering import find_fluidsynth
+from penta_core.targets.registry import declared
 
 GENERATOR_MODULES = ("generator", "profiles", "roman", "rendering")
 AUDIO_RATE = 22050
@@ -153,7 +154,10 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
     ids: list[tuple[str, str]] = []
     vocab = None
     if opts["count"]:
-        vocab = Vocabulary.load(params["dataset"]["target_model"], params["annotate"]["vocabulary"])
+        # A model without folder labels still gets emotion pieces: their music is what it learns from.
+        target = params["dataset"]["target_model"]
+        vocab = Vocabulary.load(target if declared(target).folder_labels else "emotionrecognizer",
+                                params["annotate"]["vocabulary"])
         missing = [e for e in generator.emotions if e not in vocab.labels]
         if missing:
             raise ConfigError(

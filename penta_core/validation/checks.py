@@ -66,7 +66,10 @@ def diversity(feature_rows: list[dict[str, float]]) -> dict[str, Any]:
 
 
 def quality(layout: DatasetLayout, samples: list[dict[str, Any]], feature_status: dict[str, str]) -> dict[str, Any]:
-    """Per sample: the file exists, its sha256 matches, it parsed (features ok) and it is labelled."""
+    """Per sample: the file exists, its sha256 matches, it parsed (features ok) and it is labelled.
+
+    ``samples`` are those the target model reads (a MIDI-only model does not count audio as unlabelled).
+    """
     problems: dict[str, list[str]] = defaultdict(list)
     passing = 0
     for s in samples:
@@ -123,7 +126,8 @@ def leakage(samples: list[dict[str, Any]], splits: dict[str, list[str]]) -> dict
 def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], splits: dict[str, list[str]],
                      feature_rows: dict[str, dict[str, float]], feature_status: dict[str, str],
                      thresholds: dict[str, Any], split_report: dict[str, Any] | None = None,
-                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+                     target: tuple[dict[str, Any], list[str]] | None = None, reads: tuple[str, ...] | None = None,
+                     class_labels: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run every check; return ``(metrics, details)``.
 
     Parameters
@@ -134,10 +138,14 @@ def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], split
     feature_status : sample id → ``ok`` / ``failed`` (empty when features were not extracted).
     thresholds : the ``validate`` params block.
     split_report : the splits stage's ``metrics/splits.json`` (moves since the previous build), if any.
+    target : the target model's own checks: its metrics (under ``target`` in the result) and failing checks.
+    reads : the sample kinds the target model learns from (quality counts those); ``None``: every kind.
+    class_labels : the labels are classes whose balance matters (the emotion recognizer's); a model
+        whose split label is only a stratum (a key's mode) is not failed for an unbalanced one.
     """
     bal = balance(samples)
     div = diversity(list(feature_rows.values()))
-    qual = quality(layout, samples, feature_status)
+    qual = quality(layout, [s for s in samples if reads is None or s["kind"] in reads], feature_status)
     struct = structure(layout)
     leak = leakage(samples, splits)
     by_id = {s["id"]: s for s in samples}
@@ -153,7 +161,7 @@ def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], split
     }
     families = Counter(s["family"] for s in samples if s.get("family"))
     failing = []
-    if bal["score"] < thresholds["min_balance"]:
+    if class_labels and bal["score"] < thresholds["min_balance"]:
         failing.append(f"balance {bal['score']:.2f} < {thresholds['min_balance']}")
     if div["score"] < thresholds["min_diversity"]:
         failing.append(f"diversity {div['score']:.2f} < {thresholds['min_diversity']}")
@@ -166,6 +174,8 @@ def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], split
                        f"{leak['derived']} eval samples derive from train")
     if leak["unknown_ids"]:
         failing.append(f"splits name {leak['unknown_ids']} ids the manifest does not hold")
+    if target is not None:
+        failing += target[1]
     metrics = {
         "valid": not failing,
         "total_samples": len(samples),
@@ -189,6 +199,8 @@ def validate_dataset(layout: DatasetLayout, samples: list[dict[str, Any]], split
         "diversity_parts": {k: round(v, 6) for k, v in div["parts"].items()},
         "failing_checks": len(failing),
     }
+    if target is not None and target[0]:
+        metrics["target"] = target[0]
     since = (split_report or {}).get("since_previous")
     if since is not None:
         metrics["split_groups_moved"] = since["groups_moved"]
@@ -233,6 +245,9 @@ def report_lines(metrics: dict[str, Any], details: dict[str, Any]) -> list[str]:
                                      or "none"),
         "Splits: " + ", ".join(f"{k} {metrics['per_split'].get(k, 0)}" for k in SPLITS),
     ]
+    if "target" in metrics:
+        lines.append("Target: " + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                                            for k, v in metrics["target"].items()))
     lines += [f"Failing: {f}" for f in details["failing"]]
     lines.append(rule)
     return lines

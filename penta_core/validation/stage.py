@@ -9,6 +9,7 @@ from penta_core.core.layout import DatasetLayout
 from penta_core.features.table import load_feature_table
 from penta_core.manifest.load import load_manifest
 from penta_core.splits.lists import read_splits
+from penta_core.targets.model import load_model
 from penta_core.validation.checks import report_lines, validate_dataset, write_validation
 
 # The feature columns the diversity score reads.
@@ -25,8 +26,15 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
         feature_rows = {i: dict(zip(DIVERSITY_COLUMNS, row[wanted])) for i, row in zip(ids, X)}
     split_report_path = layout.metrics_dir / "splits.json"
     split_report = read_json(split_report_path) if split_report_path.exists() else None
+    model = load_model(params["dataset"]["target_model"])
+    target = None
+    if model.derives:
+        records = read_json(layout.index("targets"))["samples"] if layout.index("targets").exists() else {}
+        target = model.validation(records, samples, params["validate"])
     metrics, details = validate_dataset(layout, samples, read_splits(layout), feature_rows, feature_status,
-                                        params["validate"], split_report)
+                                        params["validate"], split_report, target=target,
+                                        reads=None if model.declaration.folder_labels else model.reads,
+                                        class_labels=model.declaration.folder_labels)
     write_validation(layout, metrics, details)
     lines = report_lines(metrics, details)
     if params["validate"]["strict"] and not metrics["valid"]:
