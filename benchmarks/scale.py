@@ -16,7 +16,7 @@ no-op <= 3 s at 10,000 sources.
 Usage::
 
     python benchmarks/scale.py [--sizes 100 300] [--multiplier 3] [--seed 0]
-    python benchmarks/scale.py --sizes 1000 10000
+    python benchmarks/scale.py --sizes 1000 10000 [--pack]
 """
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300])
     parser.add_argument("--multiplier", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pack", action="store_true", help="import.pack: true (originals in shards too)")
     args = parser.parse_args(argv)
     results = []
     print(f"corpus: {describe(args.seed)}; augment.multiplier {args.multiplier}, other params as in "
@@ -49,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             clips = write_corpus(work / "corpus", n, args.seed)
             corpus_s = time.perf_counter() - start
-            project = Project.create(work / "project", clips, bench_params(multiplier=args.multiplier, synth=None))
+            overrides = bench_params(multiplier=args.multiplier, synth=None)
+            if args.pack:
+                overrides["import"] = {**overrides.get("import", {}), "pack": True}
+            project = Project.create(work / "project", clips, overrides)
             synth = project.params["synthesize"]["count"]
             full = project.repro()
             noop = project.repro()
