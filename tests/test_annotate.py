@@ -91,8 +91,8 @@ def test_custom_vocabulary_file(tmp_path):
 
 
 def test_target_model_without_vocabulary_names_the_fix():
-    with pytest.raises(ValueError, match=r"no labels for target model 'groovepredictor'.*annotate.vocabulary"):
-        Vocabulary.load("groovepredictor")
+    with pytest.raises(ValueError, match=r"no labels for target model 'dynamicsengine'.*annotate.vocabulary"):
+        Vocabulary.load("dynamicsengine")
 
 
 def test_a_synonym_naming_two_labels_is_refused(tmp_path):

@@ -108,13 +108,13 @@ def test_a_planned_target_model_is_refused_naming_the_available_ones(model):
     with pytest.raises(ParamError) as err:
         resolve({"dataset": {"target_model": model}})
     assert str(err.value) == (f"params: 'dataset.target_model' '{model}' has no data target yet; "
-                              "available: emotionrecognizer, harmonypredictor, melodytransformer")
+                              "available: emotionrecognizer, harmonypredictor, melodytransformer, groovepredictor")
 
 
 def test_the_target_model_flag_refuses_a_planned_model_in_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["--create", "--dataset", "ds", "--target-model", "groovepredictor"]) == 1
+    assert cli.main(["--create", "--dataset", "ds", "--target-model", "dynamicsengine"]) == 1
     err = capsys.readouterr().err
-    assert err == ("error: params: 'dataset.target_model' 'groovepredictor' has no data target yet; "
-                   "available: emotionrecognizer, harmonypredictor, melodytransformer\n")
+    assert err == ("error: params: 'dataset.target_model' 'dynamicsengine' has no data target yet; "
+                   "available: emotionrecognizer, harmonypredictor, melodytransformer, groovepredictor\n")
     assert not (tmp_path / "datasets").exists()

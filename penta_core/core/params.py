@@ -96,6 +96,10 @@ DEFAULTS: dict[str, Any] = {
             "window": 32,
             "hop": 16,
         },
+        "groove": {
+            "window_bars": 2,
+            "timing_jitter": False,
+        },
     },
     "split": {
         "train": 0.70,
@@ -274,6 +278,8 @@ SCHEMA: dict[str, Check] = {
     "targets.harmony.previous_chords": _int(1),
     "targets.melody.window": _int(2),
     "targets.melody.hop": _int(1),
+    "targets.groove.window_bars": _int(0),
+    "targets.groove.timing_jitter": _bool,
     "split.train": _number(0, 1),
     "split.val": _number(0, 1),
     "split.test": _number(0, 1),

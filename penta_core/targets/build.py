@@ -50,6 +50,8 @@ _MODULES = (
     "penta_core.targets.melody", "penta_core.harmony.harte", "penta_core.harmony.keys",
     "penta_core.harmony.recognizer", "penta_core.harmony.annotations", "penta_core.melody.extraction",
     "penta_core.midi.notes", "penta_core.midi.tempo", "penta_core.features.key", "penta_core.features.harmony",
+    "penta_core.targets.groove", "penta_core.targets.regression", "penta_core.groove.meter",
+    "penta_core.groove.timing", "penta_core.groove.styles",
 )
 _LIBRARIES = ("symusic", "numpy")
 
@@ -115,28 +117,39 @@ def _location(sample: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plan(layout: DatasetLayout, params: dict[str, Any], model: TargetModel
-          ) -> tuple[list[tuple[dict[str, Any], Annotations | None]], dict[str, str]]:
-    """The samples the model reads with their annotations; and samples failed before any work (id → reason)."""
+          ) -> tuple[list[tuple[dict[str, Any], Annotations | None, dict[str, Any] | None]], dict[str, str]]:
+    """The samples the model reads with their annotations and source context; samples failed before any work."""
     reads = set(model.reads)
     imported = [s for s in _read_index(layout, "imported") if s["kind"] in reads]
     source_dir = Path(params["dataset"]["source_dir"])
     use_files = params["targets"]["annotations"]
     notes_of: dict[str, Annotations | None] = {}
+    context_of: dict[str, dict[str, Any] | None] = {}
     failed: dict[str, str] = {}
     planned = []
     for sample in imported:
         found, problem = _annotations_of(sample, source_dir) if use_files else (None, None)
+        try:
+            context = model.source_context(sample.get("sources", [sample.get("source")])[0], source_dir, params)
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            problem = problem or " ".join(str(err).split())[:300]
         if problem:
             failed[sample["id"]] = problem
             continue
         notes_of[sample["id"]] = found
-        planned.append((sample, found))
+        context_of[sample["id"]] = context
+        planned.append((sample, found, context))
     for variant in _read_index(layout, "augmented"):
-        if variant["kind"] not in reads or variant["parent"] in failed or not model.uses_variant(variant["transform"]):
+        if (variant["kind"] not in reads or variant["parent"] in failed
+                or not model.uses_variant(variant["transform"], params)):
             continue
         parent = notes_of.get(variant["parent"])
-        planned.append((variant, transform_annotations(parent, variant["transform"]) if parent else None))
-    planned += [(s, None) for s in _read_index(layout, "synthetic") if s["kind"] in reads]
+        context = context_of.get(variant["parent"])
+        if context is not None:
+            context = {**context, "transform": variant["transform"]}
+        planned.append((variant, transform_annotations(parent, variant["transform"]) if parent else None, context))
+    planned += [(s, None, model.source_context(None, source_dir, params))
+                for s in _read_index(layout, "synthetic") if s["kind"] in reads]
     planned.sort(key=lambda p: p[0]["id"])
     return planned, failed
 
@@ -175,16 +188,17 @@ def build_targets(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, An
     planned, failed = _plan(layout, params, model)
     fingerprint = code_fingerprint()
     members, by_id = [], {}
-    for sample, found in planned:
+    for sample, found, context in planned:
         record = found.as_record() if found else None
+        sample_params = derive_params if context is None else {**derive_params, "source": context}
         key = cache_key({"model": model.name, "id": sample["id"], "sha256": sample["sha256"],
-                         "annotations": record, "params": derive_params, "code": fingerprint})
+                         "annotations": record, "params": sample_params, "code": fingerprint})
         members.append(Member(sample["id"], f"{model.name}/{sample['id']}.json", sample["group"], key))
-        by_id[sample["id"]] = (sample, record)
+        by_id[sample["id"]] = (sample, record, sample_params)
     folder = layout.abs(TARGETS_DIR)
     sync = ShardStore(folder, model.name, groups_per_shard=SAMPLES_PER_SHARD).begin(members)
     tasks = [{"root": str(layout.root), "model": model.name, "sample": _location(by_id[m.id][0]),
-              "annotations": by_id[m.id][1], "params": derive_params} for m in sync.missing]
+              "annotations": by_id[m.id][1], "params": by_id[m.id][2]} for m in sync.missing]
     generated = 0
     if tasks:
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,8 @@
     penta-targets harmony song.mid    # a MIREX .lab: start_s<TAB>end_s<TAB>Harte label, one segment a line
     penta-targets melody song.mid     # JSON: {"notes": [[onset_s, offset_s, pitch, velocity], ...]}
     penta-targets key song.mid        # JSON: {"tonic": 0-11, "mode": "major"|"minor", "confidence": ...}
+    penta-targets groove take.mid     # JSON: {"tempo_bpm", "grid", "swing_ratio", "notes": [[onset_s, grid_s,
+                                      #        offset_ms, velocity, velocity_adjust, voice], ...]}
 
 As in the pipeline, annotation files beside the file (``song.lab``,
 ``song.jams``, POP909's ``chord_midi.txt`` and ``key_audio.txt``) win over the
@@ -18,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-TARGETS = ("harmony", "melody", "key")
+TARGETS = ("harmony", "melody", "key", "groove")
 
 
 def _fail(message: str) -> int:
@@ -37,6 +39,8 @@ def derive(target: str, path: Path, use_annotations: bool = True) -> str:
     from penta_core.targets.analysis import analyse_bytes
 
     data = path.read_bytes()
+    if target == "groove":
+        return groove_json(data)
     annotations = annotations_beside(path) if use_annotations else None
     analysis = analyse_bytes(data, annotations)
     if target == "harmony":
@@ -54,10 +58,24 @@ def derive(target: str, path: Path, use_annotations: bool = True) -> str:
     return json.dumps({"tonic": key.tonic, "mode": key.mode, "confidence": round(key.confidence, 6)}) + "\n"
 
 
+def groove_json(data: bytes) -> str:
+    """What ``penta-targets groove`` prints for MIDI bytes."""
+    from penta_core.groove.timing import analyse_groove
+    from penta_core.midi.notes import read_notes
+
+    g = analyse_groove(read_notes(data))
+    rows = [[round(a, 6), round(s, 6), round(ms, 3), int(v), round(adj, 3), voice] for a, s, ms, v, adj, voice in zip(
+        g.onset_s.tolist(), g.grid_s.tolist(), g.offset_ms.tolist(), g.velocity.tolist(),
+        g.velocity_adjust.tolist(), g.voice)]
+    return json.dumps({"tempo_bpm": round(g.tempo_bpm, 3), "grid": g.grid, "swing_ratio": round(g.swing_ratio, 4),
+                       "notes": rows}) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="penta-targets", description="Print what a target derives from one MIDI file.",
-        epilog="harmony: a MIREX .lab of chord segments; melody: JSON notes; key: JSON tonic, mode, confidence.")
+        epilog="harmony: a MIREX .lab of chord segments; melody: JSON notes; key: JSON tonic, mode, confidence; "
+               "groove: JSON grid, swing ratio and each note's offset from the grid.")
     parser.add_argument("target", metavar="TARGET", help=f"one of {', '.join(TARGETS)}")
     parser.add_argument("file", metavar="FILE", help="a Standard MIDI File")
     parser.add_argument("--no-annotations", action="store_true",

@@ -19,6 +19,7 @@ A target model is a small declared object, one module per model
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from penta_core.augment import registry as transforms
@@ -101,12 +102,20 @@ class TargetModel:
     def reads(self) -> tuple[str, ...]:
         return self.declaration.reads
 
-    def uses_variant(self, transform: dict[str, Any]) -> bool:
-        """Whether a variant made with ``transform`` keeps labels this model can use."""
+    def uses_variant(self, transform: dict[str, Any], params: dict[str, Any] | None = None) -> bool:
+        """Whether a variant made with ``transform`` keeps labels this model can use (``params``: the stage's)."""
         return all(self.augmentations.get(f"{kind}.{name}", AugmentationRule(KEEPS, "")).effect != DROPS
                    for kind in transforms.KINDS for name in transform if name in transforms.declared(kind))
 
     # -- per sample (the targets stage) ------------------------------------------------
+    def source_context(self, source: str | None, source_dir: Path, params: dict[str, Any]) -> dict[str, Any] | None:
+        """What the model reads beside a sample's source file (its path relative to ``source_dir``), or ``None``.
+
+        The targets stage passes it to :meth:`derive` as ``params["source"]`` (with the
+        variant's ``transform`` added for an augmented sample) and keys its cache on it.
+        """
+        return None
+
     def derive(self, data: bytes, annotations: Annotations | None, params: dict[str, Any]) -> Derived:
         """Labels and examples of one file's bytes; ``ValueError`` when the file cannot give any."""
         raise NotImplementedError(f"{self.name} derives no labels in the targets stage")
@@ -134,11 +143,21 @@ class TargetModel:
 
 
 def baseline_line(metrics: dict[str, Any]) -> str:
-    """The baseline of a model with a prediction task (next chord, next pitch) in one line."""
+    """The baseline of a model with a prediction task (next chord, next pitch; offsets and velocities) in one line."""
+    if "offset_mae_ms" in metrics["val"]:
+        return regression_line(metrics)
     unit = {"next chord": "train chord changes", "next pitch": "train windows"}.get(metrics["task"], "train examples")
     return f"baseline ({metrics['n_train']} {unit}): " + "; ".join(
         f"{name} {metrics['task']} accuracy {metrics[name]['accuracy']:.3f}, "
         f"chance {metrics[name]['chance_accuracy']:.3f} (n={metrics[name]['n']})" for name in ("val", "test"))
+
+
+def regression_line(metrics: dict[str, Any]) -> str:
+    """A regression baseline in one line."""
+    return f"baseline ({metrics['n_train']} train notes): " + "; ".join(
+        f"{name} offset MAE {m['offset_mae_ms']:.2f} ms (zero {m['offset_mae_ms_zero']:.2f}), velocity MAE "
+        f"{m['velocity_mae']:.2f} (voice mean {m['velocity_mae_voice_mean']:.2f}) (n={m['n']})"
+        for name, m in ((s, metrics[s]) for s in ("val", "test")))
 
 
 def check_augmentations(model: TargetModel) -> None:
@@ -171,4 +190,12 @@ def load_model(name: str) -> TargetModel:
         from penta_core.targets import melody
 
         return melody.MODEL
+    if name == "groovepredictor":
+        from penta_core.targets import groove
+
+        return groove.MODEL
+    if name == "dynamicsengine":
+        from penta_core.targets import dynamics
+
+        return dynamics.MODEL
     raise ValueError(f"target model {name!r} is declared, but load_model does not name its module")

@@ -47,10 +47,13 @@ TARGETS: dict[str, Declaration] = {
     "melodytransformer": Declaration(
         "melodytransformer", "penta_core.targets.melody", ("midi",), False,
         "32 melody notes with harmony and key context -> the next note"),
+    "groovepredictor": Declaration(
+        "groovepredictor", "penta_core.targets.groove", ("midi",), False,
+        "note position, tempo and style -> timing offset in ms and velocity adjustment"),
 }
 
 # Named in the original project, without a data target yet.
-PLANNED = ("groovepredictor", "dynamicsengine")
+PLANNED = ("dynamicsengine",)
 
 
 def declared(name: str) -> Declaration:

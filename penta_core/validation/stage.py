@@ -29,6 +29,8 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     model = load_model(params["dataset"]["target_model"])
     target = None
     if model.derives:
+        # Variants whose augmentation would make the model's labels wrong (groove: timing jitter) are not its data.
+        samples = [s for s in samples if s["origin"] != "augmented" or model.uses_variant(s["transform"], params)]
         records = read_json(layout.index("targets"))["samples"] if layout.index("targets").exists() else {}
         target = model.validation(records, samples, params["validate"])
     metrics, details = validate_dataset(layout, samples, read_splits(layout), feature_rows, feature_status,
