@@ -87,11 +87,11 @@ def test_the_emotion_recognizer_derives_nothing_in_the_targets_stage(tmp_path, s
     assert all("target" not in s for s in read_json(layout.manifest)["samples"])
 
 
-@pytest.mark.parametrize("model", ["harmonypredictor", "melodytransformer", "groovepredictor"])
+@pytest.mark.parametrize("model", ["harmonypredictor", "melodytransformer", "groovepredictor", "dynamicsengine"])
 def test_params_accept_the_new_target_models(model):
     assert resolve({"dataset": {"target_model": model}})["dataset"]["target_model"] == model
 
 
-def test_params_refuse_a_planned_model_naming_the_available_ones():
-    with pytest.raises(ParamError, match="has no data target yet; available: emotionrecognizer, harmonypredictor"):
-        resolve({"dataset": {"target_model": "dynamicsengine"}})
+def test_params_refuse_an_unknown_model_naming_the_available_ones():
+    with pytest.raises(ParamError, match="must be one of emotionrecognizer, harmonypredictor"):
+        resolve({"dataset": {"target_model": "tempomodel"}})

@@ -100,6 +100,12 @@ DEFAULTS: dict[str, Any] = {
             "window_bars": 2,
             "timing_jitter": False,
         },
+        "dynamics": {
+            "sigma_beats": 2.0,
+            "gap_beats": 1.0,
+            "max_bars": 4,
+            "min_velocity_std": 3.0,
+        },
     },
     "split": {
         "train": 0.70,
@@ -280,6 +286,10 @@ SCHEMA: dict[str, Check] = {
     "targets.melody.hop": _int(1),
     "targets.groove.window_bars": _int(0),
     "targets.groove.timing_jitter": _bool,
+    "targets.dynamics.sigma_beats": _number(0),
+    "targets.dynamics.gap_beats": _number(0, open_lo=True),
+    "targets.dynamics.max_bars": _int(1),
+    "targets.dynamics.min_velocity_std": _number(0),
     "split.train": _number(0, 1),
     "split.val": _number(0, 1),
     "split.test": _number(0, 1),

@@ -51,7 +51,8 @@ _MODULES = (
     "penta_core.harmony.recognizer", "penta_core.harmony.annotations", "penta_core.melody.extraction",
     "penta_core.midi.notes", "penta_core.midi.tempo", "penta_core.features.key", "penta_core.features.harmony",
     "penta_core.targets.groove", "penta_core.targets.regression", "penta_core.groove.meter",
-    "penta_core.groove.timing", "penta_core.groove.styles",
+    "penta_core.groove.timing", "penta_core.groove.styles", "penta_core.targets.dynamics",
+    "penta_core.dynamics.analysis", "penta_core.dynamics.roles", "penta_core.midi.controls",
 )
 _LIBRARIES = ("symusic", "numpy")
 

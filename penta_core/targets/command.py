@@ -7,6 +7,8 @@
     penta-targets key song.mid        # JSON: {"tonic": 0-11, "mode": "major"|"minor", "confidence": ...}
     penta-targets groove take.mid     # JSON: {"tempo_bpm", "grid", "swing_ratio", "notes": [[onset_s, grid_s,
                                       #        offset_ms, velocity, velocity_adjust, voice], ...]}
+    penta-targets dynamics song.mid   # JSON: {"expressive", "notes": [[onset_s, velocity, level, role], ...],
+                                      #        "phrases": [[start_s, end_s, slope], ...]}
 
 As in the pipeline, annotation files beside the file (``song.lab``,
 ``song.jams``, POP909's ``chord_midi.txt`` and ``key_audio.txt``) win over the
@@ -20,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-TARGETS = ("harmony", "melody", "key", "groove")
+TARGETS = ("harmony", "melody", "key", "groove", "dynamics")
 
 
 def _fail(message: str) -> int:
@@ -41,6 +43,8 @@ def derive(target: str, path: Path, use_annotations: bool = True) -> str:
     data = path.read_bytes()
     if target == "groove":
         return groove_json(data)
+    if target == "dynamics":
+        return dynamics_json(data)
     annotations = annotations_beside(path) if use_annotations else None
     analysis = analyse_bytes(data, annotations)
     if target == "harmony":
@@ -71,11 +75,25 @@ def groove_json(data: bytes) -> str:
                        "notes": rows}) + "\n"
 
 
+def dynamics_json(data: bytes) -> str:
+    """What ``penta-targets dynamics`` prints for MIDI bytes (slopes in velocity steps per beat)."""
+    from penta_core.core.params import resolve
+    from penta_core.dynamics.roles import ROLES
+    from penta_core.targets.dynamics import dynamics_of
+
+    d = dynamics_of(data, resolve()["targets"]["dynamics"])
+    rows = [[round(a, 6), int(v), round(lv, 3), ROLES[r]] for a, v, lv, r in zip(
+        d.onset_s.tolist(), d.velocity.tolist(), d.level.tolist(), d.role.tolist())]
+    phrases = [[round(p.start_s, 6), round(p.end_s, 6), round(p.slope, 4)] for p in d.phrases]
+    return json.dumps({"expressive": d.expressive, "notes": rows, "phrases": phrases}) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="penta-targets", description="Print what a target derives from one MIDI file.",
         epilog="harmony: a MIREX .lab of chord segments; melody: JSON notes; key: JSON tonic, mode, confidence; "
-               "groove: JSON grid, swing ratio and each note's offset from the grid.")
+               "groove: JSON grid, swing ratio and each note's offset from the grid; "
+               "dynamics: JSON performed or not, each note's level and role, phrase slopes.")
     parser.add_argument("target", metavar="TARGET", help=f"one of {', '.join(TARGETS)}")
     parser.add_argument("file", metavar="FILE", help="a Standard MIDI File")
     parser.add_argument("--no-annotations", action="store_true",

@@ -180,7 +180,7 @@ class GroovePredictor(TargetModel):
     def baseline(self, params: dict[str, Any], layout: DatasetLayout) -> list[str]:
         """Per (voice, slot) train means of offset and velocity, against predicting zero and the per-voice mean."""
         index = load_targets_index(layout)
-        rows: dict[str, list[tuple[int, int, float, float]]] = {}
+        rows: dict[str, list[tuple[int, int, float | None, float]]] = {}
         for split, ids in read_splits(layout).items():
             rows[split] = [(slot, voice, ms, vel) for _, member in derived_in(layout, index, ids)
                            for e in member["examples"]

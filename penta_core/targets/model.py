@@ -144,7 +144,7 @@ class TargetModel:
 
 def baseline_line(metrics: dict[str, Any]) -> str:
     """The baseline of a model with a prediction task (next chord, next pitch; offsets and velocities) in one line."""
-    if "offset_mae_ms" in metrics["val"]:
+    if "velocity_mae" in metrics["val"]:
         return regression_line(metrics)
     unit = {"next chord": "train chord changes", "next pitch": "train windows"}.get(metrics["task"], "train examples")
     return f"baseline ({metrics['n_train']} {unit}): " + "; ".join(
@@ -153,11 +153,15 @@ def baseline_line(metrics: dict[str, Any]) -> str:
 
 
 def regression_line(metrics: dict[str, Any]) -> str:
-    """A regression baseline in one line."""
+    """A regression baseline (groove, dynamics: mean absolute errors beside their references) in one line."""
+    def part(m: dict[str, Any]) -> str:
+        offset = (f"offset MAE {m['offset_mae_ms']:.2f} ms (zero {m['offset_mae_ms_zero']:.2f}), "
+                  if "offset_mae_ms" in m else "")
+        return (f"{offset}velocity MAE {m['velocity_mae']:.2f} (group mean {m['velocity_mae_voice_mean']:.2f}) "
+                f"(n={m['n']})")
+
     return f"baseline ({metrics['n_train']} train notes): " + "; ".join(
-        f"{name} offset MAE {m['offset_mae_ms']:.2f} ms (zero {m['offset_mae_ms_zero']:.2f}), velocity MAE "
-        f"{m['velocity_mae']:.2f} (voice mean {m['velocity_mae_voice_mean']:.2f}) (n={m['n']})"
-        for name, m in ((s, metrics[s]) for s in ("val", "test")))
+        f"{name} {part(metrics[name])}" for name in ("val", "test"))
 
 
 def check_augmentations(model: TargetModel) -> None:

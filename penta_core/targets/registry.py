@@ -50,10 +50,13 @@ TARGETS: dict[str, Declaration] = {
     "groovepredictor": Declaration(
         "groovepredictor", "penta_core.targets.groove", ("midi",), False,
         "note position, tempo and style -> timing offset in ms and velocity adjustment"),
+    "dynamicsengine": Declaration(
+        "dynamicsengine", "penta_core.targets.dynamics", ("midi",), False,
+        "note velocity, position and context -> velocity curve, attack, release, expression (0-1)"),
 }
 
 # Named in the original project, without a data target yet.
-PLANNED = ("dynamicsengine",)
+PLANNED: tuple[str, ...] = ()
 
 
 def declared(name: str) -> Declaration:

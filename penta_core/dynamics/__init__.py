@@ -1,0 +1,1 @@
+"""How loudness moves with musical context: note roles, dynamic levels, phrases, expression and articulation."""
