@@ -66,6 +66,13 @@ def test_swung_eighths_at_062_give_the_ratio_within_002_and_no_offsets():
     assert np.abs(groove.offset_ms).max() < 1.0
 
 
+def test_humanized_swing_keeps_its_ratio_and_its_swung_grid():
+    rng = np.random.default_rng(3)
+    notes = [(b, float(rng.normal(0, 15)) if b else 0.0, p, v) for b, _, p, v in swung_eighths(0.62, bars=8)]
+    groove = analyse_groove(performance(notes))
+    assert groove.grid == SWUNG and abs(groove.swing_ratio - 0.62) <= 0.02
+
+
 def test_triplet_eighths_are_on_a_triplet_grid():
     notes = [(beat + k / 3, 0.0, RIDE, 80) for beat in range(8) for k in range(3)]
     groove = analyse_groove(performance(notes))

@@ -39,11 +39,6 @@ ANNOTATED_PIECES = 5  # the example's .lab and .jams files
 KEYED = ("harmonypredictor", "melodytransformer")
 
 
-def piece_labels(name: str) -> tuple[str, ...]:
-    """The split labels a deriving model may give a piece."""
-    if name in KEYED:
-        return ("major", "minor")
-    return tuple(importlib.import_module(load_model(name).declaration.module).STYLES)
 
 
 def contract_params(root: Path, source: Path, model: str) -> dict:
@@ -104,7 +99,7 @@ def test_labels_are_derived_for_every_sample_the_model_reads(name, contract_buil
     read = {sid for sid, s in samples.items() if s["kind"] in model.reads
             and (s["origin"] != "augmented" or model.uses_variant(s["transform"], params))}  # not those it drops
     assert set(records) == read and all(r["status"] == "ok" for r in records.values())
-    assert all(samples[sid]["label"] == records[sid]["label"] in piece_labels(name) for sid in read)
+    assert all(samples[sid]["label"] == records[sid]["label"] in load_model(name).piece_labels for sid in read)
     annotated = [sid for sid in read if samples[sid]["target"]["labels"] == "annotated"]
     assert len(annotated) == (2 * ANNOTATED_PIECES if name in KEYED else 0)  # the annotated pieces and variants
 
@@ -231,7 +226,7 @@ def test_pop909_fixtures_get_their_annotated_chords_and_key(name):
         return
     if name not in KEYED:  # no chords or key in its labels: it derives from the notes alone
         derived = model.derive(song_midi(SONGS[0]).read_bytes(), annotations_beside(song_midi(SONGS[0])), params)
-        assert derived.examples and derived.piece_label in piece_labels(name)
+        assert derived.examples and derived.piece_label in load_model(name).piece_labels
         json.dumps(derived.examples, allow_nan=False)
         return
     for song in SONGS:

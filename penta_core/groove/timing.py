@@ -79,6 +79,9 @@ def choose_grid(frac: np.ndarray) -> tuple[str, float]:
         for kind in (TRIPLET, SWUNG):
             if cost[kind] < cost[best] - _TIE_BEATS:
                 best = kind
+        # an off-beat clearly short of the triplet's is swung, not a sloppy triplet
+        if best == TRIPLET and abs(swing - 2 / 3) > 0.03 and cost[SWUNG] <= cost[TRIPLET] + _TIE_BEATS:
+            best = SWUNG
     if best == STRAIGHT:  # the off-beat eighth as played, measured where the 16th grid puts it
         on_half = frac[np.abs(frac - 0.5) < 0.125]
         swing = round(float(np.median(on_half)), 4) if on_half.size else 0.5

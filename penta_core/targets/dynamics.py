@@ -38,7 +38,6 @@ from penta_core.targets.model import ADJUSTS, KEEPS, AugmentationRule, Derived, 
 from penta_core.targets.regression import regression_baseline
 
 EXPRESSIVE, STEP = "expressive", "step-entered"
-STYLES = (EXPRESSIVE, STEP)  # the split labels it gives (the contract test reads them here)
 NOTE_FIELDS = ("onset_s", "velocity", "bar", "beat", "phrase", "phrase_position", "level", "role", "expression",
                "attack", "release", "sustained")
 
@@ -82,6 +81,7 @@ class DynamicsEngine(TargetModel):
         "audio.noise_snr_db": AugmentationRule(KEEPS, "audio is not read by this model"),
         "audio.gain_db": AugmentationRule(KEEPS, "audio is not read by this model"),
     }
+    piece_labels = (EXPRESSIVE, STEP)
     example_format = ("per phrase: each note's velocity, beat, bar and place in the phrase, role -> its "
                       "normalised velocity curve, attack, release and expression (0-1) and the phrase's slope")
 
@@ -119,7 +119,7 @@ class DynamicsEngine(TargetModel):
                            for cc, tracks in labels["curves"].items()}}
 
     def vocabulary(self) -> dict[str, Any]:
-        return {"roles": list(ROLES), "labels": list(STYLES), "note_fields": list(NOTE_FIELDS),
+        return {"roles": list(ROLES), "labels": list(self.piece_labels), "note_fields": list(NOTE_FIELDS),
                 "example_note_fields": ["velocity", "beat_in_bar", "bar_in_phrase", "phrase_position", "role"]}
 
     def validation(self, records: dict[str, dict[str, Any]], samples: list[dict[str, Any]],

@@ -107,6 +107,7 @@ class GroovePredictor(TargetModel):
         "audio.noise_snr_db": AugmentationRule(KEEPS, "audio is not read by this model"),
         "audio.gain_db": AugmentationRule(KEEPS, "audio is not read by this model"),
     }
+    piece_labels = STYLES
     example_format = ("per bar: the quantized pattern (grid slots, voices), metre, tempo, style -> offsets in ms "
                       "and beats and velocity adjustments")
 

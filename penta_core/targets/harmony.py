@@ -84,6 +84,7 @@ class HarmonyPredictor(TargetModel):
         "audio.noise_snr_db": AugmentationRule(KEEPS, "audio is not read by this model"),
         "audio.gain_db": AugmentationRule(KEEPS, "audio is not read by this model"),
     }
+    piece_labels = MODES
     example_format = ("per chord change: key, the previous chords, the melody notes of the bars before "
                       "-> the next chord (indices into vocabulary-harmonypredictor.json)")
 

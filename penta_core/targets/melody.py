@@ -74,6 +74,7 @@ class MelodyTransformer(TargetModel):
         "audio.noise_snr_db": AugmentationRule(KEEPS, "audio is not read by this model"),
         "audio.gain_db": AugmentationRule(KEEPS, "audio is not read by this model"),
     }
+    piece_labels = MODES
     example_format = ("windows of 32 melody notes (pitch, duration in beats, velocity, onset in the bar) with "
                       "chord and key context -> the next note")
 

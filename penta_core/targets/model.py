@@ -87,10 +87,12 @@ class TargetModel:
     derives : the targets stage derives its labels and examples from each file it reads.
     augmentations : ``"<kind>.<transform>"`` → :class:`AugmentationRule`, for every registered transform.
     example_format : one line saying what an example holds.
+    piece_labels : the split labels the model gives a piece (a deriving model; empty: folder labels).
     """
 
     name: str = ""
     derives: bool = True
+    piece_labels: tuple[str, ...] = ()
     augmentations: ClassVar[dict[str, AugmentationRule]] = {}
     example_format: str = ""
 
