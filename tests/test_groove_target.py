@@ -102,3 +102,38 @@ def test_penta_targets_groove_prints_grid_swing_and_offsets(capsys):
 def test_penta_targets_groove_fails_in_one_line_on_a_missing_file(bad, tmp_path, capsys):
     assert targets_main(["groove", str(tmp_path / bad)]) == 1
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def _stage_build(tmp_path, extra=None):
+    from test_targets_stage import build
+
+    shutil.copytree(GMD, tmp_path / "src" / "gmd", ignore=shutil.ignore_patterns("README.md"))
+    (tmp_path / "src" / "Swing").mkdir()
+    (tmp_path / "src" / "Swing" / "ride.mid").write_bytes(_bytes(performance(
+        [(b + r, 0.0, 51, 80) for b in range(16) for r in (0, 0.62)])))
+    return build(tmp_path, "groovepredictor", extra)
+
+
+def test_the_targets_stage_labels_styles_from_info_csv_and_folders(tmp_path):
+    from penta_core.core.io import read_json
+
+    layout = _stage_build(tmp_path)
+    samples = {s["source"]: s for s in read_json(layout.manifest)["samples"]}
+    assert samples[f"gmd/{TAKE}"]["label"] == "funk" and samples["Swing/ride.mid"]["label"] == "swing"
+    records = read_json(layout.index("targets"))["samples"]
+    stats = {records[s["id"]]["stats"]["style_source"] for s in samples.values()}
+    assert stats == {"gmd/info.csv", "folder"}
+    assert read_json(layout.quarantine)["count"] == 0  # info.csv is an annotation file, not a stray
+
+
+def test_a_malformed_info_csv_fails_the_takes_under_it_naming_the_file(tmp_path):
+    from test_targets_stage import build
+
+    from penta_core.core.io import read_json
+
+    shutil.copytree(GMD, tmp_path / "src" / "gmd", ignore=shutil.ignore_patterns("README.md"))
+    (tmp_path / "src" / "gmd" / "info.csv").write_text("drummer,bpm\nd1,120\n")
+
+    layout = build(tmp_path, "groovepredictor")
+    (record,) = read_json(layout.index("targets"))["samples"].values()
+    assert record["status"] == "failed" and "info.csv" in record["reason"] and "midi_filename" in record["reason"]

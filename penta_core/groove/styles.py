@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from penta_core.annotate.vocabulary import Vocabulary
+from penta_core.harmony.sidecars import GROOVE_INFO as INFO_CSV
 
-INFO_CSV = "info.csv"
 UNKNOWN = "unknown"
 _INFO_FIELDS = ("drummer", "style", "bpm", "beat_type", "time_signature", "split")
 

@@ -11,7 +11,9 @@ SIDECAR_SUFFIXES = (".lab", ".jams")
 # POP909's per-song files (chords and beats of the MIDI file, key and beats of the recording).
 POP909_CHORDS = "chord_midi.txt"
 POP909_KEYS = "key_audio.txt"
-SIDECAR_NAMES = (POP909_CHORDS, POP909_KEYS, "beat_midi.txt", "beat_audio.txt")
+# The Groove MIDI Dataset's table of takes (style, bpm, metre, split per MIDI file), read by the groove target.
+GROOVE_INFO = "info.csv"
+SIDECAR_NAMES = (POP909_CHORDS, POP909_KEYS, "beat_midi.txt", "beat_audio.txt", GROOVE_INFO)
 
 
 def is_sidecar(path: str) -> bool:
