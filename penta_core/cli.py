@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     steps_group.add_argument("--families", action="store_true",
                              help="join near-duplicate MIDI/audio (transposed, re-encoded, re-arranged) into families")
     steps_group.add_argument("--targets", action="store_true",
-                             help="labels and examples of the target model (chords, melody) for every sample it reads")
+                             help="labels and examples of the target model (chords, melody, groove, dynamics) "
+                                  "for every sample it reads")
     steps_group.add_argument("--validate", action="store_true", help="score balance, diversity, quality, leakage")
     steps_group.add_argument("--splits", action="store_true", help="write leak-free train/val/test splits")
     steps_group.add_argument("--baseline", action="store_true", help="train and score the baseline classifier")

@@ -60,7 +60,8 @@ def load_examples(dataset_dir: str | Path, split: str = "train") -> list[tuple[s
     """The target model's labels and examples for one split: ``(sample id, {"labels", "examples"})`` each.
 
     For a model whose examples the targets stage writes (the harmony
-    predictor, the melody transformer); chord indices point into
+    predictor, the melody transformer, the groove predictor, the dynamics
+    engine); indices (chords, styles, voices) point into
     ``processed/targets/vocabulary-<model>.json``. Samples whose labels could
     not be derived are left out.
 
