@@ -36,6 +36,24 @@ def test_straight_sixteenths_give_back_their_offsets_within_2_ms():
     assert np.allclose(groove.position, [(b % 4) for b, *_ in notes], atol=1e-9)
 
 
+def test_onsets_gathered_off_the_files_beats_move_the_grid_and_keep_their_offsets():
+    notes = straight_sixteenths()
+    shifted = [(b + 0.1, ms, p, v) for b, ms, p, v in notes]  # the music's beats 0.1 beat after the file's
+    groove = analyse_groove(performance(shifted))
+    assert groove.grid == STRAIGHT and abs(groove.phase_beats - 0.1) < 0.01
+    got = groove.offset_ms[np.argsort(groove.onset_s, kind="stable")]
+    want = np.array([ms for _, ms, _, _ in sorted(notes, key=lambda n: n[0] * 1000 + n[1])])
+    assert np.abs(got - want).max() < 2.0
+    swung = analyse_groove(performance([(b + 0.08, ms, p, v) for b, ms, p, v in swung_eighths(0.62)]))
+    assert swung.grid == SWUNG and abs(swung.swing_ratio - 0.62) <= 0.02 and np.abs(swung.offset_ms).max() < 1.0
+
+
+def test_a_player_pushing_ahead_of_the_beat_is_not_a_shifted_grid():
+    notes = [(b / 2, -25.0 if b else 0.0, HAT, 80) for b in range(32)]  # 25 ms ahead at 120 BPM: 0.05 beat
+    groove = analyse_groove(performance(notes))
+    assert groove.phase_beats == 0.0 and abs(np.median(groove.offset_ms) + 25.0) < 1.0
+
+
 def test_straight_sixteenths_give_back_their_accents_within_2_velocity_steps():
     groove = analyse_groove(performance(straight_sixteenths()), window_bars=8)
     accents = groove.accents()

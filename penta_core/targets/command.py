@@ -71,8 +71,8 @@ def groove_json(data: bytes) -> str:
     rows = [[round(a, 6), round(s, 6), round(ms, 3), int(v), round(adj, 3), voice] for a, s, ms, v, adj, voice in zip(
         g.onset_s.tolist(), g.grid_s.tolist(), g.offset_ms.tolist(), g.velocity.tolist(),
         g.velocity_adjust.tolist(), g.voice)]
-    return json.dumps({"tempo_bpm": round(g.tempo_bpm, 3), "grid": g.grid, "swing_ratio": round(g.swing_ratio, 4),
-                       "notes": rows}) + "\n"
+    return json.dumps({"tempo_bpm": round(g.tempo_bpm, 3), "grid": g.grid, "grid_phase_beats": g.phase_beats,
+                       "swing_ratio": round(g.swing_ratio, 4), "notes": rows}) + "\n"
 
 
 def dynamics_json(data: bytes) -> str:

@@ -6,7 +6,8 @@ pitched parts per track) through the tempo and metre maps
 ``1/8T`` or ``1/8S``), its swing ratio, each note's onset, grid position,
 offset in ms and beats, velocity and velocity adjustment (minus its voice's
 local mean) and voice; push/pull per voice (mean offset in ms) and the accent
-pattern per bar position. The style comes from an ``info.csv`` in the
+pattern per bar position; where the onsets sit a fraction of a beat off the
+file's beats (``grid_phase_beats``), the grid moves with them. The style comes from an ``info.csv`` in the
 source's folders or from folder names (:mod:`penta_core.groove.styles`) and
 is the split label.
 
@@ -79,7 +80,8 @@ def groove_labels(groove: Groove) -> dict[str, Any]:
     voices = sorted(set(groove.voice))
     at = {v: i for i, v in enumerate(voices)}
     return {
-        "grid": groove.grid, "swing_ratio": rounded(groove.swing_ratio), "tempo_bpm": rounded(groove.tempo_bpm),
+        "grid": groove.grid, "grid_phase_beats": rounded(groove.phase_beats),
+        "swing_ratio": rounded(groove.swing_ratio), "tempo_bpm": rounded(groove.tempo_bpm),
         "voices": voices,
         "push_pull_ms": {v: rounded(x) for v, x in groove.push_pull().items()},
         "accents": {p: rounded(x) for p, x in groove.accents().items()},
@@ -138,7 +140,8 @@ class GroovePredictor(TargetModel):
         jitter = (context.get("transform") or {}).get("timing_jitter_ms")
         if jitter:
             labels["timing_jitter_ms"] = jitter
-        stats = {"grid": groove.grid, "swing_ratio": rounded(groove.swing_ratio), "style": context["style"],
+        stats = {"grid": groove.grid, "grid_phase_beats": rounded(groove.phase_beats),
+                 "swing_ratio": rounded(groove.swing_ratio), "style": context["style"],
                  "style_source": context["style_source"], "notes": groove.size, "examples": len(examples),
                  "mean_abs_offset_ms": rounded(np.abs(groove.offset_ms).mean()),
                  "offsets_beyond_range": int((np.abs(groove.offset_ms) > MAX_OFFSET_MS).sum())}
