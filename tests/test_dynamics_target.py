@@ -65,7 +65,7 @@ def test_expression_controllers_scale_expression_and_give_curves():
 
 def test_a_constant_velocity_file_is_step_entered():
     d = _dynamics(make_score([(0, False, _line([100] * 32, beats_each=0.5))]))
-    assert not d.expressive
+    assert not d.expressive and not d.timing_performed
     derived = MODEL.derive(make_score([(0, False, _line([100] * 32))]).dumps_midi(), None, resolve())
     assert derived.piece_label == "step-entered" and not any(e["expressive"] for e in derived.examples)
 
@@ -74,10 +74,18 @@ def test_the_slakh_song_is_expressive_and_its_roles_are_found():
     derived = MODEL.derive(SLAKH.read_bytes(), None, resolve())
     labels = derived.labels
     assert labels["expressive"] and derived.piece_label == "expressive" and labels["velocity_std"] > 10
+    assert labels["timing_performed"]
     roles = {ROLES[n[7]] for n in labels["notes"]}
     assert roles == set(ROLES)
     assert {"cc7", "cc11"} <= set(labels["curves"]) and derived.examples
     json.dumps([labels, derived.examples], allow_nan=False)
+
+
+def test_played_timing_is_recorded_apart_from_velocities():
+    rng = np.random.default_rng(5)
+    notes = [(i / 2 + float(rng.uniform(-0.05, 0.05)) * (i > 0), 0.4, 72, 90) for i in range(32)]
+    d = _dynamics(make_score([(0, False, notes)]))
+    assert d.timing_performed and not d.expressive
 
 
 def test_velocity_scaling_is_label_adjusted_and_the_curve_unchanged():

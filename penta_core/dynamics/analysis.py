@@ -12,7 +12,10 @@
   note fills, its end held by the sustain pedal (1 legato, near 0 staccato).
 - Performed or step-entered: a file whose velocities barely vary (a
   standard deviation under ``min_velocity_std`` or fewer than 4 values) is
-  step-entered: a dynamics model learns nothing from it.
+  step-entered: a dynamics model learns nothing from it. Its timing is
+  recorded beside: performed when a quarter of its onsets or more sit over
+  1/100 beat off the grid :mod:`penta_core.groove.timing` finds (a file
+  can be played in and quantized, keeping its velocities).
 """
 from __future__ import annotations
 
@@ -22,10 +25,13 @@ import numpy as np
 
 from penta_core.dynamics.roles import ROLES, note_roles
 from penta_core.groove.meter import meter_map
+from penta_core.groove.timing import analyse_groove
 from penta_core.midi.controls import EXPRESSION, MODULATION, SUSTAIN, VOLUME, Controls
 from penta_core.midi.notes import Notes
 
 MIN_DISTINCT_VELOCITIES = 4
+OFF_GRID_BEATS = 0.01  # an onset further than this off its grid position was not quantized
+MIN_OFF_GRID_SHARE = 0.25  # with this share of onsets off the grid, the timing is a player's
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Dynamics:
     sustained: np.ndarray  # the note's end is held by the sustain pedal
     phrases: list[Phrase]
     expressive: bool
+    timing_performed: bool
     velocity_std: float
     curves: dict[str, dict[int, list[list[float]]]]
 
@@ -166,8 +173,10 @@ def analyse_dynamics(notes: Notes, controls: Controls, *, sigma_beats: float = 2
         sounding = held_to[idx] - notes.start[idx]
         release[idx] = np.where(has_next & (gap > 0), np.clip(sounding / np.maximum(gap, 1), 0, 1), 1.0)
     expressive, std = is_expressive(velocity[~notes.drum] if pitched.size else velocity, min_velocity_std)
+    off_grid = float((np.abs(analyse_groove(notes).offset_beats) > OFF_GRID_BEATS).mean())
     return Dynamics(notes.seconds(start), velocity, bar, (start - bar_start) / tpq, phrase, position, level, role,
-                    expression, velocity / 127, release, sustained, phrases, expressive, std,
+                    expression, velocity / 127, release, sustained, phrases, expressive,
+                    off_grid >= MIN_OFF_GRID_SHARE, std,
                     _curves(controls, notes))
 
 

@@ -1,7 +1,8 @@
 """The dynamics engine: note velocity, position and context → velocity curve, attack, release, expression (0–1).
 
 Labels per MIDI file (the targets stage; :mod:`penta_core.dynamics.analysis`):
-whether the file is performed (expressive velocities) or step-entered; per
+whether the file is performed (expressive velocities) or step-entered, and
+whether its timing is a player's (``timing_performed``); per
 note its onset, velocity, bar, beat in the bar, phrase and place in it
 (0–1), local dynamic level, role (melody, accompaniment, bass, drums),
 expression (CC11 × CC7), attack and release proxies and whether the sustain
@@ -89,7 +90,8 @@ class DynamicsEngine(TargetModel):
         d = dynamics_of(data, params["targets"]["dynamics"])
         examples = phrase_examples(d)
         labels = {
-            "expressive": d.expressive, "velocity_std": rounded(d.velocity_std), "roles": list(ROLES),
+            "expressive": d.expressive, "timing_performed": d.timing_performed,
+            "velocity_std": rounded(d.velocity_std), "roles": list(ROLES),
             "note_fields": list(NOTE_FIELDS),
             "notes": [[rounded(a), int(v), int(b), rounded(beat), int(ph), rounded(pos), rounded(lv), int(r),
                        rounded(e), rounded(at), rounded(rl), bool(s)] for a, v, b, beat, ph, pos, lv, r, e, at, rl, s
@@ -100,7 +102,8 @@ class DynamicsEngine(TargetModel):
             "curves": {cc: {str(t): [[rounded(s), rounded(v)] for s, v in points] for t, points in tracks.items()}
                        for cc, tracks in d.curves.items()},
         }
-        stats = {"expressive": d.expressive, "notes": d.size, "phrases": len(d.phrases), "examples": len(examples),
+        stats = {"expressive": d.expressive, "timing_performed": d.timing_performed, "notes": d.size,
+                 "phrases": len(d.phrases), "examples": len(examples),
                  "sustained_notes": int(d.sustained.sum()), "controllers": sorted(d.curves)}
         return Derived(labels, examples, EXPRESSIVE if d.expressive else STEP, stats)
 
@@ -130,6 +133,7 @@ class DynamicsEngine(TargetModel):
             "samples": len(ok), "failed": len(read) - len(ok),
             "examples": sum(s["examples"] for s in ok),
             "expressive_share": round(sum(s["expressive"] for s in ok) / len(ok), 6) if ok else 0.0,
+            "timing_performed_share": round(sum(s["timing_performed"] for s in ok) / len(ok), 6) if ok else 0.0,
             "with_expression_controllers": sum(1 for s in ok if set(s["controllers"]) & {"cc7", "cc11", "cc1"}),
             "with_sustain_pedal": sum(1 for s in ok if s["sustained_notes"]),
         }
