@@ -48,6 +48,13 @@ def test_onsets_gathered_off_the_files_beats_move_the_grid_and_keep_their_offset
     assert swung.grid == SWUNG and abs(swung.swing_ratio - 0.62) <= 0.02 and np.abs(swung.offset_ms).max() < 1.0
 
 
+def test_a_swung_off_beat_is_not_taken_for_a_shifted_grid():
+    rng = np.random.default_rng(3)  # a ride alone: as many off-beats as beats, spread by the player
+    notes = [(b + r, float(rng.normal(0, 15)) if b + r else 0.0, RIDE, 80) for b in range(32) for r in (0, 0.62)]
+    groove = analyse_groove(performance(notes))
+    assert groove.phase_beats == 0.0 and groove.grid == SWUNG and abs(groove.swing_ratio - 0.62) <= 0.02
+
+
 def test_a_player_pushing_ahead_of_the_beat_is_not_a_shifted_grid():
     notes = [(b / 2, -25.0 if b else 0.0, HAT, 80) for b in range(32)]  # 25 ms ahead at 120 BPM: 0.05 beat
     groove = analyse_groove(performance(notes))

@@ -91,13 +91,17 @@ def estimate_swing(frac: np.ndarray) -> float:
     return round(float(np.median(near)) if near.size else first, 4)
 
 
+def grid_cost(frac: np.ndarray, kind: str, swing: float) -> float:
+    """Mean distance in beats from each fraction of a beat to the nearest point of grid ``kind``."""
+    return float(np.abs(frac - _snap(frac, _grid_points(kind, swing))).mean()) if frac.size else 0.0
+
+
 def choose_grid(frac: np.ndarray) -> tuple[str, float]:
     """The grid that fits fractions of a beat best (simplest on near-ties), and the swing ratio measured on it."""
     if frac.size == 0:
         return STRAIGHT, 0.5
     swing = estimate_swing(frac)
-    cost = {kind: float(np.abs(frac - _snap(frac, _grid_points(kind, swing))).mean())
-            for kind in (STRAIGHT, TRIPLET, SWUNG)}
+    cost = {kind: grid_cost(frac, kind, swing) for kind in (STRAIGHT, TRIPLET, SWUNG)}
     best = STRAIGHT
     if swing >= _MIN_SWING:
         for kind in (TRIPLET, SWUNG):
@@ -207,6 +211,9 @@ def analyse_groove(notes: Notes, window_bars: int = 2, grid: str | None = None,
     meter = meter_map(notes.time_signatures, tpq)
     start = notes.start.astype(np.float64)
     phase = grid_phase(start / tpq, min_phase)
+    if phase:  # moved only if its best grid fits clearly better than the file's (a swung off-beat is not a phase)
+        fits = [grid_cost(f, *choose_grid(f)) for f in (np.mod(start / tpq, 1.0), np.mod(start / tpq - phase, 1.0))]
+        phase = phase if fits[1] < fits[0] - _TIE_BEATS else 0.0
     shifted = start - phase * tpq  # the grid's own time: its beats on whole quarter notes
     bar, bar_start, bar_len = meter.locate(shifted)
     pos = (shifted - bar_start) / tpq
