@@ -10,6 +10,7 @@ passes through the vocabulary, so ``Hip-Hop`` and ``hiphop`` are one label.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -30,6 +31,12 @@ def info_rows(text: str, where: str) -> dict[str, dict[str, str]]:
     return {PurePosixPath(row["midi_filename"]).as_posix(): row for row in reader if row.get("midi_filename")}
 
 
+@functools.lru_cache(maxsize=16)
+def _rows_of(path: str, mtime_ns: int) -> dict[str, dict[str, str]]:
+    """An ``info.csv`` read once per version of it (a dataset's table names every take: one read, not one a take)."""
+    return info_rows(Path(path).read_text(encoding="utf-8"), path)
+
+
 def info_row(source: Path, root: Path) -> tuple[dict[str, str], str] | None:
     """The ``info.csv`` row naming ``source`` in a folder from ``source``'s up to ``root``, and that file's name."""
     root = root.resolve()
@@ -37,7 +44,7 @@ def info_row(source: Path, root: Path) -> tuple[dict[str, str], str] | None:
     while True:
         found = folder / INFO_CSV
         if found.is_file():
-            rows = info_rows(found.read_text(encoding="utf-8"), str(found))
+            rows = _rows_of(str(found), found.stat().st_mtime_ns)
             row = rows.get(source.resolve().relative_to(folder).as_posix())
             if row is not None:
                 return row, found.relative_to(root).as_posix() if root in found.parents else found.name
