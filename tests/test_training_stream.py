@@ -212,5 +212,5 @@ def test_the_torch_adapter_without_torch_is_one_import_error_saying_what_to_inst
         pytest.skip("PyTorch is installed: the adapter itself is tested above")
     for module in ("penta_core.training", "penta_core.ml.training"):
         with pytest.raises(ImportError, match=r"^TorchSplitDataset needs PyTorch: pip install torch") as info:
-            importlib.import_module(module).TorchSplitDataset
+            _ = importlib.import_module(module).TorchSplitDataset
         assert "\n" not in str(info.value)
