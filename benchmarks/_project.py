@@ -109,6 +109,7 @@ class Run:
     peak_rss_mb: float  # the largest single process
     peak_tree_mb: float  # every process of the run together, sampled
     output: str = field(repr=False)
+    stage_rss_mb: dict[str, float] = field(default_factory=dict)  # stage -> peak RSS of its script's process
 
     def dvc_share(self, stage: str) -> float:
         """Seconds of a stage that were DVC's, not the stage script's."""
@@ -124,6 +125,7 @@ class _TreeWatcher(threading.Thread):
         self.scripts = scripts  # script path (stages/x.py) -> stage name
         self.peak_bytes = 0
         self.seen: dict[str, list[float]] = {}
+        self.stage_bytes: dict[str, int] = {}  # stage -> the largest RSS its script's process was seen with
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -149,16 +151,18 @@ class _TreeWatcher(threading.Thread):
             stack.extend(children.get(pid, ()))
             try:
                 with open(f"/proc/{pid}/statm", "rb") as f:
-                    total += int(f.read().split()[1]) * _PAGE
+                    rss = int(f.read().split()[1]) * _PAGE
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
                     argv = f.read().split(b"\0")
             except OSError:
                 continue
+            total += rss
             for arg in argv[1:3]:
                 stage = self.scripts.get(arg.decode(errors="replace"))
                 if stage:
                     span = self.seen.setdefault(stage, [now, now])
                     span[1] = now
+                    self.stage_bytes[stage] = max(self.stage_bytes.get(stage, 0), rss)
         self.peak_bytes = max(self.peak_bytes, total)
 
 
@@ -263,7 +267,8 @@ class Project:
                 stages[stage] = t1 - t0
         scripts = {stage: span[1] - span[0] for stage, span in watcher.seen.items()}
         rss_kb = float(rss_file.read_text() or 0)
-        return Run(end - start, stages, scripts, skipped, rss_kb / 1024, watcher.peak_bytes / 2**20, output)
+        return Run(end - start, stages, scripts, skipped, rss_kb / 1024, watcher.peak_bytes / 2**20, output,
+                   {stage: b / 2**20 for stage, b in watcher.stage_bytes.items()})
 
     def outputs(self, stage: str) -> list[Path]:
         """The paths a stage declares in dvc.yaml (outs, metrics, plots), templates filled from params."""
@@ -315,5 +320,5 @@ class Project:
 def fmt_stages(run_: Run, order: list[str] | None = None) -> str:
     """One line per stage that ran: wall seconds, its script's seconds, DVC's rest."""
     return "\n".join(f"    {stage:<11} {run_.stages[stage]:7.2f} s  (script {run_.scripts.get(stage, 0):6.2f} s, "
-                     f"DVC {run_.dvc_share(stage):5.2f} s)"
+                     f"DVC {run_.dvc_share(stage):5.2f} s; script peak RSS {run_.stage_rss_mb.get(stage, 0):5.0f} MB)"
                      for stage in order or list(run_.stages) if stage in run_.stages)

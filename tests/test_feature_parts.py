@@ -1,9 +1,12 @@
 """The feature table's Parquet parts: same rows, same bytes; an unchanged part keeps its file."""
 from __future__ import annotations
 
-import numpy as np
+import shutil
 
-from penta_core.features.parts import FeatureRows, part_files, read_parts, write_parts
+import numpy as np
+import pytest
+
+from penta_core.features.parts import FeatureRows, part_files, read_columns, read_parts, write_parts
 
 COLUMNS = ("tempo_bpm", "pitch_mean", "note_density")
 
@@ -69,3 +72,17 @@ def test_an_unreadable_part_is_skipped(tmp_path):
     first = part_files(tmp_path)[0]
     first.write_bytes(b"not parquet")
     assert 0 < len(read_parts(tmp_path, COLUMNS)) < 300
+
+
+def test_a_column_subset_reads_the_rows_and_values_of_the_whole_table(tmp_path):
+    rows = _rows(2000)
+    write_parts(tmp_path / "table", rows)
+    write_parts(tmp_path / "journal", rows.take(range(10)))  # a part holding rows the table already has
+    for path in part_files(tmp_path / "journal"):
+        shutil.copy(path, tmp_path / "table" / path.name)
+    ids, X = read_columns(tmp_path / "table", ["note_density", "tempo_bpm"])
+    whole = read_parts(tmp_path / "table")
+    assert ids == whole.ids == rows.ids  # once per id, sorted
+    assert np.array_equal(X, whole.X[:, [2, 0]])
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        read_columns(tmp_path / "table", ["nope"])

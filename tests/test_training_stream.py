@@ -205,3 +205,12 @@ def test_a_pytorch_dataloader_with_workers_sees_each_sample_once(exported):
     for workers in (0, 2):
         labels = [int(y) for _, batch in DataLoader(data, batch_size=8, num_workers=workers) for y in batch]
         assert len(labels) == sum(1 for _ in SplitStream(exported, "train", kinds=("midi",), midi="bytes"))
+
+
+def test_the_torch_adapter_without_torch_is_one_import_error_saying_what_to_install():
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("PyTorch is installed: the adapter itself is tested above")
+    for module in ("penta_core.training", "penta_core.ml.training"):
+        with pytest.raises(ImportError, match=r"^TorchSplitDataset needs PyTorch: pip install torch") as info:
+            _ = importlib.import_module(module).TorchSplitDataset
+        assert "\n" not in str(info.value)

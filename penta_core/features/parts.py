@@ -240,17 +240,17 @@ class PartSync:
         return self.written, removed
 
 
-def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bool = True) -> FeatureRows:
-    """Every row of every readable part in ``folder``, sorted by id (once per id unless ``unique`` is false).
+def _readable_parts(folder: Path, columns: Sequence[str] | None) -> tuple[list, tuple[str, ...] | None]:
+    """The readable parts of ``folder`` (``pyarrow.parquet.ParquetFile``) and their feature columns.
 
     A part that cannot be read, whose bytes no longer hash to its name, or
-    whose feature columns differ from ``columns`` (when given), is skipped:
-    its samples count as not extracted.
+    whose feature columns differ from ``columns`` (when given; else from the
+    first readable part's) is left out.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tables = []
+    found = []
     names: tuple[str, ...] | None = tuple(columns) if columns is not None else None
     for path in part_files(folder):
         try:
@@ -258,17 +258,34 @@ def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bo
             if hashlib.sha256(data).hexdigest()[:16] != path.stem.removeprefix(PREFIX + "-"):
                 continue  # edited or torn since it was written: its rows count as not extracted
             # ParquetFile, not read_table: read_table imports pyarrow.dataset and pandas (0.6 s a process)
-            table = pq.ParquetFile(pa.BufferReader(data)).read()
+            part = pq.ParquetFile(pa.BufferReader(data))
+            all_names = tuple(part.schema_arrow.names)
         except (OSError, ValueError):
             continue
-        feature_names = tuple(n for n in table.column_names if n not in META_COLUMNS)
-        if tuple(table.column_names[: len(META_COLUMNS)]) != META_COLUMNS:
+        if all_names[: len(META_COLUMNS)] != META_COLUMNS:
             continue
+        feature_names = all_names[len(META_COLUMNS):]
         if names is None:
             names = feature_names
-        if feature_names != names:
+        if feature_names == names:
+            found.append(part)
+    return found, names
+
+
+def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bool = True) -> FeatureRows:
+    """Every row of every readable part in ``folder``, sorted by id (once per id unless ``unique`` is false).
+
+    A part that cannot be read, whose bytes no longer hash to its name, or
+    whose feature columns differ from ``columns`` (when given), is skipped:
+    its samples count as not extracted.
+    """
+    parts, names = _readable_parts(folder, columns)
+    tables = []
+    for part in parts:
+        try:
+            tables.append(part.read())
+        except (OSError, ValueError):
             continue
-        tables.append(table)
     if not tables:
         return FeatureRows.empty(names or ())
     ids = [i for t in tables for i in t.column("id").to_pylist()]
@@ -282,3 +299,30 @@ def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bo
         return rows.take(order)
     # A run killed between writing new parts and deleting old ones leaves a row twice: keep one.
     return rows.take([i for n, i in enumerate(order) if n == 0 or ids[i] != ids[order[n - 1]]])
+
+
+def read_columns(folder: Path, select: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Sample ids (sorted, once each) and only the ``select`` feature columns of the parts' rows.
+
+    The same parts as :func:`read_parts`, read column by column: the
+    validate stage needs three of 170 columns, and at 40,000 samples this
+    is 1 MB instead of 54.
+    """
+    parts, names = _readable_parts(folder, None)
+    missing = [c for c in select if c not in (names or ())]
+    if names is not None and missing:
+        raise KeyError(f"feature table has no column {missing[0]!r}")
+    ids: list[str] = []
+    blocks = []
+    for part in parts:
+        try:
+            table = part.read(columns=["id", *select])
+        except (OSError, ValueError):
+            continue
+        ids.extend(table.column("id").to_pylist())
+        blocks.append(np.column_stack([table.column(c).to_numpy() for c in select]) if select else
+                      np.zeros((table.num_rows, 0)))
+    X = np.vstack(blocks) if blocks else np.zeros((0, len(select)))
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    keep = [i for n, i in enumerate(order) if n == 0 or ids[i] != ids[order[n - 1]]]
+    return [ids[i] for i in keep], np.asarray(X[keep], dtype=np.float64)

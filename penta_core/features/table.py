@@ -1,11 +1,13 @@
 """The training table: every extracted sample's feature row, read from the Parquet parts."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from penta_core.core.errors import MissingInput
 from penta_core.core.layout import DatasetLayout
-from penta_core.features.parts import part_files, read_parts
+from penta_core.features.parts import part_files, read_columns, read_parts
 
 
 def has_feature_table(layout: DatasetLayout) -> bool:
@@ -13,12 +15,14 @@ def has_feature_table(layout: DatasetLayout) -> bool:
     return layout.index("features").exists()
 
 
-def load_feature_table(layout: DatasetLayout) -> tuple[list[str], list[str], np.ndarray]:
+def load_feature_table(layout: DatasetLayout, columns: Sequence[str] | None = None
+                       ) -> tuple[list[str], list[str], np.ndarray]:
     """The table written by :func:`~penta_core.features.extract.extract_features`.
 
     Parameters
     ----------
     layout : the dataset.
+    columns : read only these feature columns (all when ``None``); a name the table lacks is a ``KeyError``.
 
     Returns
     -------
@@ -40,7 +44,10 @@ def load_feature_table(layout: DatasetLayout) -> tuple[list[str], list[str], np.
     if not part_files(layout.features_dir):
         from penta_core.core.io import read_json
 
-        columns = read_json(layout.index("features"))["columns"]
-        return [], list(columns), np.zeros((0, len(columns)))
+        names = list(columns) if columns is not None else read_json(layout.index("features"))["columns"]
+        return [], list(names), np.zeros((0, len(names)))
+    if columns is not None:
+        ids, X = read_columns(layout.features_dir, list(columns))
+        return ids, list(columns), X
     rows = read_parts(layout.features_dir)
     return rows.ids, list(rows.columns), rows.X

@@ -244,7 +244,7 @@ def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> Import
 def _import_candidates(candidates: list[Candidate], source: Path, layout: DatasetLayout,
                        opts: dict[str, Any], record: ImportRecord, report: ImportReport) -> None:
     """Check the candidates (in workers, unless the record knows their verdict), store the valid ones, prune."""
-    pack = bool(opts.get("pack", False))
+    pack = bool(opts["pack"])
     verdicts: dict[int, tuple[str, dict[str, Any]]] = {}  # candidate index → (sha256, verdict)
     to_check: list[int] = []
     for index, (rel, path, st, _) in enumerate(candidates):

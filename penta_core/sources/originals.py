@@ -123,7 +123,7 @@ def pack_originals(originals: list[Original], layout: DatasetLayout
     return located, failed, written, reused
 
 
-def _prune(folder, keep: set[str]) -> None:
+def _prune(folder: os.PathLike, keep: set[str]) -> None:
     """Delete every file and link below ``folder`` but ``keep`` (relative paths), and emptied folders.
 
     The raw folders persist between runs (so unchanged copies are not rewritten):

@@ -23,7 +23,12 @@ __all__ = ["Example", "SplitData", "SplitStream", "TorchSplitDataset", "decode_a
 def __getattr__(name: str) -> Any:
     # The PyTorch adapter imports torch: only when asked for.
     if name == "TorchSplitDataset":
-        from penta_core.training.torch_dataset import TorchSplitDataset
-
+        try:
+            from penta_core.training.torch_dataset import TorchSplitDataset
+        except ModuleNotFoundError as err:
+            if err.name != "torch":
+                raise
+            raise ImportError("TorchSplitDataset needs PyTorch: pip install torch "
+                              "(or penta_core[torch]); SplitStream works without it") from None
         return TorchSplitDataset
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

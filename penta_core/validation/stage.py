@@ -21,9 +21,8 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     feature_rows, feature_status = {}, {}
     if layout.index("features").exists():
         feature_status = {k: v["status"] for k, v in read_json(layout.index("features"))["samples"].items()}
-        ids, columns, X = load_feature_table(layout)
-        wanted = [columns.index(c) for c in DIVERSITY_COLUMNS]
-        feature_rows = {i: dict(zip(DIVERSITY_COLUMNS, row[wanted])) for i, row in zip(ids, X)}
+        ids, _, X = load_feature_table(layout, DIVERSITY_COLUMNS)  # 3 of 170 columns: 1 MB, not 54, at 40,000 rows
+        feature_rows = {i: dict(zip(DIVERSITY_COLUMNS, row)) for i, row in zip(ids, X)}
     split_report_path = layout.metrics_dir / "splits.json"
     split_report = read_json(split_report_path) if split_report_path.exists() else None
     model = load_model(params["dataset"]["target_model"])

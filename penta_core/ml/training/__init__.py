@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from penta_core import training as _training
 from penta_core.training import (
     Example,
     SplitData,
@@ -20,8 +21,4 @@ __all__ = ["Example", "SplitData", "SplitStream", "TorchSplitDataset", "decode_a
 
 
 def __getattr__(name: str) -> Any:
-    if name == "TorchSplitDataset":
-        from penta_core.training.torch_dataset import TorchSplitDataset
-
-        return TorchSplitDataset
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _training.__getattr__(name)  # TorchSplitDataset: imports torch only when asked for
