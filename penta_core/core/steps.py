@@ -81,6 +81,13 @@ def step_of(module: str) -> str | None:
     return next((step for step, name in STEP_MODULES.items() if name == module), None)
 
 
+def import_folder(params: dict[str, Any], layout: DatasetLayout) -> Path:
+    """The folder the import reads: the fetched sources when ``dataset.source(s)`` names any, else ``source_dir``."""
+    if params["dataset"]["source"] is not None or params["dataset"]["sources"] is not None:
+        return layout.sources_dir
+    return Path(params["dataset"]["source_dir"])
+
+
 def check_source_dir(source_dir: str | Path) -> Path:
     """``source_dir`` as a path, after checking it is an existing folder.
 
@@ -121,7 +128,10 @@ def check_inputs(plan: list[str], layout: DatasetLayout, params: dict[str, Any],
     has_folder = layout.root.is_dir()
     for step in plan:
         if step == "import":
-            check_source_dir(params["dataset"]["source_dir"])
+            if import_folder(params, layout) == layout.sources_dir and not layout.sources_dir.is_dir():
+                raise MissingInput(f"'{layout.sources_dir}' does not exist; the import reads the sources "
+                                   "dataset.source(s) names: run the fetch stage first (python stages/fetch.py)")
+            check_source_dir(import_folder(params, layout))
         for paths, producer in needs(step, params):
             if not present.intersection(paths):
                 raise _missing(layout, names[step], paths[0], names[producer], dataset_option)

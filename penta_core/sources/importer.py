@@ -33,6 +33,10 @@ from penta_core.sources.checks import check_source, kind_for
 from penta_core.sources.originals import Original, copy_originals, pack_originals
 from penta_core.sources.record import ImportRecord, rules_fingerprint
 
+# Tables that ship beside a collection's music (EMOPIA's, VGMIDI's label CSVs, Groove MIDI's info.csv):
+# read by the annotate stage when annotate.labels names one, never imported as music.
+LABEL_TABLE_SUFFIXES = (".csv", ".tsv", ".json")
+
 # A file that passed the pre-checks: (relative path, path, its stat before any read, kind).
 Candidate = tuple[str, str, os.stat_result, str]
 
@@ -49,6 +53,7 @@ class ImportReport:
     copied: int = 0  # raw copies (or packed members) written
     kept: int = 0  # raw copies (or packed members) that already held the right bytes
     annotation_files: int = 0  # chord/key files beside the music (.lab, .jams, POP909's): left to the targets stage
+    label_tables: int = 0  # .csv, .tsv, .json beside the music: left to the annotate stage (annotate.labels)
 
     def summary(self) -> dict[str, int]:
         by_kind = {k: sum(1 for s in self.samples if s["kind"] == k) for k in ("midi", "audio")}
@@ -208,6 +213,9 @@ def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> Import
     for rel, path, problem in walk_source(source):
         if problem is None and kind_for(rel) is None and is_sidecar(rel):
             report.annotation_files += 1  # read by the targets stage, beside the music it annotates
+            continue
+        if problem is None and rel.lower().endswith(LABEL_TABLE_SUFFIXES):
+            report.label_tables += 1
             continue
         report.scanned += 1
         st = kind = None
