@@ -89,43 +89,43 @@ def _inside(link_dir: str, target: str) -> bool:
     return joined != ".." and not joined.startswith("../") and not joined.startswith("/")
 
 
-def _refuse(archive: Path, reason: str) -> UnsafeArchive:
-    return UnsafeArchive(f"archive '{archive.name}' refused: {reason}; nothing was extracted")
+def _refuse(shown: str, reason: str) -> UnsafeArchive:
+    return UnsafeArchive(f"archive '{shown}' refused: {reason}; nothing was extracted")
 
 
-def _check_totals(archive: Path, count: int, total: int, limits: Limits) -> float:
+def _check_totals(archive: Path, shown: str, count: int, total: int, limits: Limits) -> float:
     if count > limits.max_files:
-        raise _refuse(archive, f"{count} members, above fetch.max_files = {limits.max_files}")
+        raise _refuse(shown, f"{count} members, above fetch.max_files = {limits.max_files}")
     if total > limits.max_total_bytes:
-        raise _refuse(archive, f"{total / 2**20:.1f} MB uncompressed, above fetch.max_total_mb = "
+        raise _refuse(shown, f"{total / 2**20:.1f} MB uncompressed, above fetch.max_total_mb = "
                                f"{limits.max_total_bytes / 2**20:g}")
     ratio = total / max(archive.stat().st_size, 1)
     if ratio > limits.max_ratio:
-        raise _refuse(archive, f"expands {ratio:.0f} times its size, above fetch.max_ratio = {limits.max_ratio:g} "
+        raise _refuse(shown, f"expands {ratio:.0f} times its size, above fetch.max_ratio = {limits.max_ratio:g} "
                                "(a zip bomb?)")
     return ratio
 
 
-def _copy_counted(src: IO[bytes], dest: Path, budget: list[int], archive: Path, limits: Limits) -> int:
+def _copy_counted(src: IO[bytes], dest: Path, budget: list[int], shown: str, limits: Limits) -> int:
     written = 0
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         out = open(dest, "xb")  # noqa: SIM115  (closed below; "x": a member named twice is refused, not merged)
     except OSError as err:
-        raise _refuse(archive, f"member '{dest.name}' cannot be written ({err.strerror}: named twice, "
+        raise _refuse(shown, f"member '{dest.name}' cannot be written ({err.strerror}: named twice, "
                                "or a file and a folder alike?)") from None
     with out:
         while block := src.read(COPY_BLOCK):
             written += len(block)
             budget[0] -= len(block)
             if budget[0] < 0:
-                raise _refuse(archive, "members hold more bytes than they declare, above fetch.max_total_mb = "
+                raise _refuse(shown, "members hold more bytes than they declare, above fetch.max_total_mb = "
                                        f"{limits.max_total_bytes / 2**20:g}")
             out.write(block)
     return written
 
 
-def extract_archive(archive: str | Path, target: str | Path, limits: Limits) -> Extracted:
+def extract_archive(archive: str | Path, target: str | Path, limits: Limits, name: str | None = None) -> Extracted:
     """Extract ``archive`` into the new folder ``target`` after checking every member.
 
     Parameters
@@ -133,6 +133,7 @@ def extract_archive(archive: str | Path, target: str | Path, limits: Limits) -> 
     archive : a .zip, .tar, .tar.gz or .tgz file (recognised by content).
     target : a folder that must not exist yet; on a refusal it is removed again.
     limits : the zip-bomb limits (``fetch.*``).
+    name : what messages call the archive (default: its file name).
 
     Returns
     -------
@@ -152,13 +153,13 @@ def extract_archive(archive: str | Path, target: str | Path, limits: Limits) -> 
         raise InputError(f"'{archive.name}' is not a .zip or .tar archive")
     target.mkdir(parents=True)
     try:
-        return (_extract_zip if kind == "zip" else _extract_tar)(archive, target, limits)
+        return (_extract_zip if kind == "zip" else _extract_tar)(archive, target, limits, name or archive.name)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
 
 
-def _extract_zip(archive: Path, target: Path, limits: Limits) -> Extracted:
+def _extract_zip(archive: Path, target: Path, limits: Limits, shown: str) -> Extracted:
     report = Extracted()
     with zipfile.ZipFile(archive) as zf:
         plan: list[tuple[zipfile.ZipInfo, str]] = []
@@ -166,28 +167,28 @@ def _extract_zip(archive: Path, target: Path, limits: Limits) -> Extracted:
         for info in zf.infolist():
             name = _safe_name(info.filename)
             if name is None:
-                raise _refuse(archive, f"member '{info.filename}' would be written outside the folder")
+                raise _refuse(shown, f"member '{info.filename}' would be written outside the folder")
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 link = zf.read(info).decode("utf-8", "replace")
                 if not _inside(posixpath.dirname(name), link):
-                    raise _refuse(archive, f"member '{info.filename}' is a link to '{link}', outside the folder")
+                    raise _refuse(shown, f"member '{info.filename}' is a link to '{link}', outside the folder")
                 report.links_skipped += 1
                 continue
             if info.is_dir():
                 continue
             total += info.file_size
             plan.append((info, name))
-        report.ratio = _check_totals(archive, len(plan), total, limits)
+        report.ratio = _check_totals(archive, shown, len(plan), total, limits)
         budget = [limits.max_total_bytes]
         for info, name in plan:
             with zf.open(info) as src:
-                report.bytes += _copy_counted(src, target / name, budget, archive, limits)
+                report.bytes += _copy_counted(src, target / name, budget, shown, limits)
             report.files += 1
     return report
 
 
-def _extract_tar(archive: Path, target: Path, limits: Limits) -> Extracted:
+def _extract_tar(archive: Path, target: Path, limits: Limits, shown: str) -> Extracted:
     report = Extracted()
     with tarfile.open(archive) as tf:
         plan: list[tuple[tarfile.TarInfo, str]] = []
@@ -195,13 +196,13 @@ def _extract_tar(archive: Path, target: Path, limits: Limits) -> Extracted:
         for info in tf.getmembers():
             name = _safe_name(info.name)
             if name is None:
-                raise _refuse(archive, f"member '{info.name}' would be written outside the folder")
+                raise _refuse(shown, f"member '{info.name}' would be written outside the folder")
             if info.issym() or info.islnk():
                 # A hard link's target is a path from the archive's root; a symbolic link's, from its folder.
                 base = posixpath.dirname(name) if info.issym() else ""
                 if not _inside(base, info.linkname):
                     what = "symbolic" if info.issym() else "hard"
-                    raise _refuse(archive, f"member '{info.name}' is a {what} link to '{info.linkname}', "
+                    raise _refuse(shown, f"member '{info.name}' is a {what} link to '{info.linkname}', "
                                            "outside the folder")
                 report.links_skipped += 1
                 continue
@@ -212,14 +213,14 @@ def _extract_tar(archive: Path, target: Path, limits: Limits) -> Extracted:
                 continue
             total += info.size
             plan.append((info, name))
-        report.ratio = _check_totals(archive, len(plan), total, limits)
+        report.ratio = _check_totals(archive, shown, len(plan), total, limits)
         budget = [limits.max_total_bytes]
         for info, name in plan:
             src = tf.extractfile(info)
             if src is None:
                 continue
             with src:
-                report.bytes += _copy_counted(src, target / name, budget, archive, limits)
+                report.bytes += _copy_counted(src, target / name, budget, shown, limits)
             os.chmod(target / name, 0o644)
             report.files += 1
     return report

@@ -86,7 +86,8 @@ def _fetch_one(entry: dict[str, Any], target: Path, layout: DatasetLayout, fetch
         return record
     record["sha256"] = check_sha256(path, pinned, url)  # before one byte is extracted
     if archive_kind(path) is not None:
-        extracted = extract_archive(path, target, Limits.from_params(fetch))
+        shown = re.split(r"[?#]", url)[0].rstrip("/").rpartition("/")[2] or url
+        extracted = extract_archive(path, target, Limits.from_params(fetch), shown)
         record.update(kind="archive", **extracted.as_dict())
     else:
         target.mkdir(parents=True)
