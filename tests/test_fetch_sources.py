@@ -147,3 +147,30 @@ def test_kaggle_without_credentials_says_where_they_go(tmp_path, monkeypatch):
     params = _params(tmp_path, source={"url": "kaggle://owner/set", "sha256": "2" * 64})
     with pytest.raises(MissingTool, match=r"no Kaggle credentials found .*kaggle\.json.*KAGGLE_USERNAME"):
         fetch_sources(params, DatasetLayout.from_params(params))
+
+
+def _params_file(tmp_path, **dataset):
+    import yaml
+
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"dataset": {"name": "cli", "root": str(tmp_path / "datasets"), **dataset},
+                                    "import": {"n_jobs": 1}}))
+    return str(path)
+
+
+def test_penta_dataset_fetch_fetches_then_imports(tmp_path, emopia_zip, capsys):
+    from penta_core import cli
+
+    assert cli.main(["--fetch", "--params", _params_file(tmp_path, source=str(emopia_zip))]) == 0
+    out = capsys.readouterr().out
+    assert "fetched EMOPIA_1.0 (archive, verified" in out and "imported 2 samples" in out
+    assert (tmp_path / "datasets" / "cli" / "manifest.json").exists()
+
+
+def test_penta_dataset_import_dir_with_a_source_named_fails_in_one_line(tmp_path, emopia_zip, capsys):
+    from penta_core import cli
+
+    params = _params_file(tmp_path, source=str(emopia_zip))
+    assert cli.main(["--import-dir", str(tmp_path), "--params", params]) == 1
+    assert "use --fetch to import those" in capsys.readouterr().err
+    assert not (tmp_path / "datasets").exists()

@@ -18,6 +18,7 @@ from penta_core.targets.registry import TARGETS
 # Named, not imported: a command imports only the libraries of its own steps.
 STEP_MODULES: dict[str, str] = {
     "create": "penta_core.create.stage",
+    "fetch": "penta_core.fetch.stage",
     "import": "penta_core.sources.stage",
     "annotate": "penta_core.annotate.stage",
     "augment": "penta_core.augment.stage",
@@ -33,7 +34,7 @@ STEP_MODULES: dict[str, str] = {
 }
 
 # Steps that may start a dataset folder; every other step needs one already.
-STARTS_DATASET = frozenset({"create", "import"})
+STARTS_DATASET = frozenset({"create", "fetch", "import"})
 
 _SPLIT_LISTS = tuple((f"splits/{name}.txt",) for name in ("train", "val", "test"))
 
@@ -128,10 +129,13 @@ def check_inputs(plan: list[str], layout: DatasetLayout, params: dict[str, Any],
     has_folder = layout.root.is_dir()
     for step in plan:
         if step == "import":
-            if import_folder(params, layout) == layout.sources_dir and not layout.sources_dir.is_dir():
+            if (import_folder(params, layout) == layout.sources_dir and not layout.sources_dir.is_dir()
+                    and "fetch" not in plan):
                 raise MissingInput(f"'{layout.sources_dir}' does not exist; the import reads the sources "
-                                   "dataset.source(s) names: run the fetch stage first (python stages/fetch.py)")
-            check_source_dir(import_folder(params, layout))
+                                   "dataset.source(s) names: run the fetch stage first "
+                                   "(dvc repro, or penta-dataset --fetch)")
+            if "fetch" not in plan:
+                check_source_dir(import_folder(params, layout))
         for paths, producer in needs(step, params):
             if not present.intersection(paths):
                 raise _missing(layout, names[step], paths[0], names[producer], dataset_option)
