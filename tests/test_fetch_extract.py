@@ -118,3 +118,24 @@ def test_a_name_that_is_not_utf8_is_written_as_its_bytes_for_the_import_to_quara
         tf.addfile(info, io.BytesIO(b"MThd"))
     extract_archive(archive, tmp_path / "out", LIMITS)
     assert os.listdir(os.fsencode(tmp_path / "out")) == [b"caf\xe9.mid"]
+
+
+def test_a_gzip_tar_bomb_is_refused_before_it_is_decompressed_whole(tmp_path, monkeypatch):
+    archive = tmp_path / "bomb.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        for i in range(40):
+            info = tarfile.TarInfo(f"{i}.mid")
+            info.size = 2**20
+            tf.addfile(info, io.BytesIO(bytes(2**20)))
+    seen = []
+    original = tarfile.TarFile.next
+
+    def counting(self):
+        member = original(self)
+        seen.append(member)
+        return member
+
+    monkeypatch.setattr(tarfile.TarFile, "next", counting)
+    with pytest.raises(UnsafeArchive, match="expands"):
+        extract_archive(archive, tmp_path / "out", LIMITS)
+    assert len(seen) < 40  # the listing stopped at the limit

@@ -133,3 +133,14 @@ def test_a_labels_file_given_by_url_is_fetched_beside_the_sources(tmp_path, vgmi
     run_annotate(params, layout)
     records = json.loads(layout.index("annotated").read_text())["annotations"].values()
     assert [r["label"] for r in records if r["label"]] == ["calm"]
+
+
+def test_a_kept_download_damaged_on_disk_is_refused_then_downloaded_again(tmp_path, vgmidi_zip):
+    with ArchiveServer({"vgmidi.zip": vgmidi_zip.read_bytes()}) as server:
+        params = _params(tmp_path, dataset={"source": {"url": server.url("vgmidi.zip"), "sha256": sha256(vgmidi_zip)}})
+        layout = DatasetLayout.from_params(params)
+        fetch_sources(params, layout)
+        (layout.downloads_dir / sha256(vgmidi_zip)).write_bytes(b"bit rot")
+        with pytest.raises(ChecksumMismatch):
+            fetch_sources(params, layout)
+        assert fetch_sources(params, layout).downloaded == [server.url("vgmidi.zip")]

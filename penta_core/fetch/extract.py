@@ -93,13 +93,18 @@ def _refuse(shown: str, reason: str) -> UnsafeArchive:
     return UnsafeArchive(f"archive '{shown}' refused: {reason}; nothing was extracted")
 
 
-def _check_totals(archive: Path, shown: str, count: int, total: int, limits: Limits) -> float:
+def _check_totals(size: int, shown: str, count: int, total: int, limits: Limits) -> float:
+    """The expansion ratio so far; refuse the archive as soon as a limit is passed.
+
+    Called after each member: the totals only grow, so the verdict is the one the whole
+    listing would give, and a compressed tar bomb is not decompressed past the limit to learn it.
+    """
     if count > limits.max_files:
         raise _refuse(shown, f"{count} members, above fetch.max_files = {limits.max_files}")
     if total > limits.max_total_bytes:
         raise _refuse(shown, f"{total / 2**20:.1f} MB uncompressed, above fetch.max_total_mb = "
                                f"{limits.max_total_bytes / 2**20:g}")
-    ratio = total / max(archive.stat().st_size, 1)
+    ratio = total / max(size, 1)
     if ratio > limits.max_ratio:
         raise _refuse(shown, f"expands {ratio:.0f} times its size, above fetch.max_ratio = {limits.max_ratio:g} "
                                "(a zip bomb?)")
@@ -161,6 +166,7 @@ def extract_archive(archive: str | Path, target: str | Path, limits: Limits, nam
 
 def _extract_zip(archive: Path, target: Path, limits: Limits, shown: str) -> Extracted:
     report = Extracted()
+    size = archive.stat().st_size
     with zipfile.ZipFile(archive) as zf:
         plan: list[tuple[zipfile.ZipInfo, str]] = []
         total = 0
@@ -170,6 +176,8 @@ def _extract_zip(archive: Path, target: Path, limits: Limits, shown: str) -> Ext
                 raise _refuse(shown, f"member '{info.filename}' would be written outside the folder")
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
+                if info.file_size > 4096:  # a link's target is a path, not a payload
+                    raise _refuse(shown, f"member '{info.filename}' is a link of {info.file_size} bytes")
                 link = zf.read(info).decode("utf-8", "replace")
                 if not _inside(posixpath.dirname(name), link):
                     raise _refuse(shown, f"member '{info.filename}' is a link to '{link}', outside the folder")
@@ -179,7 +187,7 @@ def _extract_zip(archive: Path, target: Path, limits: Limits, shown: str) -> Ext
                 continue
             total += info.file_size
             plan.append((info, name))
-        report.ratio = _check_totals(archive, shown, len(plan), total, limits)
+            report.ratio = _check_totals(size, shown, len(plan), total, limits)
         budget = [limits.max_total_bytes]
         for info, name in plan:
             with zf.open(info) as src:
@@ -190,10 +198,11 @@ def _extract_zip(archive: Path, target: Path, limits: Limits, shown: str) -> Ext
 
 def _extract_tar(archive: Path, target: Path, limits: Limits, shown: str) -> Extracted:
     report = Extracted()
+    size = archive.stat().st_size
     with tarfile.open(archive) as tf:
         plan: list[tuple[tarfile.TarInfo, str]] = []
         total = 0
-        for info in tf.getmembers():
+        for info in tf:  # one member at a time: a bomb is refused before the rest is decompressed
             name = _safe_name(info.name)
             if name is None:
                 raise _refuse(shown, f"member '{info.name}' would be written outside the folder")
@@ -213,7 +222,7 @@ def _extract_tar(archive: Path, target: Path, limits: Limits, shown: str) -> Ext
                 continue
             total += info.size
             plan.append((info, name))
-        report.ratio = _check_totals(archive, shown, len(plan), total, limits)
+            report.ratio = _check_totals(size, shown, len(plan), total, limits)
         budget = [limits.max_total_bytes]
         for info, name in plan:
             src = tf.extractfile(info)

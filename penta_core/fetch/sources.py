@@ -24,7 +24,7 @@ from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.io import write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import scheme_of, source_entries, source_name
-from penta_core.fetch.checksum import check_sha256, sha256_file
+from penta_core.fetch.checksum import ChecksumMismatch, check_sha256, sha256_file
 from penta_core.fetch.download import download_http, download_kaggle, download_s3
 from penta_core.fetch.extract import Limits, archive_kind, extract_archive
 
@@ -84,7 +84,12 @@ def _fetch_one(entry: dict[str, Any], target: Path, layout: DatasetLayout, fetch
         shutil.copytree(path, target, symlinks=True)
         record.update(kind="folder", sha256=digest, files=sum(1 for p in target.rglob("*") if p.is_file()))
         return record
-    record["sha256"] = check_sha256(path, pinned, url)  # before one byte is extracted
+    try:
+        record["sha256"] = check_sha256(path, pinned, url)  # before one byte is extracted
+    except ChecksumMismatch:
+        if path.parent == layout.downloads_dir:
+            path.unlink()  # a kept download changed on disk: the next run downloads it again
+        raise
     if archive_kind(path) is not None:
         shown = re.split(r"[?#]", url)[0].rstrip("/").rpartition("/")[2] or url
         extracted = extract_archive(path, target, Limits.from_params(fetch), shown)
