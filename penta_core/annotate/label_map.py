@@ -90,14 +90,22 @@ def va_label(valence: float, arousal: float, vocab: Vocabulary, mapping: str) ->
 
 
 def labels_path(spec: dict[str, Any], params: dict[str, Any], layout: DatasetLayout) -> Path:
-    """The labels file: fetched (a URL), else relative to the imported folder, else to the project folder."""
+    """The labels file: fetched (a URL); a glob below the imported folder; else relative to it, else to the project."""
     given = spec["path"]
     if scheme_of(given) is not None:
         path = layout.fetched_labels(given)
         if not path.is_file():
             raise ConfigError(f"annotate.labels: {given} has not been fetched; run the fetch stage first")
         return path
-    for path in (import_folder(params, layout) / given, Path(given)):
+    folder = import_folder(params, layout)
+    if any(c in given for c in "*?["):  # a recipe's pattern: the archive's own folder name is not known ahead
+        found = sorted(p for p in folder.glob(given) if p.is_file())
+        if len(found) != 1:
+            raise ConfigError(f"annotate.labels: '{given}' matches {len(found)} files in {folder}, expected one"
+                              + (f" ({', '.join(p.relative_to(folder).as_posix() for p in found[:5])})"
+                                 if found else ""))
+        return found[0]
+    for path in (folder / given, Path(given)):
         if path.is_file():
             return path
     raise ConfigError(f"annotate.labels: '{given}' is neither in {import_folder(params, layout)} nor in the "
@@ -133,6 +141,8 @@ def load_label_map(spec: dict[str, Any], path: Path, vocab: Vocabulary) -> Label
             continue
         if label_col:
             value = str(row.get(label_col) or "").strip()
+            if value and spec.get("label_format"):
+                value = spec["label_format"].replace("{}", value)  # EMOPIA's quadrant 1 → q1
             label = vocab.lookup(value) if value else None
             entry = Entry(label, label.valence, label.arousal, key) if label else None
         else:

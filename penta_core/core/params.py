@@ -18,6 +18,7 @@ import yaml
 
 from penta_core.augment import registry
 from penta_core.core.errors import ParamError
+from penta_core.recipes.registry import RECIPES, apply_recipe
 from penta_core.targets import registry as target_registry
 
 # Models a dataset can be built for today: each has a data target (penta_core/targets/registry.py).
@@ -33,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
         "source_dir": "datasets/examples",
         "source": None,
         "sources": None,
+        "recipe": None,
         "root": "datasets",
     },
     "fetch": {
@@ -249,7 +251,8 @@ def _emotions(key: str, value: Any) -> None:
 SOURCE_SCHEMES = ("http", "https", "s3", "kaggle")
 DOWNLOADED_SCHEMES = SOURCE_SCHEMES
 SOURCE_KEYS = ("url", "sha256", "name")
-LABEL_KEYS = ("path", "sha256", "file_column", "label_column", "valence_column", "arousal_column", "va_mapping")
+LABEL_KEYS = ("path", "sha256", "file_column", "label_column", "label_format", "valence_column", "arousal_column",
+              "va_mapping")
 VA_MAPPINGS = ("quadrant", "nearest")
 
 
@@ -318,6 +321,8 @@ def _labels(key: str, value: Any) -> None:
         raise ParamError(f"params: '{key}.sha256' is required for a downloaded labels file ({value['path']})")
     if "sha256" in value:
         _sha256(f"{key}.sha256", value["sha256"])
+    if "label_format" in value and not (isinstance(value["label_format"], str) and "{}" in value["label_format"]):
+        _fail(f"{key}.label_format", "a pattern with {} for the cell's value, such as q{}", value["label_format"])
     for name in ("file_column", "label_column", "valence_column", "arousal_column"):
         if name in value and not (isinstance(value[name], str) and value[name]):
             _fail(f"{key}.{name}", "a column name", value[name])
@@ -337,6 +342,7 @@ SCHEMA: dict[str, Check] = {
     "dataset.source_dir": _path,
     "dataset.source": _source,
     "dataset.sources": _sources,
+    "dataset.recipe": _optional(_choice(tuple(RECIPES))),
     "fetch.max_total_mb": _number(0, open_lo=True),
     "fetch.max_files": _int(1),
     "fetch.max_ratio": _number(1),
@@ -498,8 +504,8 @@ def source_name(entry: dict[str, Any] | str) -> str:
 
 
 def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults merged with ``overrides`` (a nested dict) and validated."""
-    return validate(_merge(DEFAULTS, overrides or {}))
+    """Defaults merged with ``overrides`` (a nested dict) and validated; a recipe fills what was left unset."""
+    return validate(apply_recipe(validate(_merge(DEFAULTS, overrides or {}))))
 
 
 def load_params(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -526,7 +532,8 @@ def load_params(path: str | Path = "params.yaml", overrides: dict[str, Any] | No
     merged = _merge(DEFAULTS, loaded)
     if overrides:
         merged = _merge(merged, overrides)
-    return validate(merged)
+    # Checked before and after: the recipe is known, and what it filled in passes the same checks.
+    return validate(apply_recipe(validate(merged)))
 
 
 def n_jobs(value: int) -> int:
