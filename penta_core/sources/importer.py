@@ -29,7 +29,7 @@ from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.core.steps import check_source_dir
 from penta_core.engine.parallel import supervised_map
 from penta_core.harmony.sidecars import is_sidecar
-from penta_core.sources.checks import check_source, kind_for
+from penta_core.sources.checks import CONDITION, check_source, kind_for
 from penta_core.sources.originals import Original, copy_originals, pack_originals
 from penta_core.sources.record import ImportRecord, rules_fingerprint
 
@@ -54,6 +54,7 @@ class ImportReport:
     kept: int = 0  # raw copies (or packed members) that already held the right bytes
     annotation_files: int = 0  # chord/key files beside the music (.lab, .jams, POP909's): left to the targets stage
     label_tables: int = 0  # .csv, .tsv, .json beside the music: left to the annotate stage (annotate.labels)
+    conditions: dict[str, dict[str, float]] = field(default_factory=dict)  # audio source path → its condition
 
     def summary(self) -> dict[str, int]:
         by_kind = {k: sum(1 for s in self.samples if s["kind"] == k) for k in ("midi", "audio")}
@@ -295,6 +296,8 @@ def _import_candidates(candidates: list[Candidate], source: Path, layout: Datase
                 f"import.max_duration_s = {opts['max_duration_s']:g}")})
         else:
             checked[index] = (sha, verdict["info"])
+            if CONDITION in verdict:
+                report.conditions[rel] = verdict[CONDITION]
 
     by_hash: dict[str, list[int]] = {}
     for index in sorted(checked):
