@@ -42,6 +42,7 @@ def load_step(name: str) -> Step:
 # Flag → step, in pipeline order.
 FLAG_STEPS: list[tuple[str, str]] = [
     ("create", "create"),
+    ("fetch", "fetch"),
     ("import_dir", "import"),
     ("annotate", "annotate"),
     ("augment", "augment"),
@@ -58,7 +59,8 @@ FLAG_STEPS: list[tuple[str, str]] = [
 # after any step that changes what it merges, so importing is what makes it.
 STEP_FLAGS: dict[str, str] = {
     "create": "--create",
-    "import": "--import-dir DIR",
+    "fetch": "--fetch",
+    "import": "--import-dir DIR (or --fetch)",
     "annotate": "--annotate",
     "augment": "--augment",
     "synthesize": "--synthesize",
@@ -107,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     steps_group = parser.add_argument_group("steps (run in pipeline order)")
     steps_group.add_argument("--create", action="store_true", help="create the dataset structure and config.json")
+    steps_group.add_argument("--fetch", action="store_true",
+                             help="download, verify and extract dataset.source(s) from params.yaml, then import them")
     steps_group.add_argument("--import-dir", metavar="DIR", help="import MIDI/audio files from DIR (recursively)")
     steps_group.add_argument("--annotate", action="store_true", help="label samples from their folder names")
     steps_group.add_argument("--extract-features", action="store_true", help="extract MIDI and audio features")
@@ -177,7 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         params = load_params(args.params, _overrides(args))
         layout = DatasetLayout.from_params(params)
-        plan = plan_run([step for _, step in wanted], layout.config.exists())
+        steps = [step for _, step in wanted]
+        named = params["dataset"]["source"] is not None or params["dataset"]["sources"] is not None
+        if args.import_dir is not None and named:
+            return fail("--import-dir imports a folder, but the params name dataset.source(s): "
+                        "use --fetch to import those, or remove them to import the folder")
+        if args.all and not named:
+            steps.remove("fetch")  # nothing to fetch: the import reads dataset.source_dir
+        if "fetch" in steps and "import" not in steps:
+            steps.insert(steps.index("fetch") + 1, "import")
+        plan = plan_run(steps, layout.config.exists())
         check_inputs(plan, layout, params, STEP_FLAGS, "--dataset")
         with dataset_lock(layout.root):
             for step in plan:

@@ -92,7 +92,8 @@ def test_an_unknown_key_like_no_known_one_lists_what_its_group_takes():
     with pytest.raises(ParamError) as err:
         resolve({"import": {"zzz": 1}})
     assert str(err.value) == ("params: unknown key 'import.zzz'; 'import' takes max_file_mb, timeout_s, "
-                              "max_duration_s, silence_dbfs, n_jobs, verify, pack")
+                              "max_duration_s, silence_dbfs, n_jobs, verify, pack, max_clipping_share, "
+                              "max_dc_offset, max_edge_silence_s")
 
 
 def test_a_typo_in_params_yaml_names_the_closest_key(tmp_path):

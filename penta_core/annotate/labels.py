@@ -1,4 +1,7 @@
-"""Annotate imported samples: labels from the folder names of their sources, then people's corrections.
+"""Annotate imported samples: labels from a table beside the data, else the folder names, then people's corrections.
+
+A labels table (``annotate.labels``, :mod:`penta_core.annotate.label_map`) is
+applied first; folder names label what it does not name.
 
 The event log (see :mod:`penta_core.annotate.events`) is folded last, so a
 label a person set or confirmed wins over the folder's, and the record keeps
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from penta_core.annotate.events import Decision, EventLogError, fold_events, read_events
+from penta_core.annotate.label_map import LabelMap
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.errors import MissingInput
 from penta_core.core.io import atomic_write_text, read_json, write_json
@@ -19,6 +23,28 @@ from penta_core.core.layout import DatasetLayout
 from penta_core.engine.incremental import sweep
 
 LABELS_FILE = "labels.jsonl"
+
+
+def annotate_from_table(sample: dict[str, Any], table: LabelMap) -> dict[str, Any] | None:
+    """Annotation of one sample from the labels table, or ``None`` when the table names none of its sources.
+
+    Duplicates the table gives different labels are a conflict, as under folders.
+    """
+    found = {}
+    for source in sample["sources"]:
+        entry = table.lookup(source)
+        if entry is not None:
+            found.setdefault(entry.label.name, entry)
+    if not found:
+        return None
+    record: dict[str, Any] = {"id": sample["id"], "sources": sample["sources"], "label_source": "labels_file"}
+    if len(found) == 1:
+        (entry,) = found.values()
+        record.update(label=entry.label.name, folder=None, valence=entry.valence, arousal=entry.arousal,
+                      labels_key=entry.key)
+    else:
+        record.update(label=None, folder=None, valence=None, arousal=None, conflict=sorted(found))
+    return record
 
 
 def annotate_sample(sample: dict[str, Any], vocab: Vocabulary) -> dict[str, Any]:
@@ -63,7 +89,8 @@ def apply_decision(record: dict[str, Any], decision: Decision, vocab: Vocabulary
     return record
 
 
-def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path | None = None) -> dict[str, Any]:
+def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path | None = None,
+             table: LabelMap | None = None) -> dict[str, Any]:
     """Write ``annotations/labels.jsonl`` and ``index/annotated.json``; return the summary.
 
     ``annotations/labels.jsonl`` holds one annotation record per imported file,
@@ -75,6 +102,7 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path |
     layout : the dataset version.
     vocab : the target model's labels.
     events_path : the annotation event log (``annotate.events``); ``None`` or a missing file: no events.
+    table : the labels table (``annotate.labels``), applied before the folder names; ``None``: folders only.
 
     Raises
     ------
@@ -83,7 +111,8 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path |
     if not layout.index("imported").exists():
         raise MissingInput(f"{layout.index('imported')} does not exist; run the import stage first")
     imported = read_json(layout.index("imported"))["samples"]
-    records = {s["id"]: annotate_sample(s, vocab) for s in imported}
+    records = {s["id"]: (table is not None and annotate_from_table(s, table)) or annotate_sample(s, vocab)
+               for s in imported}
     log = read_events(events_path) if events_path is not None else None
     decisions = fold_events(log.events) if log else {}
     for sample_id, decision in decisions.items():
@@ -112,6 +141,12 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path |
         "by_annotator": sum(1 for r in records.values()
                             if r["label_source"] == "annotator" or r.get("va_source") == "annotator"),
     }
+    if table is not None:
+        summary["labels_file"] = {
+            "path": table.path, "rows": table.rows, "keys": len(table.entries), "ambiguous_keys": table.ambiguous,
+            "unknown_values": dict(sorted(table.unknown_values.items())),
+            "labelled": sum(1 for r in records.values() if r["label_source"] == "labels_file" and r["label"]),
+        }
     write_json(layout.index("annotated"), {"annotations": records, "summary": summary})
     return summary
 

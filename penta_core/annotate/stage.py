@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from penta_core.annotate.label_map import labels_path, load_label_map
 from penta_core.annotate.labels import annotate
 from penta_core.annotate.vocabulary import Vocabulary
 from penta_core.core.layout import DatasetLayout
@@ -17,7 +18,9 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
         return [(f"{target} takes no labels from folder names: its labels come from the targets stage "
                  f"({s['unlabelled']} samples recorded without a folder label)")]
     vocab = Vocabulary.load(target, params["annotate"]["vocabulary"])
-    s = annotate(layout, vocab, params["annotate"]["events"])
+    spec = params["annotate"]["labels"]
+    table = load_label_map(spec, labels_path(spec, params, layout), vocab) if spec is not None else None
+    s = annotate(layout, vocab, params["annotate"]["events"], table)
     per_label = ", ".join(f"{k} {v}" for k, v in s["per_label"].items()) or "none"
     lines = [(f"annotated {s['labelled']} samples ({per_label}); {s['unlabelled']} without a label, "
              f"{s['conflicts']} label conflicts")]
@@ -26,5 +29,11 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
                      + (f", {s['events_other_samples']} events for samples not in this version"
                         if s["events_other_samples"] else "")
                      + (f", {s['events_torn_lines']} unfinished lines skipped" if s["events_torn_lines"] else ""))
+    if table is not None:
+        t = s["labels_file"]
+        lines.append(f"  {t['labelled']} labelled from {t['path']} ({t['rows']} rows, {t['keys']} files named"
+                     + (f", {t['ambiguous_keys']} named twice with different labels" if t["ambiguous_keys"] else "")
+                     + (f", {sum(t['unknown_values'].values())} values not in the vocabulary"
+                        if t["unknown_values"] else "") + "); folder names label the rest")
     lines += [f"  no label from folder '{f}' ({n} samples)" for f, n in s["unknown_folders"].items()]
     return lines

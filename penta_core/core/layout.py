@@ -1,6 +1,7 @@
 """The dataset folder: one place that names every path inside it."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,9 @@ class DatasetLayout:
     # Local records of earlier runs (stat data, never part of a version): outside every DVC output.
     cache_dir = property(lambda self: self.root / ".cache")
     import_record = property(lambda self: self.root / ".cache" / "import.json")
+    # Sources named by dataset.source(s), fetched, verified and extracted (the fetch stage's output).
+    sources_dir = property(lambda self: self.root / "sources")
+    downloads_dir = property(lambda self: self.root / ".cache" / "downloads")
     raw_midi = property(lambda self: self.root / "raw" / "midi")
     raw_audio = property(lambda self: self.root / "raw" / "audio")
     raw_synthetic = property(lambda self: self.root / "raw" / "synthetic")
@@ -57,6 +61,11 @@ class DatasetLayout:
     def index(self, step: str) -> Path:
         """Per-stage record of what a stage produced (``index/<step>.json``)."""
         return self.index_dir / f"{step}.json"
+
+    def fetched_labels(self, url: str) -> Path:
+        """Where the fetch stage keeps a labels file ``annotate.labels.path`` names by URL."""
+        base = re.split(r"[?#]", url)[0].rstrip("/").rpartition("/")[2] or "labels"
+        return self.sources_dir / ".labels" / re.sub(r"[^A-Za-z0-9_.-]", "_", base)
 
     def raw_dir(self, kind: str) -> Path:
         return {"midi": self.raw_midi, "audio": self.raw_audio}[kind]

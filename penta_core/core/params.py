@@ -18,6 +18,7 @@ import yaml
 
 from penta_core.augment import registry
 from penta_core.core.errors import ParamError
+from penta_core.recipes.registry import RECIPES, apply_recipe
 from penta_core.targets import registry as target_registry
 
 # Models a dataset can be built for today: each has a data target (penta_core/targets/registry.py).
@@ -31,7 +32,17 @@ DEFAULTS: dict[str, Any] = {
         "name": "emotion_dataset_v1",
         "target_model": "emotionrecognizer",
         "source_dir": "datasets/examples",
+        "source": None,
+        "sources": None,
+        "recipe": None,
         "root": "datasets",
+    },
+    "fetch": {
+        "max_total_mb": 4096.0,
+        "max_files": 100000,
+        "max_ratio": 200.0,
+        "retries": 3,
+        "timeout_s": 60.0,
     },
     "import": {
         "max_file_mb": 256.0,
@@ -41,10 +52,14 @@ DEFAULTS: dict[str, Any] = {
         "n_jobs": 0,
         "verify": "stat",
         "pack": False,
+        "max_clipping_share": 0.001,
+        "max_dc_offset": 0.05,
+        "max_edge_silence_s": 2.0,
     },
     "annotate": {
         "vocabulary": "penta_core/annotate/vocabulary.yaml",
         "events": "annotations/events.jsonl",
+        "labels": None,
     },
     "features": {
         "n_jobs": 0,
@@ -245,11 +260,107 @@ def _emotions(key: str, value: Any) -> None:
         _fail(key, "a list without repeats", value)
 
 
+# Where a source can come from; anything but a local path is downloaded and needs its sha256.
+SOURCE_SCHEMES = ("http", "https", "s3", "kaggle")
+DOWNLOADED_SCHEMES = SOURCE_SCHEMES
+SOURCE_KEYS = ("url", "sha256", "name")
+LABEL_KEYS = ("path", "sha256", "file_column", "label_column", "label_format", "valence_column", "arousal_column",
+              "va_mapping")
+VA_MAPPINGS = ("quadrant", "nearest")
+
+
+def scheme_of(url: str) -> str | None:
+    """``http``, ``https``, ``s3``, ``kaggle`` or ``None`` for a local path."""
+    match = re.match(r"([a-z][a-z0-9+.-]*)://", url)
+    return match.group(1) if match else None
+
+
+def _sha256(key: str, value: Any) -> None:
+    if not (isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value)):
+        _fail(key, "64 lower-case hex digits (the sha256 of the file)", value)
+
+
+def _source_entry(key: str, value: Any) -> None:
+    form = "a path or URL, or a mapping with url (and sha256, name)"
+    if isinstance(value, str):
+        value = {"url": value}
+    if not isinstance(value, dict):
+        _fail(key, form, value)
+    for name in value:
+        if name not in SOURCE_KEYS:
+            raise ParamError(f"params: unknown key '{key}.{name}'; a source takes {', '.join(SOURCE_KEYS)}")
+    url = value.get("url")
+    if not (isinstance(url, str) and url.strip()):
+        _fail(f"{key}.url", "a local path or an http(s)://, s3:// or kaggle:// URL", url)
+    scheme = scheme_of(url)
+    if scheme is not None and scheme not in SOURCE_SCHEMES:
+        _fail(f"{key}.url", "a local path or a URL of " + ", ".join(f"{s}://" for s in SOURCE_SCHEMES), url)
+    if "sha256" in value:
+        _sha256(f"{key}.sha256", value["sha256"])
+    elif scheme is not None:
+        raise ParamError(f"params: '{key}.sha256' is required for a downloaded source ({url}): "
+                         "the sha256 of the file, so a changed upstream is never taken silently")
+    if "name" in value:
+        _name(f"{key}.name", value["name"])
+
+
+def _source(key: str, value: Any) -> None:
+    if value is not None:
+        _source_entry(key, value)
+
+
+def _sources(key: str, value: Any) -> None:
+    if value is None:
+        return
+    if not (isinstance(value, list) and value):
+        _fail(key, "a non-empty list of sources, or null", value)
+    for i, entry in enumerate(value):
+        _source_entry(f"{key}[{i}]", entry)
+
+
+def _labels(key: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        _fail(key, "a mapping with path, file_column and label_column (or valence_column and arousal_column)",
+              value)
+    for name in value:
+        if name not in LABEL_KEYS:
+            raise ParamError(f"params: unknown key '{key}.{name}'; labels take {', '.join(LABEL_KEYS)}")
+    _path(f"{key}.path", value.get("path"))
+    if scheme_of(value["path"]) not in (None, "http", "https"):
+        _fail(f"{key}.path", "a local path or an http(s):// URL", value["path"])
+    if scheme_of(value["path"]) is not None and "sha256" not in value:
+        raise ParamError(f"params: '{key}.sha256' is required for a downloaded labels file ({value['path']})")
+    if "sha256" in value:
+        _sha256(f"{key}.sha256", value["sha256"])
+    if "label_format" in value and not (isinstance(value["label_format"], str) and "{}" in value["label_format"]):
+        _fail(f"{key}.label_format", "a pattern with {} for the cell's value, such as q{}", value["label_format"])
+    for name in ("file_column", "label_column", "valence_column", "arousal_column"):
+        if name in value and not (isinstance(value[name], str) and value[name]):
+            _fail(f"{key}.{name}", "a column name", value[name])
+    has_va = "valence_column" in value or "arousal_column" in value
+    if ("label_column" in value) == has_va:
+        raise ParamError(f"params: '{key}' needs either label_column or valence_column and arousal_column")
+    if has_va and not ("valence_column" in value and "arousal_column" in value):
+        raise ParamError(f"params: '{key}' needs both valence_column and arousal_column")
+    if "va_mapping" in value:
+        _choice(VA_MAPPINGS)(f"{key}.va_mapping", value["va_mapping"])
+
+
 SCHEMA: dict[str, Check] = {
     "seed": _int(0),
     "dataset.name": _name,
     "dataset.target_model": _target_model,
     "dataset.source_dir": _path,
+    "dataset.source": _source,
+    "dataset.sources": _sources,
+    "dataset.recipe": _optional(_choice(tuple(RECIPES))),
+    "fetch.max_total_mb": _number(0, open_lo=True),
+    "fetch.max_files": _int(1),
+    "fetch.max_ratio": _number(1),
+    "fetch.retries": _int(0),
+    "fetch.timeout_s": _number(0, open_lo=True),
     "dataset.root": _path,
     "import.max_file_mb": _number(0, open_lo=True),
     "import.timeout_s": _number(0, open_lo=True),
@@ -258,8 +369,12 @@ SCHEMA: dict[str, Check] = {
     "import.n_jobs": _int(0),
     "import.verify": _choice(("stat", "hash")),
     "import.pack": _bool,
+    "import.max_clipping_share": _number(0, 1),
+    "import.max_dc_offset": _number(0, 1),
+    "import.max_edge_silence_s": _number(0),
     "annotate.vocabulary": _path,
     "annotate.events": _path,
+    "annotate.labels": _labels,
     "features.n_jobs": _int(0),
     "features.timeout_s": _number(0, open_lo=True),
     "features.audio_sample_rate": _int(8000),
@@ -331,17 +446,6 @@ def schema() -> dict[str, Check]:
     return checks
 
 
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
 def _dotted_keys(tree: dict[str, Any], prefix: str = "") -> list[str]:
     """Every key of ``tree`` as a dotted name, groups included (``augment``, ``augment.midi``, ...)."""
     names = []
@@ -382,9 +486,17 @@ def _merge(base: dict[str, Any], override: dict[str, Any], prefix: str = "") -> 
 
 def validate(params: dict[str, Any]) -> dict[str, Any]:
     """Check every parameter; raise :class:`ParamError` naming the first bad key."""
-    flat = _flatten(params)
     for key, check in schema().items():
-        check(key, flat[key])
+        value: Any = params
+        for part in key.split("."):
+            value = value[part]
+        check(key, value)
+    if params["dataset"]["source"] is not None and params["dataset"]["sources"] is not None:
+        raise ParamError("params: set 'dataset.source' or 'dataset.sources', not both")
+    names = [source_name(s) for s in source_entries(params)]
+    if len(set(names)) != len(names):
+        raise ParamError(f"params: 'dataset.sources' name two sources alike ({', '.join(names)}); "
+                         "give each a distinct 'name'")
     split_sum = params["split"]["train"] + params["split"]["val"] + params["split"]["test"]
     if abs(split_sum - 1.0) > 1e-6:
         raise ParamError(
@@ -396,9 +508,26 @@ def validate(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+def source_entries(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sources ``dataset.source`` or ``dataset.sources`` name, each as a mapping with ``url``; ``[]`` for none."""
+    given = params["dataset"]["sources"] or ([params["dataset"]["source"]] if params["dataset"]["source"] else [])
+    return [{"url": s} if isinstance(s, str) else dict(s) for s in given]
+
+
+def source_name(entry: dict[str, Any] | str) -> str:
+    """The folder a source is fetched into: its ``name``, else its file or folder name without extensions."""
+    if isinstance(entry, str):
+        entry = {"url": entry}
+    if entry.get("name"):
+        return entry["name"]
+    base = re.split(r"[?#]", entry["url"])[0].rstrip("/").rpartition("/")[2] or "source"
+    base = re.sub(r"(\.tar\.gz|\.tgz|\.tar|\.zip)$", "", base, flags=re.IGNORECASE)
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", base).lstrip(".") or "source"
+
+
 def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults merged with ``overrides`` (a nested dict) and validated."""
-    return validate(_merge(DEFAULTS, overrides or {}))
+    """Defaults merged with ``overrides`` (a nested dict) and validated; a recipe fills what was left unset."""
+    return validate(apply_recipe(validate(_merge(DEFAULTS, overrides or {}))))
 
 
 def load_params(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -425,7 +554,8 @@ def load_params(path: str | Path = "params.yaml", overrides: dict[str, Any] | No
     merged = _merge(DEFAULTS, loaded)
     if overrides:
         merged = _merge(merged, overrides)
-    return validate(merged)
+    # Checked before and after: the recipe is known, and what it filled in passes the same checks.
+    return validate(apply_recipe(validate(merged)))
 
 
 def n_jobs(value: int) -> int:

@@ -18,6 +18,7 @@ from penta_core.targets.registry import TARGETS
 # Named, not imported: a command imports only the libraries of its own steps.
 STEP_MODULES: dict[str, str] = {
     "create": "penta_core.create.stage",
+    "fetch": "penta_core.fetch.stage",
     "import": "penta_core.sources.stage",
     "annotate": "penta_core.annotate.stage",
     "augment": "penta_core.augment.stage",
@@ -33,7 +34,7 @@ STEP_MODULES: dict[str, str] = {
 }
 
 # Steps that may start a dataset folder; every other step needs one already.
-STARTS_DATASET = frozenset({"create", "import"})
+STARTS_DATASET = frozenset({"create", "fetch", "import"})
 
 _SPLIT_LISTS = tuple((f"splits/{name}.txt",) for name in ("train", "val", "test"))
 
@@ -81,6 +82,13 @@ def step_of(module: str) -> str | None:
     return next((step for step, name in STEP_MODULES.items() if name == module), None)
 
 
+def import_folder(params: dict[str, Any], layout: DatasetLayout) -> Path:
+    """The folder the import reads: the fetched sources when ``dataset.source(s)`` names any, else ``source_dir``."""
+    if params["dataset"]["source"] is not None or params["dataset"]["sources"] is not None:
+        return layout.sources_dir
+    return Path(params["dataset"]["source_dir"])
+
+
 def check_source_dir(source_dir: str | Path) -> Path:
     """``source_dir`` as a path, after checking it is an existing folder.
 
@@ -121,7 +129,13 @@ def check_inputs(plan: list[str], layout: DatasetLayout, params: dict[str, Any],
     has_folder = layout.root.is_dir()
     for step in plan:
         if step == "import":
-            check_source_dir(params["dataset"]["source_dir"])
+            if (import_folder(params, layout) == layout.sources_dir and not layout.sources_dir.is_dir()
+                    and "fetch" not in plan):
+                raise MissingInput(f"'{layout.sources_dir}' does not exist; the import reads the sources "
+                                   "dataset.source(s) names: run the fetch stage first "
+                                   "(dvc repro, or penta-dataset --fetch)")
+            if "fetch" not in plan:
+                check_source_dir(import_folder(params, layout))
         for paths, producer in needs(step, params):
             if not present.intersection(paths):
                 raise _missing(layout, names[step], paths[0], names[producer], dataset_option)

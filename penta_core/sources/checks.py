@@ -107,8 +107,21 @@ def _decoder_message(err: Exception, path: str | Path) -> str:
     return " ".join(str(err).replace(str(path), Path(path).name).split())[:160]
 
 
+# A sample at or above this magnitude is at full scale (clipped); at or below, digital silence
+# (under half of a 16-bit step).
+FULL_SCALE = 1.0 - 1.0 / 32768
+DIGITAL_SILENCE = 0.5 / 32768
+# The key of a checked audio file's condition: clipping, DC offset, silence at either end.
+CONDITION = "condition"
+
+
 def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 << 16) -> dict[str, Any]:
-    """Decode an audio file block by block; return rate, channels, duration and peak level."""
+    """Decode an audio file block by block; return rate, channels, duration, peak level and condition.
+
+    The condition (``CONDITION``) holds the share of samples at full scale, the largest
+    channel mean (DC offset) and the seconds of digital silence before the first and after
+    the last sound; the import reports it per source and leaves it out of the sample's info.
+    """
     import numpy as np  # here, not at the top: an import that checks nothing new should not load it
     import soundfile as sf
 
@@ -117,22 +130,34 @@ def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 <<
     except Exception as err:
         raise Rejected(f"audio does not decode: {_decoder_message(err, path)}") from None
     peak = 0.0
-    frames = 0
+    frames = clipped = 0
+    sums = None
+    first_sound = last_sound = -1  # frames holding more than digital silence
     with handle:
         rate, channels = handle.samplerate, handle.channels
         try:
             for chunk in handle.blocks(blocksize=block, dtype="float32", always_2d=True):
                 if not np.isfinite(chunk).all():
                     raise Rejected("audio holds NaN or infinite samples")
-                frames += len(chunk)
                 if len(chunk):
-                    peak = max(peak, float(np.abs(chunk).max()))
+                    level = np.abs(chunk)
+                    peak = max(peak, float(level.max()))
+                    clipped += int((level >= FULL_SCALE).sum())
+                    sums = chunk.sum(axis=0, dtype=np.float64) + (0 if sums is None else sums)
+                    sounding = np.flatnonzero(level.max(axis=1) > DIGITAL_SILENCE)
+                    if len(sounding):
+                        if first_sound < 0:
+                            first_sound = frames + int(sounding[0])
+                        last_sound = frames + int(sounding[-1])
+                frames += len(chunk)
         except Rejected:
             raise
         except Exception as err:
             raise Rejected(f"audio is truncated or corrupt: {_decoder_message(err, path)}") from None
     if frames == 0 or rate <= 0:
         raise Rejected("audio holds no samples")
+    if first_sound < 0:  # nothing above digital silence (passes only with a very low import.silence_dbfs)
+        first_sound, last_sound = frames, -1
     peak_db = 20 * math.log10(peak) if peak > 0 else -math.inf
     if peak_db < silence_dbfs:
         level = "-inf" if peak == 0 else f"{peak_db:.1f}"
@@ -142,6 +167,13 @@ def check_audio(path: str | Path, silence_dbfs: float = -80.0, block: int = 1 <<
         "channels": int(channels),
         "duration_s": round(frames / rate, 6),
         "peak_dbfs": round(peak_db, 3),
+        # Reported per source by the import (metrics/sanitize.json), not part of the sample's record.
+        CONDITION: {
+            "clipped_share": round(clipped / (frames * channels), 6),
+            "dc_offset": round(float(np.abs(sums / frames).max()), 6),
+            "lead_silence_s": round(first_sound / rate, 6),
+            "tail_silence_s": round((frames - 1 - last_sound) / rate, 6),
+        },
     }
 
 
@@ -168,4 +200,5 @@ def check_source(task: tuple[str, str, float]) -> dict[str, Any]:
         # One line, at most the length a supervised failure is cut to, as the reason always was.
         return {"sha256": sha, "reason": " ".join(str(err).split())[:290] or "no message"}
     info["size"] = len(data)
-    return {"sha256": sha, "info": info}
+    condition = info.pop(CONDITION, None)
+    return {"sha256": sha, "info": info, **({CONDITION: condition} if condition is not None else {})}

@@ -29,9 +29,13 @@ from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.core.steps import check_source_dir
 from penta_core.engine.parallel import supervised_map
 from penta_core.harmony.sidecars import is_sidecar
-from penta_core.sources.checks import check_source, kind_for
+from penta_core.sources.checks import CONDITION, check_source, kind_for
 from penta_core.sources.originals import Original, copy_originals, pack_originals
 from penta_core.sources.record import ImportRecord, rules_fingerprint
+
+# Tables that ship beside a collection's music (EMOPIA's, VGMIDI's label CSVs, Groove MIDI's info.csv):
+# read by the annotate stage when annotate.labels names one, never imported as music.
+LABEL_TABLE_SUFFIXES = (".csv", ".tsv", ".json")
 
 # A file that passed the pre-checks: (relative path, path, its stat before any read, kind).
 Candidate = tuple[str, str, os.stat_result, str]
@@ -49,6 +53,8 @@ class ImportReport:
     copied: int = 0  # raw copies (or packed members) written
     kept: int = 0  # raw copies (or packed members) that already held the right bytes
     annotation_files: int = 0  # chord/key files beside the music (.lab, .jams, POP909's): left to the targets stage
+    label_tables: int = 0  # .csv, .tsv, .json beside the music: left to the annotate stage (annotate.labels)
+    conditions: dict[str, dict[str, float]] = field(default_factory=dict)  # audio source path → its condition
 
     def summary(self) -> dict[str, int]:
         by_kind = {k: sum(1 for s in self.samples if s["kind"] == k) for k in ("midi", "audio")}
@@ -209,6 +215,9 @@ def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> Import
         if problem is None and kind_for(rel) is None and is_sidecar(rel):
             report.annotation_files += 1  # read by the targets stage, beside the music it annotates
             continue
+        if problem is None and rel.lower().endswith(LABEL_TABLE_SUFFIXES):
+            report.label_tables += 1
+            continue
         report.scanned += 1
         st = kind = None
         if problem is None:
@@ -287,6 +296,8 @@ def _import_candidates(candidates: list[Candidate], source: Path, layout: Datase
                 f"import.max_duration_s = {opts['max_duration_s']:g}")})
         else:
             checked[index] = (sha, verdict["info"])
+            if CONDITION in verdict:
+                report.conditions[rel] = verdict[CONDITION]
 
     by_hash: dict[str, list[int]] = {}
     for index in sorted(checked):

@@ -9,7 +9,7 @@ keeps, in ``<dataset>/.cache/import.json``:
 * ``sources``: relative source path → ``[size, mtime_ns, ctime_ns, inode, sha256]``
   as seen before the file was read. A file whose stat is unchanged is taken to
   hold the recorded bytes without being read.
-* ``verdicts``: ``"<sha256>/<file name>"`` → ``{"info": {...}}`` or
+* ``verdicts``: ``"<sha256>/<file name>"`` → ``{"info": {...}}`` (audio: and ``"condition"``) or
   ``{"reason": "..."}``. A file whose stat changed (touched, copied, restored,
   moved to another folder) is hashed in the parent, and a known verdict for
   those bytes under that name is reused; only new content goes to a worker.
@@ -54,6 +54,7 @@ from typing import Any
 
 from penta_core.core.io import atomic_write_bytes, atomic_write_text, dumps_json, sha256_bytes, sha256_file
 from penta_core.engine.fingerprint import library_versions, source_digest
+from penta_core.sources.checks import CONDITION
 
 FORMAT = 1
 # Above the 1–2 s timestamp granularity of FAT, HFS+ and ext3; ext4, XFS, btrfs and tmpfs keep nanoseconds.
@@ -96,10 +97,13 @@ def _same_stat(entry: StatKey, st: os.stat_result) -> bool:
 
 
 def _is_verdict(value: Any) -> bool:
-    if not isinstance(value, dict) or len(value) != 1:
+    if not isinstance(value, dict):
         return False
     if "reason" in value:
-        return isinstance(value["reason"], str)
+        return len(value) == 1 and isinstance(value["reason"], str)
+    # An audio file's verdict also holds its condition (clipping, DC offset, edge silence).
+    if not set(value) <= {"info", CONDITION} or (CONDITION in value and not isinstance(value[CONDITION], dict)):
+        return False
     info = value.get("info")
     if not (isinstance(info, dict) and type(info.get("size")) is int):
         return False

@@ -1,15 +1,21 @@
 """The import step: copy valid MIDI/audio from the source folder, dedupe by content, quarantine the rest."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from penta_core.core.io import write_json
 from penta_core.core.layout import DatasetLayout
+from penta_core.core.steps import import_folder
 from penta_core.sources.importer import import_sources
+from penta_core.sources.sanitize import report_lines, sanitize_report
 
 
 def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
-    report = import_sources(Path(params["dataset"]["source_dir"]), layout, params)
+    folder = import_folder(params, layout)
+    report = import_sources(folder, layout, params)
+    sanitized = sanitize_report(report.samples, report.quarantined, report.conditions, params["import"],
+                                by_folder=folder == layout.sources_dir, whole=folder.name)
+    write_json(layout.metrics_dir / "sanitize.json", sanitized)
     s = report.summary()
     lines = [
         (f"imported {s['imported']} samples ({s['imported_midi']} MIDI, {s['imported_audio']} audio) "
@@ -23,6 +29,9 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     ]
     if report.annotation_files:
         lines.append(f"  {report.annotation_files} annotation files (.lab, .jams, POP909's) left for the targets stage")
+    if report.label_tables:
+        lines.append(f"  {report.label_tables} tables (.csv, .tsv, .json) left for the annotate stage")
+    lines += report_lines(sanitized)
     lines += [f"  quarantined {q['path']}: {q['reason']}" for q in report.quarantined[:20]]
     if len(report.quarantined) > 20:
         lines.append(f"  ... and {len(report.quarantined) - 20} more in {layout.quarantine}")

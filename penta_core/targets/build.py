@@ -33,6 +33,7 @@ from penta_core.core.errors import MissingInput
 from penta_core.core.io import read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.core.steps import import_folder
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.parallel import supervised_map
@@ -122,7 +123,7 @@ def _plan(layout: DatasetLayout, params: dict[str, Any], model: TargetModel
     """The samples the model reads with their annotations and source context; samples failed before any work."""
     reads = set(model.reads)
     imported = [s for s in _read_index(layout, "imported") if s["kind"] in reads]
-    source_dir = Path(params["dataset"]["source_dir"])
+    source_dir = import_folder(params, layout)
     use_files = params["targets"]["annotations"]
     notes_of: dict[str, Annotations | None] = {}
     context_of: dict[str, dict[str, Any] | None] = {}

@@ -1,0 +1,1 @@
+"""Fetch: download, verify and safely extract the sources ``dataset.source(s)`` names."""

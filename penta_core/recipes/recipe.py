@@ -1,0 +1,33 @@
+"""What a dataset recipe declares (one small module per corpus, like lhotse's recipes and mirdata's indexes)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One public corpus: its archive layout, labels, families, licence and published split.
+
+    Attributes
+    ----------
+    name : the value of ``dataset.recipe``.
+    title : the corpus, as its authors name it.
+    homepage : where the archive and its terms are published.
+    licence : a Hugging Face licence id for the export's card (``export.license``); check the terms at ``homepage``.
+    layout : glob patterns (below the fetched source folder) every genuine archive matches: the contract test
+        builds a small archive in this layout.
+    labels : the ``annotate.labels`` entry the corpus needs (its ``path`` a glob below the imported folder), or
+        ``None`` when its files carry no emotion labels.
+    group_by : the ``split.group_by`` regex whose group names a family (clips of one song, versions of one
+        piece), or ``None``.
+    split : where the published split is (a file glob and its column, or ``folder``), recorded for the card.
+    """
+    name: str
+    title: str
+    homepage: str
+    licence: str
+    layout: tuple[str, ...]
+    labels: dict[str, Any] | None = None
+    group_by: str | None = None
+    split: dict[str, str] = field(default_factory=dict)

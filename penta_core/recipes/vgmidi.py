@@ -1,0 +1,13 @@
+"""VGMIDI: video-game piano pieces with valence and arousal per piece."""
+from penta_core.recipes.recipe import Recipe
+
+RECIPE = Recipe(
+    name="vgmidi",
+    title="VGMIDI",
+    homepage="https://github.com/lucasnfe/vgmidi",
+    licence="other",
+    # vgmidi_labelled.csv: id, series, console, game, piece, midi (labelled/midi/<piece>.mid), valence, arousal
+    layout=("**/labelled/midi/*.mid", "**/vgmidi_labelled.csv"),
+    labels={"path": "**/vgmidi_labelled.csv", "file_column": "midi", "valence_column": "valence",
+            "arousal_column": "arousal", "va_mapping": "quadrant"},
+)
