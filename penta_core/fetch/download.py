@@ -83,12 +83,7 @@ def download_http(url: str, dest: Path, sha256: str, retries: int, timeout_s: fl
         part_size = part.stat().st_size if part.exists() else 0
         raise DownloadFailed(f"{url}: download failed after {attempt + 1} attempts ({last}); "
                              f"{part_size} bytes kept in {part}, the next run resumes them")
-    try:
-        check_sha256(part, sha256, url)
-    except ChecksumMismatch:
-        part.unlink()
-        raise
-    os.replace(part, dest)
+    _verified_rename(part, dest, sha256, url)
     return True
 
 
@@ -109,12 +104,7 @@ def download_s3(url: str, dest: Path, sha256: str, timeout_s: float) -> bool:
     except Exception as err:
         part.unlink(missing_ok=True)
         raise DownloadFailed(f"{url}: download failed ({type(err).__name__}: {err})") from None
-    try:
-        check_sha256(part, sha256, url)
-    except ChecksumMismatch:
-        part.unlink()
-        raise
-    os.replace(part, dest)
+    _verified_rename(part, dest, sha256, url)
     return True
 
 
@@ -156,3 +146,13 @@ def download_kaggle(url: str, dest: Path, sha256: str) -> bool:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return True
+
+
+def _verified_rename(part: Path, dest: Path, sha256: str, url: str) -> None:
+    """Make ``part`` the download at ``dest`` if it hashes to ``sha256``; else delete it and raise."""
+    try:
+        check_sha256(part, sha256, url)
+    except ChecksumMismatch:
+        part.unlink()
+        raise
+    os.replace(part, dest)
