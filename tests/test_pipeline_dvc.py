@@ -88,8 +88,8 @@ def _changed_stages(repo) -> set[str]:
     ("penta_core/store/shards.py", {"import", "augment", "synthesize", "families", "targets"}),  # import: import.pack
     # Every stage validates augment ranges through the registry, but only augment runs the transforms.
     ("penta_core/augment/midi.py", {"augment"}),
-    ("penta_core/core/io.py", {"create", "import", "annotate", "augment", "synthesize", "features", "families",
-                               "targets", "manifest", "splits", "validate", "baseline", "export"}),
+    ("penta_core/core/io.py", {"create", "fetch", "import", "annotate", "augment", "synthesize", "features",
+                               "families", "targets", "manifest", "splits", "validate", "baseline", "export"}),
 ])
 def test_editing_a_module_marks_exactly_the_stages_that_import_it(built, module, expected):
     path = built[1] / module
