@@ -150,6 +150,21 @@ def test_clean_and_incremental_imports_are_byte_identical_after_adds_edits_renam
     assert again.checked == 0 and _outputs(layout) == _clean_outputs(src, tmp_path / "second")
 
 
+def test_files_beside_the_music_are_listed_with_their_sha256_and_follow_edits(src, layout, params, tmp_path):
+    # annotate and targets depend on the index, not on the source folder: an edited table must change it
+    (src / "labels.csv").write_text("file,emotion\nhappy/a.mid,sad\n")
+    (src / "happy" / "a.lab").write_text("0.0\t1.0\tC:maj\n")
+    import_sources(src, layout, params)
+    listed = read_json(layout.index("imported"))["side_files"]
+    assert listed == [{"path": "happy/a.lab", "kind": "annotation", "sha256": sha256_file(src / "happy" / "a.lab")},
+                      {"path": "labels.csv", "kind": "label_table", "sha256": sha256_file(src / "labels.csv")}]
+    (src / "labels.csv").write_text("file,emotion\nhappy/a.mid,calm\n")
+    report = import_sources(src, layout, params)
+    assert report.checked == 0  # no music changed
+    assert read_json(layout.index("imported"))["side_files"][1]["sha256"] == sha256_file(src / "labels.csv")
+    assert _outputs(layout) == _clean_outputs(src, tmp_path)
+
+
 def test_quarantine_reasons_are_the_same_from_the_record(tmp_path, layout, params):
     src = tmp_path / "src"
     write_midi(src / "ok.mid")

@@ -36,6 +36,8 @@ _LIBRARIES = {"midi": ["symusic", "numpy"], "audio": ["librosa", "soundfile", "s
 # What a stored fingerprint record holds; part of its key. 2: MIDI records carry their
 # informative voices' shingles, so verifying a candidate pair reads no MIDI file.
 RECORD_FORMAT = 2
+# A fingerprint is about 3 KB of JSON: 4,000 a shard is about 11 MB, two DVC objects per 4,000 sources.
+PRINTS_PER_SHARD = 4000.0
 
 
 def fingerprints_dir(layout: DatasetLayout) -> Path:
@@ -87,7 +89,7 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     samples = [s for s in imported if s["kind"] in ("midi", "audio")] if opts["detect"] else []
     cache = fingerprints_dir(layout)
     keys = {kind: print_key(kind) for kind in ("midi", "audio") if any(s["kind"] == kind for s in samples)}
-    store = ShardStore(cache, "prints")
+    store = ShardStore(cache, "prints", groups_per_shard=PRINTS_PER_SHARD)
     sync = store.begin(Member(s["id"], f"{s['id']}.json", s["id"],
                               cache_key({"sha256": s["sha256"], "key": keys[s["kind"]]})) for s in samples)
     kept = store.read_many(sync.old[sid] for sid in sorted(sync.reused))

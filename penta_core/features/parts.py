@@ -31,8 +31,10 @@ PREFIX = "features"
 # killed features run can lose. PENTA_SAVE_INTERVAL_S overrides it (the Ctrl-C tests use 0.05).
 SAVE_INTERVAL_S = float(os.environ.get("PENTA_SAVE_INTERVAL_S", "5"))
 META_COLUMNS = ("id", "group", "kind", "sha256", "feature_key", "flags", "mode", "details")
-GROUPS_PER_PART = 400.0
-MAX_ROWS = 4000
+# About 1,000 groups (a source and its variants: 4,000 rows at multiplier 3, 3 MB of Parquet) a part:
+# one DVC object per 4,000 rows, and a small change rewrites a few MB.
+GROUPS_PER_PART = 1000.0
+MAX_ROWS = 8000
 
 
 @dataclass

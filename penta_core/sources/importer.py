@@ -54,6 +54,9 @@ class ImportReport:
     kept: int = 0  # raw copies (or packed members) that already held the right bytes
     annotation_files: int = 0  # chord/key files beside the music (.lab, .jams, POP909's): left to the targets stage
     label_tables: int = 0  # .csv, .tsv, .json beside the music: left to the annotate stage (annotate.labels)
+    # Those files, each with its sha256, in the index: the stages that read them depend on the index,
+    # so DVC need not walk the whole source folder once more for each of them.
+    side_files: list[dict[str, str]] = field(default_factory=list)
     conditions: dict[str, dict[str, float]] = field(default_factory=dict)  # audio source path → its condition
 
     def summary(self) -> dict[str, int]:
@@ -213,10 +216,10 @@ def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> Import
     candidates: list[Candidate] = []
     for rel, path, problem in walk_source(source):
         if problem is None and kind_for(rel) is None and is_sidecar(rel):
-            report.annotation_files += 1  # read by the targets stage, beside the music it annotates
-            continue
-        if problem is None and rel.lower().endswith(LABEL_TABLE_SUFFIXES):
-            report.label_tables += 1
+            problem = _side_file(rel, path, "annotation", record, report)  # for the targets stage
+        elif problem is None and rel.lower().endswith(LABEL_TABLE_SUFFIXES):
+            problem = _side_file(rel, path, "label_table", record, report)  # for annotate.labels
+        if problem == "":
             continue
         report.scanned += 1
         st = kind = None
@@ -244,10 +247,26 @@ def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> Import
     record.write_json(layout.index("imported"), {
         "samples": report.samples,
         "duplicates": report.duplicates,
+        "side_files": sorted(report.side_files, key=lambda f: f["path"]),
         "summary": report.summary(),
     })
-    record.finish({c[0] for c in candidates}, {s["path"] for s in report.samples if "path" in s})
+    record.finish({c[0] for c in candidates} | {f["path"] for f in report.side_files},
+                  {s["path"] for s in report.samples if "path" in s})
     return report
+
+
+def _side_file(rel: str, path: str, kind: str, record: ImportRecord, report: ImportReport) -> str | None:
+    """Note a file that lies beside the music (its sha256 from the record or read now): ``""``, or why not."""
+    try:
+        sha = record.hash_of(rel, path)
+    except OSError as err:
+        return f"cannot be read: {err.strerror or errno.errorcode.get(err.errno, err)}"
+    report.side_files.append({"path": rel, "kind": kind, "sha256": sha})
+    if kind == "annotation":
+        report.annotation_files += 1
+    else:
+        report.label_tables += 1
+    return ""
 
 
 def _import_candidates(candidates: list[Candidate], source: Path, layout: DatasetLayout,

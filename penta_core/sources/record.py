@@ -182,6 +182,19 @@ class ImportRecord:
         self.remember_source(rel, st, sha)
         return sha
 
+    def hash_of(self, rel: str, path: str | os.PathLike) -> str:
+        """The sha256 of file ``rel``: from the record when its stat is the recorded one, else by hashing it.
+
+        Raises ``OSError`` when the file cannot be read.
+        """
+        st = os.stat(path)
+        entry = self.sources.get(rel)
+        if self.trust_stat and entry is not None and len(entry) == 5 and _same_stat(entry, st):
+            return entry[4]
+        sha = sha256_file(path)
+        self.remember_source(rel, st, sha)
+        return sha
+
     def remember_source(self, rel: str, st: os.stat_result, sha: str) -> None:
         """Record that source ``rel``, when its stat was ``st``, held the bytes hashing to ``sha``."""
         entry = _stat_key(st, sha)

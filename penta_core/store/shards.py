@@ -26,9 +26,12 @@ from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, read_json, sha256
 from penta_core.store.chunks import chunk
 from penta_core.store.tar_shard import build_tar, read_member
 
-# Samples per shard: MIDI files are a few KB, audio clips a few MB, so a shard is a few MB to
-# a few hundred MB either way.
-SAMPLES_PER_SHARD = {"midi": 1000, "audio": 48}
+# Samples per shard: MIDI files are a few KB, audio clips a few MB, so a shard is about 5 MB to a
+# few hundred MB either way. Each shard is two DVC objects (the tar and its catalogue): 2,000 MIDI
+# samples a shard keeps that to one object per 1,000 derived samples (1,000 a shard made it one per
+# 500, the issue-10 limit, before any other output), while a small change still rewrites only the
+# few MB of the shards it falls in.
+SAMPLES_PER_SHARD = {"midi": 2000, "audio": 48}
 
 
 @dataclass(frozen=True)
