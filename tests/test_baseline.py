@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from penta_core.baseline.model import train_and_score, train_score_predict
+from penta_core.baseline.model import capped_rows, train_and_score, train_score_predict
 from penta_core.baseline.predictions import read_predictions, write_predictions
 
 
@@ -96,3 +96,19 @@ def test_predictions_file_round_trips_byte_for_byte(layout):
         type(p)(p.id, p.split, p.label, p.predicted, round(p.confidence, 6), p.source) for p in predictions]
     write_predictions(layout, train_score_predict(ids, columns, X, _splits(ids), labels, seed=0)[2])
     assert path.read_bytes() == first
+
+
+def test_max_train_rows_fits_on_a_seeded_subset_and_says_so():
+    ids, columns, X, labels = _table()
+    splits = _splits(ids)
+    capped, _, predictions = train_score_predict(ids, columns, X, splits, labels, seed=0, max_train_rows=10)
+    full, _ = train_and_score(ids, columns, X, splits, labels, seed=0)
+    assert (capped["n_train"], capped["n_train_available"]) == (10, full["n_train"])
+    assert full["n_train"] == full["n_train_available"] > 10
+    kept = capped_rows(splits["train"], 10, seed=0)
+    assert kept == capped_rows(splits["train"], 10, seed=0) != capped_rows(splits["train"], 10, seed=1)
+    assert set(capped_rows(splits["train"] + ["zz_new"], 10, seed=0)) - {"zz_new"} <= set(kept)
+    # rows left out of the fit are unseen: the whole forest predicts them, never out-of-bag
+    by_id = {p.id: p for p in predictions}
+    assert all(by_id[sid].source == "forest" for sid in set(splits["train"]) - set(kept))
+    assert {by_id[sid].source for sid in kept} == {"oob"}

@@ -6,6 +6,7 @@ helps should score better here than the version before it.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,19 @@ from penta_core.core.params import n_jobs
 N_TREES = 200
 
 
+def capped_rows(train_ids: list[str], max_rows: int | None, seed: int) -> list[str]:
+    """At most ``max_rows`` of ``train_ids`` (in their order): those whose seeded hash is smallest.
+
+    The choice depends only on each id and the seed, so adding rows to a version
+    changes the kept set only where a new row hashes below the cut.
+    """
+    if max_rows is None or len(train_ids) <= max_rows:
+        return train_ids
+    rank = sorted(train_ids, key=lambda sid: hashlib.sha256(f"{seed}\0{sid}".encode()).digest())
+    keep = set(rank[:max_rows])
+    return [sid for sid in train_ids if sid in keep]
+
+
 def _rows(ids: list[str], X: np.ndarray, wanted: list[str], labels: dict[str, str]) -> tuple[np.ndarray, list[str]]:
     position = {sid: i for i, sid in enumerate(ids)}
     keep = [sid for sid in wanted if sid in position and labels.get(sid)]
@@ -25,7 +39,8 @@ def _rows(ids: list[str], X: np.ndarray, wanted: list[str], labels: dict[str, st
 
 
 def train_and_score(ids: list[str], columns: list[str], X: np.ndarray, splits: dict[str, list[str]],
-                    labels: dict[str, str], seed: int) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+                    labels: dict[str, str], seed: int, max_train_rows: int | None = None
+                    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Fit on ``splits["train"]``; return metrics and ``(actual, predicted)`` pairs of the test split.
 
     Parameters
@@ -34,22 +49,29 @@ def train_and_score(ids: list[str], columns: list[str], X: np.ndarray, splits: d
     splits : split name → sample ids.
     labels : sample id → label (unlabelled samples are skipped).
     seed : the forest's ``random_state``.
+    max_train_rows : fit on at most this many labelled train rows (:func:`capped_rows`); ``None``: all.
+        Full-depth trees grow with their rows, so the cap bounds the stage's memory and time.
     """
-    metrics, pairs, _ = train_score_predict(ids, columns, X, splits, labels, seed)
+    metrics, pairs, _ = train_score_predict(ids, columns, X, splits, labels, seed, max_train_rows)
     return metrics, pairs
 
 
 def train_score_predict(ids: list[str], columns: list[str], X: np.ndarray, splits: dict[str, list[str]],
-                        labels: dict[str, str], seed: int
+                        labels: dict[str, str], seed: int, max_train_rows: int | None = None
                         ) -> tuple[dict[str, Any], list[tuple[str, str]], list[Prediction]]:
     """:func:`train_and_score`, plus the model's prediction for every row of the table.
 
-    Train rows get their out-of-bag prediction (from the trees that never saw
-    them), the others the whole forest's; see :mod:`penta_core.baseline.predictions`.
+    Train rows the forest was fitted on get their out-of-bag prediction (from the
+    trees that never saw them), the others the whole forest's; see
+    :mod:`penta_core.baseline.predictions`.
     """
-    X_train, y_train = _rows(ids, X, splits["train"], labels)
-    metrics: dict[str, Any] = {"n_train": len(y_train), "n_features": len(columns),
-                               "classes": len(set(y_train)), "trained": len(set(y_train)) >= 2}
+    known = set(ids)
+    available = [sid for sid in splits["train"] if sid in known and labels.get(sid)]
+    train_ids = capped_rows(available, max_train_rows, seed)  # the rows of X_train, in order
+    X_train, y_train = _rows(ids, X, train_ids, labels)
+    metrics: dict[str, Any] = {"n_train": len(y_train), "n_train_available": len(available),
+                               "n_features": len(columns), "classes": len(set(y_train)),
+                               "trained": len(set(y_train)) >= 2}
     pairs: list[tuple[str, str]] = []
     if not metrics["trained"]:
         for name in ("val", "test"):
@@ -85,8 +107,6 @@ def train_score_predict(ids: list[str], columns: list[str], X: np.ndarray, split
             }
     counts = {c: y_train.count(c) for c in set(y_train)}
     metrics["chance_accuracy"] = round(max(counts.values()) / len(y_train), 6)
-    known = set(ids)
-    train_ids = [sid for sid in splits["train"] if sid in known and labels.get(sid)]  # the rows of X_train, in order
     return metrics, pairs, predict_rows(model, ids, X, train_ids, splits, labels)
 
 
@@ -100,6 +120,8 @@ def summary_line(metrics: dict[str, Any]) -> str:
     """The baseline's scores in one line."""
     if not metrics["trained"]:
         return f"baseline: not trained, the train split holds {metrics['classes']} label(s)"
-    return (f"baseline ({metrics['n_train']} train rows, chance {metrics['chance_accuracy']:.2f}): "
+    rows = (f"{metrics['n_train']} train rows" if metrics["n_train"] == metrics["n_train_available"]
+            else f"{metrics['n_train']} of {metrics['n_train_available']} train rows, baseline.max_train_rows")
+    return (f"baseline ({rows}, chance {metrics['chance_accuracy']:.2f}): "
             + "; ".join(f"{name} accuracy {metrics[name]['accuracy']:.3f}, macro-F1 {metrics[name]['macro_f1']:.3f} "
                         f"(n={metrics[name]['n']})" for name in ("val", "test")))

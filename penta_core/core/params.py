@@ -139,6 +139,9 @@ DEFAULTS: dict[str, Any] = {
         "max_no_chord_share": 0.5,
         "min_melody_coverage": 0.5,
     },
+    "baseline": {
+        "max_train_rows": 10000,
+    },
     "export": {
         "formats": ["parquet", "webdataset"],
         "audio": "bytes",
@@ -416,6 +419,7 @@ SCHEMA: dict[str, Check] = {
     "validate.min_balance": _number(0, 1),
     "validate.min_diversity": _number(0, 1),
     "validate.min_quality": _number(0, 1),
+    "baseline.max_train_rows": _optional(_int(1)),
     "export.formats": _formats,
     "export.audio": _choice(("bytes", "path")),
     "export.shard_mb": _number(0, open_lo=True),

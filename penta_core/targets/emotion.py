@@ -36,7 +36,7 @@ class EmotionRecognizer(TargetModel):
         ids, columns, X = load_feature_table(layout)
         labels = {s["id"]: s["label"] for s in load_manifest(layout)["samples"]}
         metrics, pairs, predictions = train_score_predict(ids, columns, X, read_splits(layout), labels,
-                                                          params["seed"])
+                                                          params["seed"], params["baseline"]["max_train_rows"])
         write_baseline(layout, metrics, pairs)
         write_predictions(layout, predictions)
         return [summary_line(metrics)]
