@@ -313,6 +313,24 @@ class Project:
         """Objects in DVC's cache (``.dvc/cache/files/md5``), directory listings included."""
         return sum(len(files) for _, _, files in os.walk(self.root / ".dvc" / "cache" / "files" / "md5"))
 
+    def dvc_objects_by_output(self) -> dict[str, int]:
+        """DVC objects per output of ``dvc.lock`` (a folder: its files plus its listing), by path in the dataset."""
+        import json
+
+        import yaml
+
+        found: dict[str, int] = {}
+        lock = yaml.safe_load((self.root / "dvc.lock").read_text())
+        for stage in lock["stages"].values():
+            for out in stage.get("outs", []):
+                md5 = out.get("md5", "")
+                name = out["path"].split(f"/{self.dataset_dir.name}/", 1)[-1]
+                cached = self.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+                if not md5 or not cached.exists():
+                    continue  # cache: false (metrics, plots): not an object
+                found[name] = len(json.loads(cached.read_text())) + 1 if md5.endswith(".dir") else 1
+        return found
+
     def source_files(self) -> int:
         return sum(len(files) for _, _, files in os.walk(self.root / "sources"))
 
