@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import tarfile
 
 import pytest
 
+from penta_core.engine import statcache
 from penta_core.store.chunks import chunk
 from penta_core.store.shards import Member, ShardStore
 from penta_core.store.tar_shard import build_tar, read_member
@@ -157,3 +159,56 @@ def test_every_member_must_be_resolved_before_finish(tmp_path):
     sync.put(sync.missing[0].id, b"x")
     with pytest.raises(RuntimeError, match="never produced"):
         sync.finish()
+
+
+def _settled(monkeypatch) -> None:
+    """Nothing counts as racy, not even a shard written a moment ago: the stat alone decides."""
+    monkeypatch.setattr(statcache, "RACY_WINDOW_NS", -10**19)
+
+
+def test_an_untouched_shard_is_verified_by_its_stat_without_being_read(tmp_path, monkeypatch):
+    _settled(monkeypatch)
+    cache = tmp_path / "cache" / "hashes.json"
+    folder = tmp_path / "shards"
+    first, _, _ = _sync(ShardStore(folder, "midi", groups_per_shard=10, hashes=cache), _members(GROUPS))
+    store = ShardStore(folder, "midi", groups_per_shard=10, hashes=cache)  # a later run
+    again, produced, written = _sync(store, _members(GROUPS))
+    assert (again, produced, written, store.hashes.hashed) == (first, [], 0, 0)
+    assert sorted(json.loads(cache.read_text())["files"]) == sorted({s.shard for s in first.values()})
+
+
+def test_an_edit_that_puts_size_and_modification_time_back_is_still_caught(tmp_path, monkeypatch):
+    _settled(monkeypatch)
+    cache, folder = tmp_path / "hashes.json", tmp_path / "shards"
+    first, _, _ = _sync(ShardStore(folder, "midi", groups_per_shard=10, hashes=cache), _members(GROUPS))
+    victim = folder / first[f"{GROUPS[7]}_aug002"].shard
+    st = victim.stat()
+    data = bytearray(victim.read_bytes())
+    data[600] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))  # the change time still moves
+    store = ShardStore(folder, "midi", groups_per_shard=10, hashes=cache)
+    again, produced, _ = _sync(store, _members(GROUPS))
+    assert f"{GROUPS[7]}_aug002" in produced and store.hashes.hashed == 1
+    assert again == first and all(read_ok(store, s) for s in again.values())
+
+
+@pytest.mark.parametrize("content", ["", "not json", '{"format": 1, "files": {"x.tar": "nonsense"}}'])
+def test_a_missing_or_corrupt_hash_cache_means_hashing_everything_once(tmp_path, monkeypatch, content):
+    _settled(monkeypatch)
+    cache, folder = tmp_path / "hashes.json", tmp_path / "shards"
+    first, _, _ = _sync(ShardStore(folder, "midi", groups_per_shard=10, hashes=cache), _members(GROUPS))
+    cache.write_text(content)
+    store = ShardStore(folder, "midi", groups_per_shard=10, hashes=cache)
+    assert _sync(store, _members(GROUPS))[:2] == (first, [])
+    assert store.hashes.hashed == len({s.shard for s in first.values()})
+
+
+def test_a_file_changed_just_before_it_was_remembered_is_hashed_again(tmp_path):
+    file = tmp_path / "a.tar"
+    file.write_bytes(b"one")
+    hashes = statcache.HashCache(tmp_path / "h.json")  # began now: the file is within the racy window
+    sha = hashes.sha256(file)
+    hashes.save()
+    later = statcache.HashCache(tmp_path / "h.json")
+    assert later.sha256(file) == sha and later.hashed == 1

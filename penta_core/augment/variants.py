@@ -227,7 +227,8 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     folder = layout.augmented_dir
     wanted = _plan(parents, multiplier, ranges, seed)
     syncs = {kind: ShardStore(folder, kind, groups_per_shard=SAMPLES_PER_SHARD[kind] / max(multiplier, 1),
-                              max_members=4 * SAMPLES_PER_SHARD[kind]).begin(members)
+                              max_members=4 * SAMPLES_PER_SHARD[kind],
+                              hashes=layout.hash_cache(folder, kind)).begin(members)
              for kind, members in wanted.items()}
     tasks = [task for kind, sync in syncs.items()
              for task in _tasks(sync.missing, by_id, layout, seed, ranges)]

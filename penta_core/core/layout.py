@@ -67,6 +67,10 @@ class DatasetLayout:
         base = re.split(r"[?#]", url)[0].rstrip("/").rpartition("/")[2] or "labels"
         return self.sources_dir / ".labels" / re.sub(r"[^A-Za-z0-9_.-]", "_", base)
 
+    def hash_cache(self, folder: Path, prefix: str) -> Path:
+        """Where the sha256 of the ``prefix`` shards in ``folder`` are remembered by stat (``engine/statcache``)."""
+        return self.cache_dir / "hashes" / f"{self.rel(folder).replace('/', '.')}.{prefix}.json"
+
     def raw_dir(self, kind: str) -> Path:
         return {"midi": self.raw_midi, "audio": self.raw_audio}[kind]
 

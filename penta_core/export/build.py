@@ -22,6 +22,7 @@ from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, dumps_json, read_
 from penta_core.core.layout import DatasetLayout
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
+from penta_core.engine.statcache import HashCache
 from penta_core.export import lmdb_store, parquet, webdataset
 from penta_core.export.card import card_text
 from penta_core.export.records import ExportPlan, plan_export
@@ -51,10 +52,10 @@ def _key(fmt: str, split: str, plan: ExportPlan, params: dict[str, Any]) -> str:
                       "code": source_digest(CODE), "libraries": library_versions(LIBRARIES[fmt])})
 
 
-def _intact(folder: Path, files: dict[str, dict[str, Any]]) -> bool:
+def _intact(folder: Path, files: dict[str, dict[str, Any]], hashes: HashCache) -> bool:
     for name, entry in files.items():
         path = folder / name
-        if not path.is_file() or path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]:
+        if not path.is_file() or path.stat().st_size != entry["size"] or hashes.sha256(path) != entry["sha256"]:
             return False
     return True
 
@@ -92,7 +93,7 @@ def _write_bytes(dest: Path, data: bytes) -> bool:
 
 
 def _build(fmt: str, split: str, layout: DatasetLayout, plan: ExportPlan, params: dict[str, Any],
-           folder: Path) -> tuple[dict[str, dict[str, Any]], int]:
+           folder: Path, hashes: HashCache) -> tuple[dict[str, dict[str, Any]], int]:
     """Write one split in one format; return its catalogue entries and how many files were written."""
     opts = params["export"]
     samples = plan.splits[split]
@@ -118,7 +119,7 @@ def _build(fmt: str, split: str, layout: DatasetLayout, plan: ExportPlan, params
         written += wrote
     for name, entry in files.items():
         path = folder / name
-        entry.update({"sha256": sha256_file(path), "size": path.stat().st_size})
+        entry.update({"sha256": hashes.sha256(path), "size": path.stat().st_size})
     return files, written
 
 
@@ -136,6 +137,8 @@ def export_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
         (stale files deleted), ``counts`` (samples per split) and ``folder``.
     """
     folder = export_dir(layout)
+    # Unchanged exports are verified by stat, not read again (hundreds of MB at scale).
+    hashes = HashCache(layout.hash_cache(folder, "export"), base=folder)
     plan = plan_export(layout)
     old = read_catalogue(folder).get("exports", {})
     exports: dict[str, dict[str, Any]] = {}
@@ -146,11 +149,11 @@ def export_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
         for split in SPLITS:
             key = _key(fmt, split, plan, params)
             previous = old.get(fmt, {}).get(split, {})
-            if previous.get("key") == key and _intact(folder, previous.get("files", {})):
+            if previous.get("key") == key and _intact(folder, previous.get("files", {}), hashes):
                 exports[fmt][split] = previous
                 kept.append((fmt, split))
                 continue
-            files, wrote = _build(fmt, split, layout, plan, params, folder)
+            files, wrote = _build(fmt, split, layout, plan, params, folder, hashes)
             exports[fmt][split] = {"key": key, "files": files}
             written += wrote
             rebuilt.append((fmt, split))
@@ -165,6 +168,7 @@ def export_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
     _write_bytes(folder / CARD, card_text(layout, plan, params, catalogue).encode("utf-8"))
     owned = {name for per_split in exports.values() for entry in per_split.values() for name in entry["files"]}
     removed = sweep(folder, owned | {CATALOGUE, CARD})
+    hashes.save(owned)
     return {"rebuilt": rebuilt, "kept": kept, "files_written": written, "removed": removed,
             "counts": {split: len(plan.splits[split]) for split in SPLITS}, "folder": folder}
 

@@ -89,7 +89,7 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     samples = [s for s in imported if s["kind"] in ("midi", "audio")] if opts["detect"] else []
     cache = fingerprints_dir(layout)
     keys = {kind: print_key(kind) for kind in ("midi", "audio") if any(s["kind"] == kind for s in samples)}
-    store = ShardStore(cache, "prints", groups_per_shard=PRINTS_PER_SHARD)
+    store = ShardStore(cache, "prints", groups_per_shard=PRINTS_PER_SHARD, hashes=layout.hash_cache(cache, "prints"))
     sync = store.begin(Member(s["id"], f"{s['id']}.json", s["id"],
                               cache_key({"sha256": s["sha256"], "key": keys[s["kind"]]})) for s in samples)
     kept = store.read_many(sync.old[sid] for sid in sorted(sync.reused))

@@ -105,7 +105,7 @@ def pack_originals(originals: list[Original], layout: DatasetLayout
         folder = layout.raw_dir(kind)
         mine = {o.sha[:16]: o for o in originals if o.kind == kind}
         store = ShardStore(folder, kind, groups_per_shard=SAMPLES_PER_SHARD[kind],
-                           max_members=4 * SAMPLES_PER_SHARD[kind])
+                           max_members=4 * SAMPLES_PER_SHARD[kind], hashes=layout.hash_cache(folder, kind))
         sync = store.begin(Member(sid, o.rel, sid, o.sha) for sid, o in mine.items())
         reused += len(sync.reused)
         for member in sync.missing:

@@ -54,15 +54,12 @@ from typing import Any
 
 from penta_core.core.io import atomic_write_bytes, atomic_write_text, dumps_json, sha256_bytes, sha256_file
 from penta_core.engine.fingerprint import library_versions, source_digest
+from penta_core.engine.statcache import RACY_WINDOW_NS, StatKey, ignore_in_git, is_stat_key, same_stat, stat_key
 from penta_core.sources.checks import CONDITION
 
 FORMAT = 1
-# Above the 1–2 s timestamp granularity of FAT, HFS+ and ext3; ext4, XFS, btrfs and tmpfs keep nanoseconds.
-RACY_WINDOW_NS = 2_000_000_000
-_IGNORE_SELF = "# penta_core's local records of earlier runs: a cache, not part of any dataset version\n*\n"
 _LIBRARIES = ("symusic", "soundfile", "numpy")
 
-StatKey = list  # [size, mtime_ns, ctime_ns, inode, sha256]
 _OUTPUTS = ("imported.json", "quarantine.json")
 _COPY_MODE = stat.S_IFREG | 0o644  # what atomic_write_bytes makes: a regular file, rw-r--r--
 
@@ -80,20 +77,6 @@ def rules_fingerprint(silence_dbfs: float) -> str:
         "libraries": library_versions(_LIBRARIES),
         "silence_dbfs": float(silence_dbfs),
     }).encode("utf-8"))[:16]
-
-
-def _stat_key(st: os.stat_result, sha: str) -> StatKey:
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, sha]
-
-
-def _is_stat_key(value: Any) -> bool:
-    # The shape only: an entry holding other values never equals a stat, so it is never used.
-    return type(value) is list and len(value) in (5, 6)
-
-
-def _same_stat(entry: StatKey, st: os.stat_result) -> bool:
-    return (entry[0] == st.st_size and entry[1] == st.st_mtime_ns and entry[2] == st.st_ctime_ns
-            and entry[3] == st.st_ino)
 
 
 def _is_verdict(value: Any) -> bool:
@@ -149,11 +132,11 @@ class ImportRecord:
                 data = json.load(handle)
             if data.get("format") != FORMAT:
                 return
-            self.copies = {k: v for k, v in data["copies"].items() if isinstance(k, str) and _is_stat_key(v)}
+            self.copies = {k: v for k, v in data["copies"].items() if isinstance(k, str) and is_stat_key(v)}
             self.outputs = {k: v for k, v in data["outputs"].items()
                             if k in _OUTPUTS and isinstance(v, dict) and set(v) == {"key", "sha256"}}
             if data.get("rules") == self.rules:
-                self.sources = {k: v for k, v in data["sources"].items() if isinstance(k, str) and _is_stat_key(v)}
+                self.sources = {k: v for k, v in data["sources"].items() if isinstance(k, str) and is_stat_key(v)}
                 self.verdicts = {k: v for k, v in data["verdicts"].items()
                                  if isinstance(k, str) and len(k) > 65 and k[64] == "/" and _is_verdict(v)}
                 tables = ("sources", "verdicts", "copies", "outputs")
@@ -171,7 +154,7 @@ class ImportRecord:
         one case where the hash can spare a check.
         """
         entry = self.sources.get(rel)
-        if self.trust_stat and entry is not None and len(entry) == 5 and _same_stat(entry, st):
+        if self.trust_stat and entry is not None and len(entry) == 5 and same_stat(entry, st):
             return entry[4]
         if rel.rpartition("/")[2] not in self._names:
             return None
@@ -189,7 +172,7 @@ class ImportRecord:
         """
         st = os.stat(path)
         entry = self.sources.get(rel)
-        if self.trust_stat and entry is not None and len(entry) == 5 and _same_stat(entry, st):
+        if self.trust_stat and entry is not None and len(entry) == 5 and same_stat(entry, st):
             return entry[4]
         sha = sha256_file(path)
         self.remember_source(rel, st, sha)
@@ -197,7 +180,7 @@ class ImportRecord:
 
     def remember_source(self, rel: str, st: os.stat_result, sha: str) -> None:
         """Record that source ``rel``, when its stat was ``st``, held the bytes hashing to ``sha``."""
-        entry = _stat_key(st, sha)
+        entry = stat_key(st, sha)
         if max(st.st_mtime_ns, st.st_ctime_ns) >= self.started_ns - RACY_WINDOW_NS:
             entry.append(1)  # racy: may have changed again within the same timestamp tick
         if self.sources.get(rel) != entry:
@@ -231,7 +214,7 @@ class ImportRecord:
         if st.st_mode != _COPY_MODE or st.st_size != size:
             return False
         entry = self.copies.get(rel)
-        if entry is not None and entry[4] == sha and _same_stat(entry, st):
+        if entry is not None and entry[4] == sha and same_stat(entry, st):
             return True
         try:
             if sha256_file(path) != sha:
@@ -244,7 +227,7 @@ class ImportRecord:
     def remember_copy(self, rel: str, path: str | os.PathLike, sha: str, st: os.stat_result | None = None) -> None:
         """Record the copy at ``path`` as holding ``sha``; nothing when it cannot be stat'ed."""
         try:
-            entry = _stat_key(st or os.lstat(path), sha)
+            entry = stat_key(st or os.lstat(path), sha)
         except OSError:
             return
         if self.copies.get(rel) != entry:
@@ -308,9 +291,7 @@ class ImportRecord:
         self.dirty = False
 
     def _ignore_self(self) -> None:
-        ignore = self.path.parent / ".gitignore"
-        if not ignore.exists():
-            atomic_write_text(ignore, _IGNORE_SELF)
+        ignore_in_git(self.path.parent)
 
     def save_quietly(self) -> None:
         """:meth:`save` on the way out of a failed run: the run's own error matters more."""

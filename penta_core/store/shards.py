@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, read_json, sha256_bytes, sha256_file, write_json
+from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, read_json, sha256_bytes, write_json
+from penta_core.engine.statcache import HashCache
 from penta_core.store.chunks import chunk
 from penta_core.store.tar_shard import build_tar, read_member
 
@@ -82,14 +83,17 @@ class ShardStore:
     prefix : file-name prefix of this store's shards, e.g. ``midi``.
     groups_per_shard : mean number of groups (e.g. a parent and its variants) per shard.
     max_members : a shard is cut at the next group once it holds this many members.
+    hashes : where the shards' sha256 are remembered by stat (:mod:`penta_core.engine.statcache`), so
+        an untouched shard is not read again to be verified; ``None``: every shard is hashed.
     """
 
     def __init__(self, folder: str | os.PathLike, prefix: str, *, groups_per_shard: float = 1000.0,
-                 max_members: int = 4000) -> None:
+                 max_members: int = 4000, hashes: str | os.PathLike | None = None) -> None:
         self.folder = Path(folder)
         self.prefix = prefix
         self.groups_per_shard = groups_per_shard
         self.max_members = max_members
+        self.hashes = HashCache(hashes, base=self.folder)
 
     def sidecars(self) -> list[Path]:
         return sorted(self.folder.glob(f"{self.prefix}-*.json")) if self.folder.is_dir() else []
@@ -108,7 +112,7 @@ class ShardStore:
                 shard = self.folder / record["shard"]
                 if not shard.is_file() or shard.stat().st_size != record["size"]:
                     continue
-                if verify and sha256_file(shard) != record["sha256"]:
+                if verify and self.hashes.sha256(shard) != record["sha256"]:
                     continue
                 members = [Stored(shard=record["shard"], **m) for m in record["members"]]
             except (OSError, ValueError, KeyError, TypeError):
@@ -224,11 +228,13 @@ class ShardSync:
             return
         payload.update(self.store.read_many(self.old[m.id] for m in kept if m.id in self.reused))
         data, placed = build_tar((m.name, payload[m.id]) for m in kept)
+        shard_sha = sha256_bytes(data)
         atomic_write_bytes(self.store.folder / f"{name}.tar", data)
+        self.store.hashes.remember(self.store.folder / f"{name}.tar", shard_sha)
         members = [Stored(m.id, m.name, m.group, m.key, sums[m.id], f"{name}.tar", p.offset, p.size, meta[m.id])
                    for m, p in zip(kept, placed, strict=True)]
         write_json(sidecar, {
-            "shard": f"{name}.tar", "sha256": sha256_bytes(data), "size": len(data),
+            "shard": f"{name}.tar", "sha256": shard_sha, "size": len(data),
             "members": [_catalogue_entry(s) for s in members],
         })
         for stored in members:
@@ -268,6 +274,7 @@ class ShardSync:
                 self.removed += 1
         for tmp in self.store.folder.glob(TMP_PREFIX + "*") if self.store.folder.is_dir() else []:
             tmp.unlink()
+        self.store.hashes.save(keep)
         return dict(sorted(self.result.items()))
 
     def files(self) -> set[str]:

@@ -174,7 +174,8 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
             extra = {"renderer": renderer} if kind == "audio" else {}
             key = cache_key({**build, "id": file_id, "path": name, **extra})
             wanted[kind].append(Member(file_id, name, sid, key))
-    syncs = {kind: ShardStore(folder, kind, groups_per_shard=SAMPLES_PER_SHARD[kind]).begin(members)
+    syncs = {kind: ShardStore(folder, kind, groups_per_shard=SAMPLES_PER_SHARD[kind],
+                              hashes=layout.hash_cache(folder, kind)).begin(members)
              for kind, members in wanted.items()}
     missing = [m for sync in syncs.values() for m in sync.missing]
     emotion_of = dict(ids)

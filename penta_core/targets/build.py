@@ -198,7 +198,8 @@ def build_targets(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, An
         members.append(Member(sample["id"], f"{model.name}/{sample['id']}.json", sample["group"], key))
         by_id[sample["id"]] = (sample, record, sample_params)
     folder = layout.abs(TARGETS_DIR)
-    sync = ShardStore(folder, model.name, groups_per_shard=SAMPLES_PER_SHARD).begin(members)
+    sync = ShardStore(folder, model.name, groups_per_shard=SAMPLES_PER_SHARD,
+                      hashes=layout.hash_cache(folder, model.name)).begin(members)
     tasks = [{"root": str(layout.root), "model": model.name, "sample": _location(by_id[m.id][0]),
               "annotations": by_id[m.id][1], "params": by_id[m.id][2]} for m in sync.missing]
     generated = 0
