@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from penta_core.core.io import TMP_PREFIX, atomic_write_bytes, read_json, sha256_bytes, write_json
 from penta_core.engine.statcache import HashCache
@@ -45,9 +45,9 @@ class Member:
     key: str
 
 
-@dataclass(frozen=True)
-class Stored:
-    """A member as it sits in a written shard."""
+class Stored(NamedTuple):
+    """A member as it sits in a written shard (a named tuple: a store loads millions of them at scale,
+    and one is built in a fifth of a frozen dataclass's time)."""
 
     id: str
     name: str
