@@ -153,17 +153,13 @@ class ImportRecord:
         hashing the file here, but only when a verdict for its name is known, the
         one case where the hash can spare a check.
         """
-        entry = self.sources.get(rel)
-        if self.trust_stat and entry is not None and len(entry) == 5 and same_stat(entry, st):
-            return entry[4]
-        if rel.rpartition("/")[2] not in self._names:
-            return None
+        recorded = self._recorded(rel, st)
+        if recorded is not None or rel.rpartition("/")[2] not in self._names:
+            return recorded
         try:
-            sha = sha256_file(path)
+            return self._hash(rel, path, st)
         except OSError:
             return None  # the worker meets the same error and reports it
-        self.remember_source(rel, st, sha)
-        return sha
 
     def hash_of(self, rel: str, path: str | os.PathLike) -> str:
         """The sha256 of file ``rel``: from the record when its stat is the recorded one, else by hashing it.
@@ -171,9 +167,15 @@ class ImportRecord:
         Raises ``OSError`` when the file cannot be read.
         """
         st = os.stat(path)
+        return self._recorded(rel, st) or self._hash(rel, path, st)
+
+    def _recorded(self, rel: str, st: os.stat_result) -> str | None:
         entry = self.sources.get(rel)
         if self.trust_stat and entry is not None and len(entry) == 5 and same_stat(entry, st):
             return entry[4]
+        return None
+
+    def _hash(self, rel: str, path: str | os.PathLike, st: os.stat_result) -> str:
         sha = sha256_file(path)
         self.remember_source(rel, st, sha)
         return sha
