@@ -8,12 +8,12 @@ BENCH_STAMP := $(VENV)/.installed-bench
 export PATH := $(BIN):$(PATH)
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: install run test lint examples bench annotate
+.PHONY: install run test lint examples bench annotate constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,9 +35,13 @@ examples: install
 	python -m penta_core.examples datasets/examples
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
 # Helper modules of the benchmarks start with an underscore (benchmarks/_corpus.py) and are not run.
 bench: $(BENCH_STAMP)
 	@for script in benchmarks/[!_]*.py; do echo "== $$script"; python $$script || exit 1; done
+
+# Pin every installed package to its version now (after changing pyproject.toml's dependencies).
+constraints: $(BENCH_STAMP)
+	python scripts/freeze_constraints.py
