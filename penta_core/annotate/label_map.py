@@ -21,7 +21,7 @@ from penta_core.core.errors import ConfigError
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import scheme_of
 from penta_core.core.steps import import_folder
-from penta_core.core.tables import find_table, normal_key, read_rows, require_columns
+from penta_core.tables.rows import find_table, normal_key, read_rows, require_columns
 
 # Quadrant of (valence >= 0, arousal >= 0) → the vocabulary word naming it (Russell's circumplex, as EMOPIA).
 QUADRANTS = {(True, True): "q1", (False, True): "q2", (False, False): "q3", (True, False): "q4"}

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from penta_core.core.tables import find_table, lookup, normal_key, read_rows, require_columns
+from penta_core.tables.rows import find_table, lookup, normal_key, read_rows, require_columns
 from penta_core.splits.groups import _UnionFind
 
 WHAT = "split.families"
