@@ -11,6 +11,12 @@ what a clean import in the new mode writes.
 
 Both read each source once, check its bytes against the sha256 its check
 found, and report a file that went away or changed in between as quarantined.
+
+With audio normalisation (:mod:`penta_core.sources.normalise`; unpacked imports
+only), each audio copy is made in a worker from its source instead: a WAV
+(``raw/audio/<path>.wav``) or, when nothing needed doing, the source's bytes.
+The record keeps what normalising each source under the current params gave,
+so a copy that still holds it is neither read nor made again.
 """
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ from typing import Any
 from penta_core.core.io import atomic_write_bytes, sha256_bytes
 from penta_core.core.layout import DatasetLayout
 from penta_core.engine.incremental import sweep
+from penta_core.engine.parallel import supervised_map
+from penta_core.sources.normalise import Normalisation, normalise_file, wav_names
 from penta_core.sources.record import ImportRecord
 from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, describe
 
@@ -49,19 +57,25 @@ def _read(original: Original) -> tuple[bytes | None, str | None]:
     return data, None
 
 
-def copy_originals(originals: list[Original], layout: DatasetLayout, record: ImportRecord
+def copy_originals(originals: list[Original], layout: DatasetLayout, record: ImportRecord,
+                   norm: Normalisation | None = None, n_jobs: int = 1, timeout_s: float | None = None,
                    ) -> tuple[dict[str, dict[str, Any]], dict[str, str], int, int]:
     """Copy each original to ``raw/<kind>/<rel>`` unless the copy is already there.
 
+    With ``norm``, audio originals are normalised instead (in ``n_jobs`` workers,
+    ``timeout_s`` each), see the module docstring.
+
     Returns
     -------
-    located, failed, copied, kept : sha → ``{"path"}``; sha → reason for those
-        not stored; copies written; copies that already held the right bytes.
+    located, failed, copied, kept : sha → ``{"path"}`` (normalised audio: also
+        ``sha256``, ``info`` and ``normalised``); sha → reason for those not
+        stored; copies written; copies that already held the right bytes.
     """
     located: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
     copied = kept = 0
-    for original in originals:
+    plain = [o for o in originals if norm is None or o.kind != "audio"]
+    for original in plain:
         folder = layout.raw_dir(original.kind)
         dest, dest_rel = f"{os.fspath(folder)}/{original.rel}", f"{layout.rel(folder)}/{original.rel}"
         if record.holds_copy(dest_rel, dest, original.sha, original.size):
@@ -83,9 +97,65 @@ def copy_originals(originals: list[Original], layout: DatasetLayout, record: Imp
             record.remember_copy(dest_rel, dest, original.sha)
             copied += 1
         located[original.sha] = {"path": dest_rel}
+    keep = {"midi": set(), "audio": set()}
+    for o in plain:
+        if o.sha in located:
+            keep[o.kind].add(o.rel)
+    if norm is not None:
+        done, norm_failed, written, held = _normalise(
+            [o for o in originals if o.kind == "audio"], layout, record, norm, n_jobs, timeout_s)
+        located.update(done)
+        failed.update(norm_failed)
+        copied, kept = copied + written, kept + held
+        prefix = layout.rel(layout.raw_dir("audio")) + "/"
+        keep["audio"] |= {entry["path"][len(prefix):] for entry in done.values()}
     for kind in ("midi", "audio"):
-        _prune(layout.raw_dir(kind), {o.rel for o in originals if o.kind == kind and o.sha in located})
+        _prune(layout.raw_dir(kind), keep[kind])
     return located, failed, copied, kept
+
+
+def _normalise(originals: list[Original], layout: DatasetLayout, record: ImportRecord, norm: Normalisation,
+               n_jobs: int, timeout_s: float | None) -> tuple[dict[str, dict[str, Any]], dict[str, str], int, int]:
+    """The audio half of :func:`copy_originals` under ``norm``."""
+    folder = layout.raw_dir("audio")
+    base, shown = os.fspath(folder), layout.rel(folder)
+    wav = wav_names([o.rel for o in originals])
+    fingerprint = norm.fingerprint()
+    located: dict[str, dict[str, Any]] = {}
+    failed: dict[str, str] = {}
+    todo: list[Original] = []
+    kept = 0
+
+    def place(original: Original, result: dict[str, Any]) -> None:
+        rel = wav[original.rel] if result["wav"] else original.rel
+        located[original.sha] = {"path": f"{shown}/{rel}", "sha256": result["sha256"],
+                                 "info": result["info"], "normalised": result["normalised"]}
+
+    for original in originals:
+        result = record.normalised_of(f"{original.sha}/{fingerprint}")
+        if result is not None:
+            rel = wav[original.rel] if result["wav"] else original.rel
+            if record.holds_copy(f"{shown}/{rel}", f"{base}/{rel}", result["sha256"], result["size"]):
+                place(original, result)
+                kept += 1
+                continue
+        todo.append(original)
+    tasks = ((o.path, o.sha, f"{base}/{o.rel}", f"{base}/{wav[o.rel]}", (norm.trim, norm.mono, norm.sample_rate))
+             for o in todo)
+    written = 0
+    for position, outcome in supervised_map(normalise_file, tasks, n_jobs=n_jobs, timeout_s=timeout_s,
+                                            desc="normalise", total=len(todo)):
+        original = todo[position]
+        result = outcome.value if outcome.ok else {"reason": outcome.reason or "normalisation failed"}
+        if "reason" in result:
+            failed[original.sha] = result["reason"]
+            continue
+        record.remember_normalised(f"{original.sha}/{fingerprint}", result)
+        rel = wav[original.rel] if result["wav"] else original.rel
+        record.remember_copy(f"{shown}/{rel}", f"{base}/{rel}", result["sha256"])
+        place(original, result)
+        written += 1
+    return located, failed, written, kept
 
 
 def pack_originals(originals: list[Original], layout: DatasetLayout

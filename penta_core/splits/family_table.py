@@ -13,8 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from penta_core.tables.rows import find_table, lookup, normal_key, read_rows, require_columns
 from penta_core.splits.groups import _UnionFind
+from penta_core.tables.rows import find_table, lookup, normal_key, read_rows, require_columns
 
 WHAT = "split.families"
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from penta_core.tables.rows import find_table, lookup, normal_key, read_rows, require_columns
 from penta_core.splits.assign import Placement, assign_splits, group_labels_and_weights
 from penta_core.splits.lists import SPLITS
+from penta_core.tables.rows import find_table, lookup, normal_key, read_rows, require_columns
 
 # Published split names → ours, when ``split.published.values`` is not given (case is ignored).
 DEFAULT_VALUES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
