@@ -152,8 +152,8 @@ def _groove(src):
 
 
 def _slakh(src):
-    files = ["slakh2100_flac_redux/train/Track00001/all_src.mid", "slakh2100_flac_redux/validation/Track00002/all_src.mid",
-             "slakh2100_flac_redux/test/Track00003/all_src.mid", "slakh2100_flac_redux/test/Track00003/MIDI/S00.mid"]
+    files = [f"slakh2100_flac_redux/{f}" for f in ("train/Track00001/all_src.mid", "validation/Track00002/all_src.mid",
+                                                   "test/Track00003/all_src.mid", "test/Track00003/MIDI/S00.mid")]
     return files, ["train", "val", "test", "test"]
 
 
