@@ -79,7 +79,7 @@ def test_a_file_that_needs_nothing_keeps_its_bytes(tmp_path):
     src = tmp_path / "src"
     (src / "calm").mkdir(parents=True)
     sf.write(src / "calm" / "m.wav", _signal(lead_s=0.0, tail_s=0.0, channels=1), SR, subtype="PCM_16")
-    layout, samples, _ = _import(tmp_path, channels="mono", sample_rate=SR)
+    _, samples, _ = _import(tmp_path, channels="mono", sample_rate=SR)
     m = samples["calm/m.wav"]
     assert m["normalised"] == {} and m["sha256"] == m["source_sha256"] == _sha(src / "calm" / "m.wav")
 
