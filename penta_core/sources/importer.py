@@ -4,7 +4,10 @@ Folders are kept (``raw/<kind>/<path relative to source_dir>``, or that path as
 a shard member with ``import.pack``; :mod:`penta_core.sources.originals`) so
 labels can be read from folder names later. Files are deduplicated by content hash, never
 by name; a file that fails its check goes to ``quarantine.json`` with a reason.
-Source files are only ever read.
+Source files are only ever read. With ``import.edge_silence: trim``,
+``import.channels: mono`` or ``import.sample_rate``, audio copies are
+normalised (:mod:`penta_core.sources.normalise`) and their samples record the
+source's ``source_sha256`` and what was ``normalised``.
 
 Incremental: the import record (:mod:`penta_core.sources.record`) holds what
 earlier imports found, so only new or changed files are checked in workers,
