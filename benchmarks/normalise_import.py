@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="penta-normalise-") as tmp:
         source, root = Path(tmp) / "src", Path(tmp) / "datasets"
         size = _write_sources(source, args.files, args.seconds)
+        # Sources changed within the import record's racy window (2 s) are hashed again at the next import:
+        # let them settle, so both re-imports show the steady state.
+        time.sleep(2.5)
         plain = _timed(source, root, "plain", args.jobs)
         normal = _timed(source, root, "normalised", args.jobs, edge_silence="trim", channels="mono",
                         sample_rate=22050)

@@ -10,6 +10,7 @@ float WAVs carry a ``PEAK`` chunk with a time stamp, written as 0 here).
 """
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -41,10 +42,16 @@ class Normalisation:
 
     def fingerprint(self) -> str:
         """Hash of everything besides the source's bytes that decides the output: params, this code, libraries."""
-        return sha256_bytes(dumps_json({
-            "trim": self.trim, "mono": self.mono, "sample_rate": self.sample_rate, "margin_s": TRIM_MARGIN_S,
-            "code": source_digest(["penta_core.sources.normalise"]), "libraries": library_versions(_LIBRARIES),
-        }).encode("utf-8"))[:16]
+        return _fingerprint(self.trim, self.mono, self.sample_rate)
+
+
+@functools.lru_cache(maxsize=8)
+def _fingerprint(trim: bool, mono: bool, sample_rate: int | None) -> str:
+    # Once per process: hashing this module's source and reading library versions is a few milliseconds.
+    return sha256_bytes(dumps_json({
+        "trim": trim, "mono": mono, "sample_rate": sample_rate, "margin_s": TRIM_MARGIN_S,
+        "code": source_digest(["penta_core.sources.normalise"]), "libraries": library_versions(_LIBRARIES),
+    }).encode("utf-8"))[:16]
 
 
 def normalise_array(y: Any, rate: int, norm: Normalisation) -> tuple[Any, int, dict[str, Any]]:
