@@ -53,8 +53,8 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     joined = None
     if split_params["families"] is not None:
         keys, table, rows = load_family_keys(split_params["families"], import_folder(params, layout))
-        groups, joined = join_families(samples, keys)
-        joined = {"table": table, "table_rows": rows, **joined}
+        groups, counts = join_families(samples, keys)
+        joined = {"table": table, "table_rows": rows, **counts}
         samples = [dict(s, group=groups[s["id"]]) for s in samples]
     published = None
     if split_params["strategy"] == "published":
