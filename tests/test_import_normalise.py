@@ -59,6 +59,8 @@ def test_trim_cuts_edge_silence_to_the_margin_and_leaves_the_source_alone(tmp_pa
     y, rate = sf.read(layout.abs(a["path"]), always_2d=True)
     assert (len(y), rate, y.shape[1]) == (int(0.5 * SR) + 2 * 160, SR, 2)  # the tone and 10 ms either side
     assert a["normalised"] == {"trimmed_s": [0.49, 0.29]}
+    kept = sf.read(layout.abs(a["path"]), dtype="int16")[0]
+    assert np.array_equal(kept, sf.read(src / "calm" / "a.wav", dtype="int16")[0][7840:7840 + len(kept)])  # lossless
     assert _sha(src / "calm" / "a.wav") == before == a["source_sha256"] and a["id"] == before[:16]
     assert a["sha256"] == _sha(layout.abs(a["path"])) and a["info"]["duration_s"] == round(len(y) / SR, 6)
     b = samples["calm/b.flac"]
