@@ -3,6 +3,7 @@ re-run, an unchanged re-import reading nothing, and changed params normalising a
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 
 import numpy as np
@@ -15,6 +16,7 @@ from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
 from penta_core.sources.normalise import Normalisation, encode_wav, normalise_array
 from penta_core.sources.stage import run as run_import
+from penta_core.store.access import read_where, sample_where
 
 SR = 16000
 
@@ -127,6 +129,23 @@ def test_an_unchanged_reimport_reads_nothing_and_new_params_normalise_again(tmp_
     assert _sha(layout.raw_dir("audio") / "calm" / "a.wav") == _sha(tmp_path / "src" / "calm" / "a.wav")
 
 
+def test_packed_originals_hold_the_normalised_audio_and_a_reimport_reads_nothing(tmp_path, monkeypatch):
+    _source(tmp_path)
+    sent = []
+    real = originals.supervised_map
+    monkeypatch.setattr(originals, "supervised_map",
+                        lambda func, items, **kw: sent.append(len(items := list(items))) or real(func, items, **kw))
+    layout, first, _ = _import(tmp_path, pack=True, edge_silence="trim", channels="mono")
+    b = first["calm/b.flac"]
+    assert b["member"] == "calm/b.wav" and b["normalised"] == {"trimmed_s": [0.19, 0.0], "channels": [2, 1]}
+    data = read_where(sample_where(layout, b))
+    y, rate = sf.read(io.BytesIO(data), always_2d=True)
+    assert hashlib.sha256(data).hexdigest() == b["sha256"] and (y.shape[1], len(y)) == (1, int(0.5 * SR) + 160)
+    assert not (layout.cache_dir / "normalise").exists()  # the staging folder is emptied
+    _, again, lines = _import(tmp_path, pack=True, edge_silence="trim", channels="mono")
+    assert sent == [2, 0] and again == first and "packed 0 originals into shards, kept 2" in lines[1]
+
+
 def test_the_sanitize_report_counts_trims_per_source(tmp_path):
     _source(tmp_path)
     layout, _, lines = _import(tmp_path, edge_silence="trim", channels="mono")
@@ -140,7 +159,6 @@ def test_the_sanitize_report_counts_trims_per_source(tmp_path):
     ({"channels": "stereo"}, r"'import.channels' must be one of keep, mono"),
     ({"sample_rate": 0}, r"'import.sample_rate' must be an integer >= 1000"),
     ({"sample_rate": 22050.5}, r"'import.sample_rate' must be an integer"),
-    ({"pack": True, "edge_silence": "trim"}, r"'import.pack' cannot be combined yet with audio normalisation"),
 ])
 def test_normalisation_params_errors_name_the_key(imp, message):
     with pytest.raises(ParamError, match=message):

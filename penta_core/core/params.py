@@ -603,15 +603,7 @@ def validate(params: dict[str, Any]) -> dict[str, Any]:
         raise ParamError("params: 'split.strategy' published needs 'split.published' (where the split is: "
                          "a table, a table per split or folders)"
                          + (f"; recipe {recipe.name} publishes none" if recipe is not None else ""))
-    if params["import"]["pack"] and normalises(params["import"]):
-        raise ParamError("params: 'import.pack' cannot be combined yet with audio normalisation "
-                         "(import.edge_silence: trim, import.channels: mono or import.sample_rate)")
     return params
-
-
-def normalises(opts: dict[str, Any]) -> bool:
-    """Whether the ``import`` params ask for the audio to be normalised (trim, mono or a sample rate)."""
-    return opts["edge_silence"] == "trim" or opts["channels"] == "mono" or opts["sample_rate"] is not None
 
 
 def source_entries(params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -331,7 +331,9 @@ def _import_candidates(candidates: list[Candidate], source: Path, layout: Datase
     originals = [Original(sha, candidates[indices[0]][0], candidates[indices[0]][1], candidates[indices[0]][3],
                           checked[indices[0]][1]["size"]) for sha, indices in by_hash.items()]
     if pack:
-        located, failed, report.copied, report.kept = pack_originals(originals, layout)
+        located, failed, report.copied, report.kept = pack_originals(
+            originals, layout, record, Normalisation.from_params(opts), resolve_jobs(opts["n_jobs"]),
+            opts["timeout_s"])
     else:
         located, failed, report.copied, report.kept = copy_originals(
             originals, layout, record, Normalisation.from_params(opts), resolve_jobs(opts["n_jobs"]),
