@@ -133,14 +133,20 @@ def test_packed_originals_hold_the_normalised_audio_and_a_reimport_reads_nothing
     _source(tmp_path)
     sent = []
     real = originals.supervised_map
-    monkeypatch.setattr(originals, "supervised_map",
-                        lambda func, items, **kw: sent.append(len(items := list(items))) or real(func, items, **kw))
+
+    def counting(func, items, **kw):
+        items = list(items)
+        sent.append(len(items))
+        return real(func, items, **kw)
+
+    monkeypatch.setattr(originals, "supervised_map", counting)
     layout, first, _ = _import(tmp_path, pack=True, edge_silence="trim", channels="mono")
     b = first["calm/b.flac"]
     assert b["member"] == "calm/b.wav" and b["normalised"] == {"trimmed_s": [0.19, 0.0], "channels": [2, 1]}
     data = read_where(sample_where(layout, b))
     y, rate = sf.read(io.BytesIO(data), always_2d=True)
-    assert hashlib.sha256(data).hexdigest() == b["sha256"] and (y.shape[1], len(y)) == (1, int(0.5 * SR) + 160)
+    assert hashlib.sha256(data).hexdigest() == b["sha256"]
+    assert (rate, y.shape[1], len(y)) == (SR, 1, int(0.5 * SR) + 160)
     assert not (layout.cache_dir / "normalise").exists()  # the staging folder is emptied
     _, again, lines = _import(tmp_path, pack=True, edge_silence="trim", channels="mono")
     assert sent == [2, 0] and again == first and "packed 0 originals into shards, kept 2" in lines[1]
