@@ -93,7 +93,7 @@ def test_an_unknown_key_like_no_known_one_lists_what_its_group_takes():
         resolve({"import": {"zzz": 1}})
     assert str(err.value) == ("params: unknown key 'import.zzz'; 'import' takes max_file_mb, timeout_s, "
                               "max_duration_s, silence_dbfs, n_jobs, verify, pack, max_clipping_share, "
-                              "max_dc_offset, max_edge_silence_s")
+                              "max_dc_offset, max_edge_silence_s, edge_silence, channels, sample_rate")
 
 
 def test_a_typo_in_params_yaml_names_the_closest_key(tmp_path):

@@ -11,9 +11,6 @@ to the nearest label in valence/arousal space.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +21,7 @@ from penta_core.core.errors import ConfigError
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import scheme_of
 from penta_core.core.steps import import_folder
+from penta_core.tables.rows import find_table, normal_key, read_rows, require_columns
 
 # Quadrant of (valence >= 0, arousal >= 0) → the vocabulary word naming it (Russell's circumplex, as EMOPIA).
 QUADRANTS = {(True, True): "q1", (False, True): "q2", (False, False): "q3", (True, False): "q4"}
@@ -58,28 +56,6 @@ class LabelMap:
         return None
 
 
-def _normal_key(value: str) -> str:
-    key = value.strip().replace("\\", "/")
-    while key.startswith(("./", "/")):
-        key = key[1:] if key.startswith("/") else key[2:]
-    return key
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".json":
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"annotate.labels: {path} is not valid JSON ({err})") from None
-        if not (isinstance(rows, list) and all(isinstance(r, dict) for r in rows)):
-            raise ConfigError(f"annotate.labels: {path} must hold a list of objects, one per file")
-        return rows
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if path.suffix.lower() == ".tsv" or "\t" in first else ","
-    return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
-
-
 def va_label(valence: float, arousal: float, vocab: Vocabulary, mapping: str) -> Label | None:
     """The vocabulary label for a valence/arousal pair, by ``'quadrant'`` or ``'nearest'``."""
     if mapping == "quadrant":
@@ -97,19 +73,7 @@ def labels_path(spec: dict[str, Any], params: dict[str, Any], layout: DatasetLay
         if not path.is_file():
             raise ConfigError(f"annotate.labels: {given} has not been fetched; run the fetch stage first")
         return path
-    folder = import_folder(params, layout)
-    if any(c in given for c in "*?["):  # a recipe's pattern: the archive's own folder name is not known ahead
-        found = sorted(p for p in folder.glob(given) if p.is_file())
-        if len(found) != 1:
-            raise ConfigError(f"annotate.labels: '{given}' matches {len(found)} files in {folder}, expected one"
-                              + (f" ({', '.join(p.relative_to(folder).as_posix() for p in found[:5])})"
-                                 if found else ""))
-        return found[0]
-    for path in (folder / given, Path(given)):
-        if path.is_file():
-            return path
-    raise ConfigError(f"annotate.labels: '{given}' is neither in {import_folder(params, layout)} nor in the "
-                      "project folder")
+    return find_table(given, import_folder(params, layout), "annotate.labels")
 
 
 def load_label_map(spec: dict[str, Any], path: Path, vocab: Vocabulary) -> LabelMap:
@@ -126,17 +90,12 @@ def load_label_map(spec: dict[str, Any], path: Path, vocab: Vocabulary) -> Label
     if mapping == "quadrant" and label_col is None and any(vocab.lookup(q) is None for q in QUADRANTS.values()):
         raise ConfigError("annotate.labels: va_mapping quadrant needs labels named q1..q4 in the vocabulary "
                           "(as synonyms); set va_mapping: nearest")
-    rows = _rows(path)
-    needed = [file_col, *([label_col] if label_col else va_cols)]
-    if rows:
-        missing = [c for c in needed if c not in rows[0]]
-        if missing:
-            raise ConfigError(f"annotate.labels: {path} has no column {', '.join(missing)} "
-                              f"(it has {', '.join(map(str, rows[0]))})")
+    rows = read_rows(path, "annotate.labels")
+    require_columns(rows, [file_col, *([label_col] if label_col else va_cols)], path, "annotate.labels")
     table = LabelMap({}, str(path), len(rows))
     seen: dict[str, Entry | None] = {}
     for number, row in enumerate(rows, start=2):
-        key = _normal_key(str(row.get(file_col) or ""))
+        key = normal_key(str(row.get(file_col) or ""))
         if not key:
             continue
         if label_col:

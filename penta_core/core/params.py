@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
         "max_clipping_share": 0.001,
         "max_dc_offset": 0.05,
         "max_edge_silence_s": 2.0,
+        "edge_silence": "report",
+        "channels": "keep",
+        "sample_rate": None,
     },
     "annotate": {
         "vocabulary": "penta_core/annotate/vocabulary.yaml",
@@ -128,6 +131,8 @@ DEFAULTS: dict[str, Any] = {
         "test": 0.15,
         "strategy": "balanced",
         "group_by": None,
+        "published": None,
+        "families": None,
         "augmented_in_eval": False,
         "synthetic_in_eval": False,
     },
@@ -351,6 +356,84 @@ def _labels(key: str, value: Any) -> None:
         _choice(VA_MAPPINGS)(f"{key}.va_mapping", value["va_mapping"])
 
 
+SPLIT_NAMES = ("train", "val", "test")
+PUBLISHED_KEYS = ("table", "tables", "folders", "file_column", "split_column", "values", "unlisted")
+FAMILY_KEYS = ("table", "file_column", "key_columns")
+
+
+def _columns(key: str, value: Any) -> None:
+    ok = (isinstance(value, str) and value) or (
+        isinstance(value, list) and value and all(isinstance(v, str) and v for v in value))
+    if not ok:
+        _fail(key, "a column name or a non-empty list of column names", value)
+
+
+def _table_path(key: str, value: Any) -> None:
+    if not (isinstance(value, str) and value.strip()) or scheme_of(value) is not None:
+        _fail(key, "a table's path or glob below the imported folder (a local path, not a URL)", value)
+
+
+def _known_keys(key: str, value: dict[str, Any], known: tuple[str, ...]) -> None:
+    for name in value:
+        if name not in known:
+            raise ParamError(f"params: unknown key '{key}.{name}'; it takes {', '.join(known)}")
+
+
+def _published(key: str, value: Any) -> None:
+    if value is None:
+        return
+    form = "a mapping with table (and file_column, split_column), tables (split → table) or folders: true"
+    if not isinstance(value, dict):
+        _fail(key, form, value)
+    _known_keys(key, value, PUBLISHED_KEYS)
+    given = [name for name in ("table", "tables", "folders") if value.get(name) not in (None, False)]
+    if len(given) != 1:
+        raise ParamError(f"params: '{key}' needs exactly one of table, tables or folders, got "
+                         f"{', '.join(given) or 'none'}")
+    if "table" in given:
+        _table_path(f"{key}.table", value["table"])
+        for name in ("file_column", "split_column"):
+            if name not in value:
+                raise ParamError(f"params: '{key}.{name}' is required with '{key}.table'")
+        if not (isinstance(value["split_column"], str) and value["split_column"]):
+            _fail(f"{key}.split_column", "a column name", value["split_column"])
+    if "tables" in given:
+        tables = value["tables"]
+        if not (isinstance(tables, dict) and tables and set(tables) <= set(SPLIT_NAMES)):
+            _fail(f"{key}.tables", "a mapping of train, val, test to a table each", tables)
+        for split, path in tables.items():
+            _table_path(f"{key}.tables.{split}", path)
+        if "file_column" not in value:
+            raise ParamError(f"params: '{key}.file_column' is required with '{key}.tables'")
+    if "folders" in given and value["folders"] is not True:
+        _fail(f"{key}.folders", "true (a source path's folder names its split)", value["folders"])
+    if "file_column" in value:
+        _columns(f"{key}.file_column", value["file_column"])
+    if "values" in value:
+        values = value["values"]
+        if not (isinstance(values, dict) and values and all(isinstance(k, str) and k for k in values)
+                and all(v in SPLIT_NAMES for v in values.values())):
+            _fail(f"{key}.values", "a mapping of published split names to train, val or test", values)
+    if "unlisted" in value:
+        _choice(("seeded", "exclude"))(f"{key}.unlisted", value["unlisted"])
+
+
+def _families(key: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        _fail(key, "a mapping with table, file_column and key_columns", value)
+    _known_keys(key, value, FAMILY_KEYS)
+    for name in FAMILY_KEYS:
+        if name not in value:
+            raise ParamError(f"params: '{key}.{name}' is required")
+    _table_path(f"{key}.table", value["table"])
+    _columns(f"{key}.file_column", value["file_column"])
+    if not (isinstance(value["key_columns"], list) and value["key_columns"]
+            and all(isinstance(v, str) and v for v in value["key_columns"])):
+        _fail(f"{key}.key_columns", "a non-empty list of column names", value["key_columns"])
+
+
 SCHEMA: dict[str, Check] = {
     "seed": _int(0),
     "dataset.name": _name,
@@ -375,6 +458,9 @@ SCHEMA: dict[str, Check] = {
     "import.max_clipping_share": _number(0, 1),
     "import.max_dc_offset": _number(0, 1),
     "import.max_edge_silence_s": _number(0),
+    "import.edge_silence": _choice(("report", "trim")),
+    "import.channels": _choice(("keep", "mono")),
+    "import.sample_rate": _optional(_int(1000)),
     "annotate.vocabulary": _path,
     "annotate.events": _path,
     "annotate.labels": _labels,
@@ -411,8 +497,10 @@ SCHEMA: dict[str, Check] = {
     "split.train": _number(0, 1),
     "split.val": _number(0, 1),
     "split.test": _number(0, 1),
-    "split.strategy": _choice(("balanced", "hash")),
+    "split.strategy": _choice(("balanced", "hash", "published")),
     "split.group_by": _optional(_regex),
+    "split.published": _published,
+    "split.families": _families,
     "split.augmented_in_eval": _bool,
     "split.synthetic_in_eval": _bool,
     "validate.strict": _bool,
@@ -509,6 +597,12 @@ def validate(params: dict[str, Any]) -> dict[str, Any]:
         )
     if params["split"]["train"] <= 0:
         _fail("split.train", "a number > 0", params["split"]["train"])
+    recipe = RECIPES.get(params["dataset"]["recipe"] or "")
+    if (params["split"]["strategy"] == "published" and params["split"]["published"] is None
+            and (recipe is None or recipe.published is None)):
+        raise ParamError("params: 'split.strategy' published needs 'split.published' (where the split is: "
+                         "a table, a table per split or folders)"
+                         + (f"; recipe {recipe.name} publishes none" if recipe is not None else ""))
     return params
 
 

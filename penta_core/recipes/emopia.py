@@ -10,5 +10,7 @@ RECIPE = Recipe(
     layout=("**/midis/Q?_*_*.mid", "**/label.csv"),
     labels={"path": "**/label.csv", "file_column": "ID", "label_column": "4Q", "label_format": "q{}"},
     group_by=r"(?:^|/)Q\d_([^/]+)_\d+\.midi?$",
-    split={"files": "**/split/*_clip.csv", "column": "clip_name"},
+    # Its own split: one table per split, each listing clip_name (Q1__8v0MFBZoco_0.mid).
+    published={"tables": {"train": "**/split/train_clip.csv", "val": "**/split/val_clip.csv",
+                          "test": "**/split/test_clip.csv"}, "file_column": "clip_name"},
 )

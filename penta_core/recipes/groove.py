@@ -10,5 +10,6 @@ RECIPE = Recipe(
     # groove/drummer1/session1/1_funk_80_beat_4-4.mid
     layout=("**/info.csv", "**/drummer*/*/*.mid"),
     group_by=r"(drummer\d+/[^/]+)/",
-    split={"files": "**/info.csv", "column": "split"},
+    # info.csv's split column (train, validation, test) per midi_filename and audio_filename.
+    published={"table": "**/info.csv", "file_column": ["midi_filename", "audio_filename"], "split_column": "split"},
 )

@@ -9,4 +9,5 @@ RECIPE = Recipe(
     # POP909/001/001.mid, POP909/001/versions/001-v1.mid, chord_midi.txt, key_audio.txt, beat_midi.txt
     layout=("**/POP909/[0-9][0-9][0-9]/[0-9][0-9][0-9].mid", "**/POP909/[0-9][0-9][0-9]/chord_midi.txt"),
     group_by=r"POP909/(\d{3})/",
+    # No published split: the repository ships none.
 )

@@ -1,7 +1,7 @@
 """What a dataset recipe declares (one small module per corpus, like lhotse's recipes and mirdata's indexes)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -21,7 +21,9 @@ class Recipe:
         ``None`` when its files carry no emotion labels.
     group_by : the ``split.group_by`` regex whose group names a family (clips of one song, versions of one
         piece), or ``None``.
-    split : where the published split is (a file glob and its column, or ``folder``), recorded for the card.
+    published : the ``split.published`` entry of the corpus's own split (a table and its columns, a table
+        per split, or ``folders``), or ``None`` when it publishes none; ``split.strategy: published`` uses it.
+    families : the ``split.families`` entry (a table whose key columns name a family), or ``None``.
     """
     name: str
     title: str
@@ -30,4 +32,5 @@ class Recipe:
     layout: tuple[str, ...]
     labels: dict[str, Any] | None = None
     group_by: str | None = None
-    split: dict[str, str] = field(default_factory=dict)
+    published: dict[str, Any] | None = None
+    families: dict[str, Any] | None = None

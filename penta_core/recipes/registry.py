@@ -13,8 +13,8 @@ RECIPES: dict[str, Recipe] = {m.RECIPE.name: m.RECIPE for m in (emopia, vgmidi, 
 def apply_recipe(params: dict[str, Any]) -> dict[str, Any]:
     """``params`` with what ``dataset.recipe`` declares in the keys left at their defaults.
 
-    ``annotate.labels`` (when null), ``split.group_by`` (when null) and ``export.license`` (when
-    ``unknown``) come from the recipe; anything the user wrote wins.
+    ``annotate.labels``, ``split.group_by``, ``split.published`` and ``split.families`` (when null) and
+    ``export.license`` (when ``unknown``) come from the recipe; anything the user wrote wins.
     """
     name = params["dataset"]["recipe"]
     if name is None:
@@ -25,6 +25,9 @@ def apply_recipe(params: dict[str, Any]) -> dict[str, Any]:
         params["annotate"]["labels"] = dict(recipe.labels)
     if params["split"]["group_by"] is None and recipe.group_by is not None:
         params["split"]["group_by"] = recipe.group_by
+    for key in ("published", "families"):
+        if params["split"][key] is None and getattr(recipe, key) is not None:
+            params["split"][key] = copy.deepcopy(getattr(recipe, key))
     if params["export"]["license"] == "unknown":
         params["export"]["license"] = recipe.licence
     return params

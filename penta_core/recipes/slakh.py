@@ -9,5 +9,6 @@ RECIPE = Recipe(
     # slakh2100_flac_redux/{train,validation,test}/Track00001/{all_src.mid, MIDI/S00.mid, mix.flac, metadata.yaml}
     layout=("**/Track[0-9][0-9][0-9][0-9][0-9]/all_src.mid", "**/Track[0-9][0-9][0-9][0-9][0-9]/MIDI/S*.mid"),
     group_by=r"(Track\d{5})/",
-    split={"folder": "train|validation|test"},
+    # The split is the folder: train/, validation/, test/ (redux's omitted/ duplicates are unlisted).
+    published={"folders": True},
 )

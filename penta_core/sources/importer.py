@@ -4,7 +4,10 @@ Folders are kept (``raw/<kind>/<path relative to source_dir>``, or that path as
 a shard member with ``import.pack``; :mod:`penta_core.sources.originals`) so
 labels can be read from folder names later. Files are deduplicated by content hash, never
 by name; a file that fails its check goes to ``quarantine.json`` with a reason.
-Source files are only ever read.
+Source files are only ever read. With ``import.edge_silence: trim``,
+``import.channels: mono`` or ``import.sample_rate``, audio copies are
+normalised (:mod:`penta_core.sources.normalise`) and their samples record the
+source's ``source_sha256`` and what was ``normalised``.
 
 Incremental: the import record (:mod:`penta_core.sources.record`) holds what
 earlier imports found, so only new or changed files are checked in workers,
@@ -30,6 +33,7 @@ from penta_core.core.steps import check_source_dir
 from penta_core.engine.parallel import supervised_map
 from penta_core.harmony.sidecars import is_sidecar
 from penta_core.sources.checks import CONDITION, check_source, kind_for
+from penta_core.sources.normalise import Normalisation
 from penta_core.sources.originals import Original, copy_originals, pack_originals
 from penta_core.sources.record import ImportRecord, rules_fingerprint
 
@@ -250,8 +254,11 @@ def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> Import
         "side_files": sorted(report.side_files, key=lambda f: f["path"]),
         "summary": report.summary(),
     })
+    norm = Normalisation.from_params(opts)
     record.finish({c[0] for c in candidates} | {f["path"] for f in report.side_files},
-                  {s["path"] for s in report.samples if "path" in s})
+                  {s["path"] for s in report.samples if "path" in s},
+                  {f"{s['source_sha256']}/{norm.fingerprint()}" for s in report.samples if "source_sha256" in s}
+                  if norm is not None else set())
     return report
 
 
@@ -324,25 +331,34 @@ def _import_candidates(candidates: list[Candidate], source: Path, layout: Datase
     originals = [Original(sha, candidates[indices[0]][0], candidates[indices[0]][1], candidates[indices[0]][3],
                           checked[indices[0]][1]["size"]) for sha, indices in by_hash.items()]
     if pack:
-        located, failed, report.copied, report.kept = pack_originals(originals, layout)
+        located, failed, report.copied, report.kept = pack_originals(
+            originals, layout, record, Normalisation.from_params(opts), resolve_jobs(opts["n_jobs"]),
+            opts["timeout_s"])
     else:
-        located, failed, report.copied, report.kept = copy_originals(originals, layout, record)
+        located, failed, report.copied, report.kept = copy_originals(
+            originals, layout, record, Normalisation.from_params(opts), resolve_jobs(opts["n_jobs"]),
+            opts["timeout_s"])
     for original in originals:
         if original.sha in failed:
             report.quarantined.append({"path": original.rel, "reason": failed[original.sha]})
             continue
         sources = [candidates[i][0] for i in by_hash[original.sha]]
+        where = dict(located[original.sha])
+        normalised = where.pop("normalised", None)
         sample = {
-            "id": original.sha[:16],
-            **located[original.sha],
+            "id": original.sha[:16],  # of the source's bytes: ids stay put when the normalisation changes
+            **where,
             "kind": original.kind,
             "origin": "imported",
             "group": original.sha[:16],
-            "sha256": original.sha,
+            "sha256": where.get("sha256", original.sha),  # of the bytes in the dataset
             "source": original.rel,
             "sources": sources,
-            "info": dict(checked[by_hash[original.sha][0]][1]),
+            "info": where.get("info", dict(checked[by_hash[original.sha][0]][1])),
         }
+        if normalised is not None:
+            sample["source_sha256"] = original.sha
+            sample["normalised"] = normalised
         report.samples.append(sample)
         if len(sources) > 1:
             report.duplicates.append({"sample": sample["id"], "kept": original.rel, "sources": sources})

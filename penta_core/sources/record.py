@@ -16,6 +16,12 @@ keeps, in ``<dataset>/.cache/import.json``:
 * ``copies``: path of a raw copy → the same stat list, for the copy the import
   wrote (or found holding the right bytes), so an unchanged copy is neither
   read nor rewritten.
+* ``normalised``: ``"<source sha256>/<normalisation fingerprint>"`` → what normalising
+  those bytes gave (``wav``, ``sha256``, ``size``, ``info``, ``normalised``), when
+  ``import.edge_silence``, ``import.channels`` or ``import.sample_rate`` ask for it
+  (:mod:`penta_core.sources.normalise`): with the copy's stat, an unchanged source
+  under unchanged params is neither read nor normalised again, and other params
+  (another fingerprint) normalise it anew.
 * ``outputs``: for ``index/imported.json`` and ``quarantine.json``, the hash of
   their content in compact JSON and of the text written, a copy of which is
   kept beside the record: pretty-printing 10,000 samples costs more than the
@@ -61,6 +67,7 @@ FORMAT = 1
 _LIBRARIES = ("symusic", "soundfile", "numpy")
 
 _OUTPUTS = ("imported.json", "quarantine.json")
+_NORMALISED = {"wav", "sha256", "size", "info", "normalised"}
 _COPY_MODE = stat.S_IFREG | 0o644  # what atomic_write_bytes makes: a regular file, rw-r--r--
 
 
@@ -122,6 +129,7 @@ class ImportRecord:
         self.verdicts: dict[str, dict[str, Any]] = {}
         self.copies: dict[str, StatKey] = {}
         self.outputs: dict[str, dict[str, str]] = {}
+        self.normalised: dict[str, dict[str, Any]] = {}
         self.dirty = True  # until what is on disk is known to equal what is held
         self._load()
         self._names = {key[65:] for key in self.verdicts}
@@ -135,14 +143,18 @@ class ImportRecord:
             self.copies = {k: v for k, v in data["copies"].items() if isinstance(k, str) and is_stat_key(v)}
             self.outputs = {k: v for k, v in data["outputs"].items()
                             if k in _OUTPUTS and isinstance(v, dict) and set(v) == {"key", "sha256"}}
+            # Keyed by the normalisation's own fingerprint (code, libraries, params), not the check's rules.
+            self.normalised = {k: v for k, v in data.get("normalised", {}).items()
+                               if isinstance(k, str) and isinstance(v, dict) and set(v) == _NORMALISED}
             if data.get("rules") == self.rules:
                 self.sources = {k: v for k, v in data["sources"].items() if isinstance(k, str) and is_stat_key(v)}
                 self.verdicts = {k: v for k, v in data["verdicts"].items()
                                  if isinstance(k, str) and len(k) > 65 and k[64] == "/" and _is_verdict(v)}
-                tables = ("sources", "verdicts", "copies", "outputs")
-                self.dirty = any(len(getattr(self, t)) != len(data[t]) for t in tables)  # an entry was dropped
+                tables = ("sources", "verdicts", "copies", "outputs", "normalised")
+                self.dirty = any(len(getattr(self, t)) != len(data.get(t, {})) for t in tables)  # an entry was dropped
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            self.sources, self.verdicts, self.copies, self.outputs = {}, {}, {}, {}  # unreadable: check everything
+            # Unreadable: check everything.
+            self.sources, self.verdicts, self.copies, self.outputs, self.normalised = {}, {}, {}, {}, {}
 
     # -- sources and verdicts ------------------------------------------------------------------
 
@@ -236,6 +248,18 @@ class ImportRecord:
             self.copies[rel] = entry
             self.dirty = True
 
+    # -- normalised audio ------------------------------------------------------------------------
+
+    def normalised_of(self, key: str) -> dict[str, Any] | None:
+        """What normalising the source behind ``key`` (``"<sha256>/<fingerprint>"``) gave, if recorded."""
+        return self.normalised.get(key)
+
+    def remember_normalised(self, key: str, result: dict[str, Any]) -> None:
+        entry = {k: result[k] for k in _NORMALISED}
+        if self.normalised.get(key) != entry:
+            self.normalised[key] = entry
+            self.dirty = True
+
     # -- outputs -------------------------------------------------------------------------------
 
     def write_json(self, path: str | os.PathLike, obj: Any) -> None:
@@ -270,10 +294,12 @@ class ImportRecord:
 
     # -- saving --------------------------------------------------------------------------------
 
-    def finish(self, sources: set[str], copies: set[str]) -> None:
-        """Keep only the entries of the current ``sources`` and raw ``copies``, with their verdicts; save."""
+    def finish(self, sources: set[str], copies: set[str], normalised: set[str] = frozenset()) -> None:
+        """Keep only the entries of the current ``sources``, raw ``copies`` and ``normalised`` keys, with their
+        verdicts; save."""
         keys = {f"{entry[4]}/{rel.rpartition('/')[2]}" for rel, entry in self.sources.items() if rel in sources}
-        for table, keep in ((self.sources, sources), (self.copies, copies), (self.verdicts, keys)):
+        for table, keep in ((self.sources, sources), (self.copies, copies), (self.verdicts, keys),
+                            (self.normalised, normalised)):
             stale = [key for key in table if key not in keep]
             for key in stale:
                 del table[key]
@@ -287,7 +313,8 @@ class ImportRecord:
         self._ignore_self()
         text = json.dumps({"about": "penta_core import record: see penta_core/sources/record.py",
                            "format": FORMAT, "rules": self.rules, "sources": self.sources,
-                           "verdicts": self.verdicts, "copies": self.copies, "outputs": self.outputs},
+                           "verdicts": self.verdicts, "copies": self.copies, "outputs": self.outputs,
+                           "normalised": self.normalised},
                           ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         atomic_write_text(self.path, text + "\n")
         self.dirty = False

@@ -2,7 +2,10 @@
 and the audio whose condition passes a limit (clipping, DC offset, long digital silence at either end).
 
 Reported, never acted on: a clipped or offset recording is still imported as it is (the limits are
-``import.max_clipping_share``, ``import.max_dc_offset`` and ``import.max_edge_silence_s``).
+``import.max_clipping_share``, ``import.max_dc_offset`` and ``import.max_edge_silence_s``). The
+conditions describe the source; what the import's normalisation did to the copy is counted beside
+them: ``trimmed`` (``import.edge_silence: trim`` cut silence at either end), ``downmixed``
+(``import.channels: mono``) and ``resampled`` (``import.sample_rate``).
 """
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import re
 from collections import Counter
 from typing import Any
 
+# What the normalisation did (a sample's ``normalised`` entry) → the count it adds to.
+NORMALISED_COUNTS = (("trimmed_s", "trimmed"), ("channels", "downmixed"), ("sample_rate", "resampled"))
 CONDITION_CHECKS = (
     ("clipping", "clipped_share", "max_clipping_share"),
     ("dc_offset", "dc_offset", "max_dc_offset"),
@@ -44,7 +49,8 @@ def sanitize_report(samples: list[dict[str, Any]], quarantined: list[dict[str, s
 
     def entry(name: str) -> dict[str, Any]:
         return report.setdefault(name, {"files": 0, "imported": 0, "duplicates": 0, "quarantined": Counter(),
-                                        "audio_checked": 0, **{kind: [] for kind, _, _ in CONDITION_CHECKS}})
+                                        "audio_checked": 0, **{kind: [] for kind, _, _ in CONDITION_CHECKS},
+                                        **{count: 0 for _, count in NORMALISED_COUNTS}})
 
     for sample in samples:
         first = entry(source_of(sample["source"]))
@@ -52,6 +58,8 @@ def sanitize_report(samples: list[dict[str, Any]], quarantined: list[dict[str, s
         for path in sample["sources"]:
             entry(source_of(path))["files"] += 1
         first["duplicates"] += len(sample["sources"]) - 1
+        for step, count in NORMALISED_COUNTS:
+            first[count] += step in (sample.get("normalised") or {})
     for item in quarantined:
         e = entry(source_of(item["path"]))
         e["files"] += 1
@@ -74,7 +82,9 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     for name, e in report["sources"].items():
         flags = ", ".join(f"{len(e[kind])} {kind.replace('_', ' ')}" for kind, _, _ in CONDITION_CHECKS if e[kind])
         quarantined = ", ".join(f"{n} {reason}" for reason, n in e["quarantined"].items())
+        changed = ", ".join(f"{e[count]} {count}" for _, count in NORMALISED_COUNTS if e[count])
         lines.append(f"  source {name}: {e['files']} files, {e['imported']} imported, {e['duplicates']} duplicates"
                      + (f"; quarantined: {quarantined}" if quarantined else "")
-                     + (f"; audio past a limit: {flags}" if flags else ""))
+                     + (f"; audio past a limit: {flags}" if flags else "")
+                     + (f"; normalised: {changed}" if changed else ""))
     return lines

@@ -12,6 +12,8 @@ unit. Two strategies (``split.strategy``):
   share of the label's samples (``balance.py``). Growing a dataset moves
   few groups, and the result depends on the current groups alone: a clean
   build and an incremental one agree.
+
+A third, ``published``, follows the split a corpus ships (``published.py``).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Any
 from penta_core.splits.balance import balance_label
 from penta_core.splits.lists import SPLITS
 
-STRATEGIES = ("balanced", "hash")
+STRATEGIES = ("balanced", "hash")  # and published (penta_core/splits/published.py), placed by make_splits
 
 
 @dataclass(frozen=True)
@@ -125,13 +127,23 @@ def group_labels_and_weights(samples: list[dict[str, Any]],
     return labels, {g: sum(c.values()) for g, c in votes.items()}
 
 
-def make_splits(samples: list[dict[str, Any]], split_params: dict[str, Any], seed: int) -> dict[str, Any]:
+def make_splits(samples: list[dict[str, Any]], split_params: dict[str, Any], seed: int,
+                published: Any = None) -> dict[str, Any]:
     """Split manifest samples.
+
+    Parameters
+    ----------
+    samples : manifest samples with their ``group``.
+    split_params : the ``split`` params.
+    seed : fixes every hash unit.
+    published : with ``strategy: published``, the
+        :class:`~penta_core.splits.published.PublishedSplit` to follow.
 
     Returns
     -------
     dict : ``{"train": [ids], "val": [...], "test": [...], "excluded": {reason: n},
-        "placement": {group: Placement}}``. Unlabelled samples are left out.
+        "placement": {group: Placement}}`` (and ``"published"``, the published
+        split's report). Unlabelled samples are left out.
         By default eval splits hold originals only: augmented variants follow
         their group into train and are dropped when their group is in
         val/test; synthetic samples go to train.
@@ -140,10 +152,22 @@ def make_splits(samples: list[dict[str, Any]], split_params: dict[str, Any], see
     labelled = [s for s in samples if s.get("label")]
     excluded: Counter = Counter()
     excluded["unlabelled"] = len(samples) - len(labelled)
-    group_labels, weights = group_labels_and_weights(labelled, split_params)
-    placement = assign_splits(group_labels, ratios, seed, split_params.get("strategy", "balanced"), weights)
+    report = None
+    left_out: set[str] = set()
+    if split_params.get("strategy") == "published":
+        if published is None:
+            raise ValueError("split.strategy published needs the published split (split.published)")
+        from penta_core.splits.published import place_published  # it builds on this module
+
+        placement, left_out, report = place_published(labelled, split_params, seed, published)
+    else:
+        group_labels, weights = group_labels_and_weights(labelled, split_params)
+        placement = assign_splits(group_labels, ratios, seed, split_params.get("strategy", "balanced"), weights)
     out: dict[str, list[str]] = {name: [] for name in SPLITS}
     for sample in labelled:
+        if sample["group"] in left_out:
+            excluded["unlisted"] += 1
+            continue
         where = placement.get(sample["group"])
         if where is None or (sample["origin"] == "synthetic" and not split_params["synthetic_in_eval"]):
             out["train"].append(sample["id"])
@@ -155,4 +179,6 @@ def make_splits(samples: list[dict[str, Any]], split_params: dict[str, Any], see
     result: dict[str, Any] = {name: sorted(ids) for name, ids in out.items()}
     result["excluded"] = {k: v for k, v in sorted(excluded.items()) if v}
     result["placement"] = placement
+    if report is not None:
+        result["published"] = report
     return result

@@ -6,16 +6,23 @@ from typing import Any
 
 from penta_core.core.io import write_json
 from penta_core.core.layout import DatasetLayout
+from penta_core.core.steps import import_folder
 from penta_core.manifest.load import load_manifest
 from penta_core.splits.assign import make_splits
+from penta_core.splits.family_table import join_families, load_family_keys
 from penta_core.splits.lists import SPLITS, read_previous_splits, write_placements, write_splits
 from penta_core.splits.moves import moves_since
+from penta_core.splits.published import load_published
 from penta_core.splits.shares import label_drift_pp, size_error_pp
 
 
 def split_metrics(placement: dict[str, Any], ratios: dict[str, float], strategy: str,
-                  since_previous: dict[str, Any] | None) -> dict[str, Any]:
-    """The figures of ``metrics/splits.json``: balance of the placed groups and moves."""
+                  since_previous: dict[str, Any] | None, result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The figures of ``metrics/splits.json``: balance of the placed groups, samples per split and moves.
+
+    ``result`` (what :func:`~penta_core.splits.assign.make_splits` returned) adds the samples
+    per split and, under ``strategy: published``, the published split's report.
+    """
     per_split_label: dict[str, Counter] = {name: Counter() for name in SPLITS}
     away: Counter = Counter()
     for p in placement.values():
@@ -31,6 +38,10 @@ def split_metrics(placement: dict[str, Any], ratios: dict[str, float], strategy:
         "worst_size_error_pp": size_error_pp(per_split_label, ratios),
         "per_split_label": {k: dict(sorted(v.items())) for k, v in per_split_label.items()},
     }
+    if result is not None:
+        metrics["samples_per_split"] = {name: len(result[name]) for name in SPLITS}
+        if "published" in result:
+            metrics["published"] = result["published"]
     if since_previous is not None:
         metrics["since_previous"] = since_previous
     return metrics
@@ -39,7 +50,16 @@ def split_metrics(placement: dict[str, Any], ratios: dict[str, float], strategy:
 def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     split_params = params["split"]
     samples = load_manifest(layout)["samples"]
-    result = make_splits(samples, split_params, params["seed"])
+    joined = None
+    if split_params["families"] is not None:
+        keys, table, rows = load_family_keys(split_params["families"], import_folder(params, layout))
+        groups, counts = join_families(samples, keys)
+        joined = {"table": table, "table_rows": rows, **counts}
+        samples = [dict(s, group=groups[s["id"]]) for s in samples]
+    published = None
+    if split_params["strategy"] == "published":
+        published = load_published(split_params["published"], import_folder(params, layout))
+    result = make_splits(samples, split_params, params["seed"], published)
     placement = result["placement"]
     previous = read_previous_splits(layout)
     since = None
@@ -48,7 +68,9 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     write_splits(layout, result)
     write_placements(layout, split_params["strategy"], placement)
     ratios = {name: split_params[name] for name in SPLITS}
-    metrics = split_metrics(placement, ratios, split_params["strategy"], since)
+    metrics = split_metrics(placement, ratios, split_params["strategy"], since, result)
+    if joined is not None:
+        metrics["families_table"] = joined
     write_json(layout.metrics_dir / "splits.json", metrics)
     counts = ", ".join(f"{name} {len(result[name])}" for name in SPLITS)
     left_out = ", ".join(f"{k} {v}" for k, v in result["excluded"].items()) or "none"
@@ -59,6 +81,19 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
         f"placed away from their hash split ({', '.join(f'{k} {v}' for k, v in away.items()) or 'none'}); "
         "worst label drift " + ", ".join(f"{k} {v:.1f} pp" for k, v in metrics["worst_label_drift_pp"].items()),
     ]
+    if joined is not None:
+        lines.append(f"families from {joined['table']}: {joined['samples_named']} samples named, "
+                     f"{joined['families_of_several']} families of several samples, "
+                     f"{joined['groups_joined']} groups joined into others")
+    if "published" in result:
+        p = result["published"]
+        u = p["unlisted"]
+        lines.append(f"published split ({p['source']}): {p['listed_samples']} samples listed; "
+                     f"{p['families_moved']} families the publisher spread over splits moved whole to their "
+                     f"majority ({p['families_tied_to_eval']} ties to the eval side, {p['samples_moved']} samples "
+                     f"moved); {u['samples']} samples unlisted ({u['following_their_family']} follow their family, "
+                     + (f"{u['excluded']} left out" if u["policy"] == "exclude" else f"{u['seeded']} placed by seed")
+                     + f" in {u['families']} families)")
     if since is None:
         lines.append("since the previous build: unknown (no previous split lists)")
     else:
