@@ -21,7 +21,7 @@ from penta_core.core.errors import ConfigError
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import scheme_of
 from penta_core.core.steps import import_folder
-from penta_core.tables.rows import find_table, normal_key, read_rows, require_columns
+from penta_core.tables.rows import Agreed, find_table, normal_key, read_rows, require_columns
 
 # Quadrant of (valence >= 0, arousal >= 0) → the vocabulary word naming it (Russell's circumplex, as EMOPIA).
 QUADRANTS = {(True, True): "q1", (False, True): "q2", (False, False): "q3", (True, False): "q4"}
@@ -93,7 +93,7 @@ def load_label_map(spec: dict[str, Any], path: Path, vocab: Vocabulary) -> Label
     rows = read_rows(path, "annotate.labels")
     require_columns(rows, [file_col, *([label_col] if label_col else va_cols)], path, "annotate.labels")
     table = LabelMap({}, str(path), len(rows))
-    seen: dict[str, Entry | None] = {}
+    agreed = Agreed()
     for number, row in enumerate(rows, start=2):
         key = normal_key(str(row.get(file_col) or ""))
         if not key:
@@ -116,10 +116,7 @@ def load_label_map(spec: dict[str, Any], path: Path, vocab: Vocabulary) -> Label
         if entry is None:
             table.unknown_values[value] = table.unknown_values.get(value, 0) + 1
             continue
-        if key in seen and seen[key] != entry:
-            seen[key] = None  # two rows disagree about one file: neither is trusted
-            continue
-        seen.setdefault(key, entry)
-    table.entries = {k: e for k, e in seen.items() if e is not None}
-    table.ambiguous = sum(1 for e in seen.values() if e is None)
+        agreed.add(key, entry)
+    table.entries = agreed.entries()
+    table.ambiguous = agreed.ambiguous()
     return table

@@ -23,6 +23,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,20 @@ def _normalise(originals: list[Original], layout: DatasetLayout, record: ImportR
     tasks = ((o.path, o.sha, f"{base}/{o.rel}", f"{base}/{wav[o.rel]}", (norm.trim, norm.mono, norm.sample_rate))
              for o in todo)
     written = 0
+    for original, result in _run_normalise(todo, tasks, record, fingerprint, failed, n_jobs, timeout_s):
+        rel = wav[original.rel] if result["wav"] else original.rel
+        record.remember_copy(f"{shown}/{rel}", f"{base}/{rel}", result["sha256"])
+        place(original, result)
+        written += 1
+    return located, failed, written, kept
+
+
+def _run_normalise(todo: list[Original], tasks: Iterable[tuple], record: ImportRecord, fingerprint: str,
+                   failed: dict[str, str], n_jobs: int, timeout_s: float) -> Iterator[tuple[Original, dict[str, Any]]]:
+    """Normalise ``todo`` in workers; yield each original that worked with its result, remembered in ``record``.
+
+    A source that failed (or crashed or hung its worker) goes into ``failed`` with its one-line reason.
+    """
     for position, outcome in supervised_map(normalise_file, tasks, n_jobs=n_jobs, timeout_s=timeout_s,
                                             desc="normalise", total=len(todo)):
         original = todo[position]
@@ -153,11 +168,7 @@ def _normalise(originals: list[Original], layout: DatasetLayout, record: ImportR
             failed[original.sha] = result["reason"]
             continue
         record.remember_normalised(f"{original.sha}/{fingerprint}", result)
-        rel = wav[original.rel] if result["wav"] else original.rel
-        record.remember_copy(f"{shown}/{rel}", f"{base}/{rel}", result["sha256"])
-        place(original, result)
-        written += 1
-    return located, failed, written, kept
+        yield original, result
 
 
 def pack_originals(originals: list[Original], layout: DatasetLayout, record: ImportRecord | None = None,
@@ -243,14 +254,7 @@ def _stage_normalised(originals: list[Original], record: ImportRecord, norm: Nor
     tasks = ((o.path, o.sha, *(os.fspath(staging / o.sha[:16]),) * 2, params) for o in todo)
     staged: dict[str, str] = {}
     failed: dict[str, str] = {}
-    for position, outcome in supervised_map(normalise_file, tasks, n_jobs=n_jobs, timeout_s=timeout_s,
-                                            desc="normalise", total=len(todo)):
-        original = todo[position]
-        result = outcome.value if outcome.ok else {"reason": outcome.reason or "normalisation failed"}
-        if "reason" in result:
-            failed[original.sha] = result["reason"]
-            continue
-        record.remember_normalised(f"{original.sha}/{fingerprint}", result)
+    for original, result in _run_normalise(todo, tasks, record, fingerprint, failed, n_jobs, timeout_s):
         made[original.sha[:16]] = result
         staged[original.sha[:16]] = os.fspath(staging / original.sha[:16])
     return made, staged, failed

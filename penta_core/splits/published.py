@@ -29,7 +29,7 @@ from typing import Any
 
 from penta_core.splits.assign import Placement, assign_splits, group_labels_and_weights
 from penta_core.splits.lists import SPLITS
-from penta_core.tables.rows import find_table, lookup, normal_key, read_rows, require_columns
+from penta_core.tables.rows import Agreed, find_table, lookup, normal_key, read_rows, require_columns
 
 # Published split names → ours, when ``split.published.values`` is not given (case is ignored).
 DEFAULT_VALUES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
@@ -96,7 +96,7 @@ def load_published(spec: dict[str, Any], folder: Path) -> PublishedSplit:
         sources = [(find_table(pattern, folder, WHAT), split) for split, pattern in sorted(spec["tables"].items())]
         source = ", ".join(f"{split} {_shown(path, folder)}" for path, split in sources)
     result = PublishedSplit(source)
-    seen: dict[str, str | None] = {}
+    agreed = Agreed()
     unknown: Counter = Counter()
     for path, fixed in sources:
         rows = read_rows(path, WHAT)
@@ -116,12 +116,9 @@ def load_published(spec: dict[str, Any], folder: Path) -> PublishedSplit:
                 key = normal_key(str(row.get(column) or ""))
                 if not key:
                     continue
-                if key in seen and seen[key] != split:
-                    seen[key] = None  # two rows disagree about one file: neither is trusted
-                    continue
-                seen.setdefault(key, split)
-    result.by_key = {k: v for k, v in seen.items() if v is not None}
-    result.ambiguous = sum(1 for v in seen.values() if v is None)
+                agreed.add(key, split)
+    result.by_key = agreed.entries()
+    result.ambiguous = agreed.ambiguous()
     result.unknown_values = dict(sorted(unknown.items()))
     return result
 

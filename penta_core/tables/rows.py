@@ -72,6 +72,32 @@ def lookup(entries: dict[str, Any], rel_path: str) -> Any | None:
     return None
 
 
+class Agreed:
+    """What rows say about each file, trusting a file only while every row naming it agrees.
+
+    >>> agreed = Agreed(); agreed.add("a.mid", "train"); agreed.add("b.mid", "test"); agreed.add("b.mid", "val")
+    >>> agreed.entries(), agreed.ambiguous()
+    ({'a.mid': 'train'}, 1)
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, Any] = {}
+
+    def add(self, key: str, value: Any) -> None:
+        if key in self._seen and self._seen[key] != value:
+            self._seen[key] = None  # two rows disagree about one file: neither is trusted
+        else:
+            self._seen.setdefault(key, value)
+
+    def entries(self) -> dict[str, Any]:
+        """Each file every row agreed on, with what they said."""
+        return {k: v for k, v in self._seen.items() if v is not None}
+
+    def ambiguous(self) -> int:
+        """How many files rows disagreed about (left out of :meth:`entries`)."""
+        return sum(1 for v in self._seen.values() if v is None)
+
+
 def find_table(given: str, folder: Path, what: str) -> Path:
     """A table named by ``given``: a glob below ``folder`` (one match), else a path relative to it, else to the project.
 
