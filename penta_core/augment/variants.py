@@ -46,7 +46,8 @@ from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, descr
 # The modules a variant's bytes go through, per kind: their source is part of
 # every cache key, so editing one remakes that kind's variants.
 _MODULES = {
-    "midi": ("penta_core.midi.piece", "penta_core.midi.tempo", "penta_core.augment.midi",
+    "midi": ("penta_core.midi.piece", "penta_core.midi.smf_read", "penta_core.midi.smf_write",
+             "penta_core.midi.tempo", "penta_core.augment.midi",
              "penta_core.augment.transform", "penta_core.augment.registry", "penta_core.engine.seeding"),
     "audio": ("penta_core.augment.audio", "penta_core.augment.transform",
               "penta_core.augment.registry", "penta_core.engine.seeding"),

@@ -1,0 +1,256 @@
+"""A Standard MIDI File writer specialised for :class:`~penta_core.midi.piece.MidiPiece`.
+
+Two encoders give the same bytes:
+
+* :func:`encode_file` encodes every track of a file in one pass of array
+  operations: one row per kept event and per note-on and note-off, sorted by
+  (track, tick, priority, original position), deltas as variable-length
+  quantities, running status, each row's payload copied into place. Kept
+  events contribute the bytes the reader recorded for them (their *raw*
+  bytes), so no mido message is built or encoded unless a transform
+  replaced it.
+* :func:`encode_track_events` builds one track event by event through mido
+  (the reference, and the path for anything :func:`encode_file` declines:
+  a negative tick, a value that does not fit a byte, a delta beyond
+  :data:`MAX_VLQ`, a message mido cannot encode), so every error is the
+  one it always was.
+
+Events at one tick keep their original order, except that note-offs come
+first so that a note ending where the next one of the same pitch begins is
+never read as ending the new note; ``end_of_track`` is written once, last,
+where the source had it.
+"""
+from __future__ import annotations
+
+import operator
+import struct
+from typing import Any
+
+import numpy as np
+
+MAX_VLQ = 0x0FFFFFFF  # four bytes: the largest delta time or length a MIDI file can hold
+END_OF_TRACK = b"\xff\x2f\x00"
+_ONE_BYTE = [bytes((v,)) for v in range(128)]
+_ROW_ORDER = operator.itemgetter(0, 1, 2)
+_NOTE_FIELDS = ("track", "channel", "pitch", "start", "end", "velocity", "off_velocity", "on_seq", "off_seq",
+                "off_is_note_on")
+
+
+def vlq(value: int) -> bytes:
+    """MIDI variable-length quantity: 7 bits per byte, high bit set on all but the last.
+
+    Raises ``ValueError`` above :data:`MAX_VLQ` (a stretched huge delta, say):
+    such a file would not read back, so the variant fails instead of being written.
+    """
+    if value < 0x80:
+        return _ONE_BYTE[value]
+    if value > MAX_VLQ:
+        raise ValueError(f"delta time of {value} ticks exceeds the MIDI maximum of {MAX_VLQ}")
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def message_bytes(msg: Any) -> bytes:
+    """The bytes the writer writes for a mido message (without its delta)."""
+    if msg.is_meta:
+        return bytes(msg.bytes())
+    if msg.type == "sysex":
+        return b"\xf0" + vlq(len(msg.data) + 1) + bytes(msg.data) + b"\xf7"
+    return bytes(msg.bytes())
+
+
+# -- the reference: one track, event by event ----------------------------------------------
+def encode_track_events(kept: list, notes: dict[str, np.ndarray]) -> bytes:
+    """The body of one track (without its chunk header), built event by event through mido messages."""
+    rows: list[tuple[int, int, int, Any]] = []
+    end_of_track = 0
+    for e in kept:
+        if e.kind == "end_of_track":  # written once, last, where the source had it
+            end_of_track = max(end_of_track, e.tick)
+        else:
+            rows.append((e.tick, 1, e.seq, e.msg))
+    channel, pitch = notes["channel"], notes["pitch"]
+    start, end = notes["start"], notes["end"]
+    ons = zip((0x90 | channel).tolist(), pitch.tolist(), notes["velocity"].tolist(), strict=True)
+    offs = zip((np.where(notes["off_is_note_on"], 0x90, 0x80) | channel).tolist(), pitch.tolist(),
+               notes["off_velocity"].tolist(), strict=True)
+    ones = [1] * channel.size
+    rows += zip(start.tolist(), ones, notes["on_seq"].tolist(), ons, strict=True)
+    # A zero-length note keeps its off after its on (same priority, later seq).
+    rows += zip(end.tolist(), (end <= start).astype(np.int64).tolist(), notes["off_seq"].tolist(), offs, strict=True)
+    rows.sort(key=_ROW_ORDER)
+    body = bytearray()
+    previous, running = 0, None
+    for tick, _, _, item in rows:
+        delta = tick - previous
+        body += _ONE_BYTE[delta] if 0 <= delta < 0x80 else vlq(delta)
+        previous = tick
+        if item.__class__ is tuple:
+            if item[0] == running:
+                body += bytes(item[1:])
+            else:
+                body += bytes(item)
+                running = item[0]
+            continue
+        if item.is_meta:
+            body += bytes(item.bytes())
+            running = None
+        elif item.type == "sysex":
+            body += b"\xf0" + vlq(len(item.data) + 1) + bytes(item.data) + b"\xf7"
+            running = None
+        else:
+            encoded = item.bytes()
+            body += bytes(encoded[1:] if encoded[0] == running else encoded)
+            running = encoded[0] if encoded[0] < 0xF0 else None
+    body += vlq(max(end_of_track - previous, 0)) + END_OF_TRACK
+    return bytes(body)
+
+
+def encode_file_events(file_type: int, tpq: int, events: list[list], notes: dict[str, np.ndarray]) -> bytes:
+    """A whole file through :func:`encode_track_events`, track by track."""
+    by_track = np.argsort(notes["track"], kind="stable")
+    bounds = np.searchsorted(notes["track"][by_track], np.arange(len(events) + 1)).tolist()
+    out = [b"MThd" + struct.pack(">IHHH", 6, file_type, len(events), tpq)]
+    for t_index, kept in enumerate(events):
+        idx = by_track[bounds[t_index]:bounds[t_index + 1]]
+        body = encode_track_events(kept, {name: notes[name][idx] for name in _NOTE_FIELDS})
+        out += [b"MTrk", struct.pack(">I", len(body)), body]
+    return b"".join(out)
+
+
+# -- the whole file in array operations ---------------------------------------------------------
+def _kept_rows(events: list[list]) -> tuple[list[int], list[int], list[int], list[bytes], list[int]] | None:
+    """Track, tick, seq and bytes of every kept event but ``end_of_track``; the end-of-track tick of each track."""
+    tracks: list[int] = []
+    ticks: list[int] = []
+    seqs: list[int] = []
+    raws: list[bytes] = []
+    ends: list[int] = []
+    for t_index, kept in enumerate(events):
+        end_of_track = 0
+        count = len(raws)
+        for e in kept:
+            if e.kind == "end_of_track":
+                end_of_track = max(end_of_track, e.tick)
+                continue
+            raw = e.raw
+            if raw is None:
+                try:
+                    raw = message_bytes(e.msg)
+                except ValueError:  # the reference encoder reports it, where it always did
+                    return None
+            ticks.append(e.tick)
+            seqs.append(e.seq)
+            raws.append(raw)
+        tracks += [t_index] * (len(raws) - count)
+        ends.append(end_of_track)
+    return tracks, ticks, seqs, raws, ends
+
+
+def encode_file(file_type: int, tpq: int, events: list[list], notes: dict[str, np.ndarray]) -> bytes | None:
+    """The whole file in one pass of array operations, or None when the reference encoder must say.
+
+    None when a tick is negative, a note value does not fit in a byte, a delta
+    exceeds :data:`MAX_VLQ` or a replaced message does not encode: the
+    reference then writes the file or raises its own error.
+    """
+    header = b"MThd" + struct.pack(">IHHH", 6, file_type, len(events), tpq)
+    kept = _kept_rows(events)
+    if kept is None:
+        return None
+    k_track, k_tick, k_seq, raws, ends = kept
+    n_tracks, n_kept, n_notes = len(events), len(raws), notes["pitch"].size
+
+    # Note payloads: (status, pitch, velocity) of each note-on then its note-off, interleaved.
+    channel, pitch = notes["channel"], notes["pitch"]
+    on_status = 0x90 | channel
+    off_status = np.where(notes["off_is_note_on"], 0x90, 0x80) | channel
+    note_bytes = np.empty((n_notes, 2, 3), dtype=np.int64)
+    note_bytes[:, 0, 0], note_bytes[:, 0, 1], note_bytes[:, 0, 2] = on_status, pitch, notes["velocity"]
+    note_bytes[:, 1, 0], note_bytes[:, 1, 1], note_bytes[:, 1, 2] = off_status, pitch, notes["off_velocity"]
+    if n_notes and (note_bytes.min() < 0 or note_bytes.max() > 0xFF):
+        return None
+    kept_blob = b"".join(raws)
+    payload = np.concatenate((np.frombuffer(kept_blob, dtype=np.uint8), note_bytes.astype(np.uint8).ravel()))
+
+    n_rows = n_kept + 2 * n_notes
+    plen = np.full(n_rows, 3, dtype=np.int64)
+    pstart = np.empty(n_rows, dtype=np.int64)
+    status = np.empty(n_rows, dtype=np.int64)
+    if n_kept:
+        plen[:n_kept] = np.fromiter(map(len, raws), dtype=np.int64, count=n_kept)
+        pstart[:n_kept] = np.cumsum(plen[:n_kept]) - plen[:n_kept]
+        first = payload[pstart[:n_kept]].astype(np.int64)
+        status[:n_kept] = np.where(first < 0xF0, first, -1)  # meta, SysEx, system: no running status
+    pstart[n_kept:] = len(kept_blob) + 3 * np.arange(2 * n_notes)
+    status[n_kept:] = note_bytes[:, :, 0].ravel()
+
+    def rows(kept_values: list, on: Any, off: Any) -> np.ndarray:
+        out = np.empty(n_rows, dtype=np.int64)
+        out[:n_kept] = kept_values
+        out[n_kept::2] = on
+        out[n_kept + 1::2] = off
+        return out
+
+    start, end = notes["start"], notes["end"]
+    track = rows(k_track, notes["track"], notes["track"])
+    tick = rows(k_tick, start, end)
+    order = np.lexsort((rows(k_seq, notes["on_seq"], notes["off_seq"]), rows([1] * n_kept, 1, end <= start),
+                        tick, track))
+    track, tick, status, pstart, plen = track[order], tick[order], status[order], pstart[order], plen[order]
+
+    first_row = np.ones(n_rows, dtype=bool)  # the first row of its track
+    np.not_equal(track[1:], track[:-1], out=first_row[1:])
+    delta = tick.copy()
+    delta[1:] -= tick[:-1]
+    delta[first_row] = tick[first_row]
+    if n_rows and (delta.min() < 0 or delta.max() > MAX_VLQ):
+        return None
+    # Running status: a channel message's status byte is left out after one of the same status.
+    skip = np.zeros(n_rows, dtype=np.int64)
+    if n_rows > 1:
+        skip[1:] = (status[1:] >= 0) & (status[1:] == status[:-1]) & ~first_row[1:]
+    n_vlq = 1 + (delta >= 1 << 7) + (delta >= 1 << 14) + (delta >= 1 << 21)
+    row_len = n_vlq + plen - skip
+
+    # Per track: rows' bytes, then the end-of-track delta and event.
+    rows_in = np.bincount(track, minlength=n_tracks)
+    bytes_in = np.bincount(track, weights=row_len, minlength=n_tracks).astype(np.int64)
+    last_row = np.cumsum(rows_in) - 1
+    last_tick = np.where(rows_in > 0, tick[np.maximum(last_row, 0)] if n_rows else 0, 0).tolist()
+    trailers = []
+    for t_index in range(n_tracks):
+        gap = max(ends[t_index] - last_tick[t_index], 0)
+        if gap > MAX_VLQ:
+            return None
+        trailers.append(vlq(gap) + END_OF_TRACK)
+    body_len = bytes_in + np.fromiter(map(len, trailers), dtype=np.int64, count=n_tracks)
+    # Where each track's chunk begins in the file, and its first row.
+    chunk_at = 14 + np.concatenate(([0], np.cumsum(body_len + 8)))
+    out = np.empty(int(chunk_at[-1]), dtype=np.uint8)
+    out[:14] = np.frombuffer(header, dtype=np.uint8)
+    row_at = np.cumsum(row_len) - row_len  # within all rows
+    rows_before = np.cumsum(bytes_in) - bytes_in
+    row_at += (chunk_at[:-1] + 8 - rows_before)[track]
+    for t_index in range(n_tracks):
+        at = int(chunk_at[t_index])
+        out[at:at + 8] = np.frombuffer(b"MTrk" + struct.pack(">I", int(body_len[t_index])), dtype=np.uint8)
+        tail = trailers[t_index]
+        stop = int(chunk_at[t_index + 1])
+        out[stop - len(tail):stop] = np.frombuffer(tail, dtype=np.uint8)
+    if n_rows:
+        # Deltas: most significant 7 bits first, high bit set on all but the last byte.
+        for k in range(int(n_vlq.max())):
+            sel = np.flatnonzero(n_vlq > k) if k else slice(None)
+            shift = 7 * (n_vlq[sel] - 1 - k)
+            out[row_at[sel] + k] = (delta[sel] >> shift) & 0x7F | (shift > 0) << 7
+        # Payloads (less a skipped status byte): ragged copies in one gather.
+        size = plen - skip
+        total = int(size.sum())
+        offset = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
+        out[np.repeat(row_at + n_vlq, size) + offset] = payload[np.repeat(pstart + skip, size) + offset]
+    return out.tobytes()
