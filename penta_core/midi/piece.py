@@ -22,7 +22,8 @@ import mido
 import numpy as np
 
 from penta_core.midi.smf_read import Proto, Track, Unusual, channel_item, read_smf
-from penta_core.midi.smf_write import encode_file, encode_file_events
+from penta_core.midi.smf_write import MAX_VLQ as MAX_VLQ  # re-exported: the writer's limit, where callers look
+from penta_core.midi.smf_write import encode_file_events, encode_files
 from penta_core.midi.tempo import TempoMap
 
 DRUM_CHANNEL = 9  # General MIDI percussion (channel 10, counted from 1)
@@ -312,10 +313,18 @@ class MidiPiece:
         beyond the MIDI maximum) goes through the event by event encoder,
         which writes it or raises as it always did.
         """
-        data = encode_file(self.file_type, self.ticks_per_beat, self.events, self.notes)
-        if data is None:
-            data = encode_file_events(self.file_type, self.ticks_per_beat, self.events, self.notes)
-        return data
+        return MidiPiece.to_bytes_many([self])[0]
+
+    @staticmethod
+    def to_bytes_many(pieces: list[MidiPiece]) -> list[bytes]:
+        """``[p.to_bytes() for p in pieces]`` in one pass of array operations (cheaper per piece).
+
+        Raises what the first piece that cannot be written raises in :meth:`to_bytes`.
+        """
+        found = encode_files([(p.file_type, p.ticks_per_beat, p.events, p.notes) for p in pieces])
+        return [data if data is not None
+                else encode_file_events(p.file_type, p.ticks_per_beat, p.events, p.notes)
+                for p, data in zip(pieces, found, strict=True)]
 
     def copy(self) -> MidiPiece:
         """An independent copy.

@@ -123,14 +123,11 @@ def encode_file_events(file_type: int, tpq: int, events: list[list], notes: dict
 
 
 # -- the whole file in array operations ---------------------------------------------------------
-def _kept_rows(events: list[list]) -> tuple[list[int], list[int], list[int], list[bytes], list[int]] | None:
-    """Track, tick, seq and bytes of every kept event but ``end_of_track``; the end-of-track tick of each track."""
-    tracks: list[int] = []
-    ticks: list[int] = []
-    seqs: list[int] = []
-    raws: list[bytes] = []
-    ends: list[int] = []
-    for t_index, kept in enumerate(events):
+def _kept_rows(events: list[list], tracks: list[int], ticks: list[int], seqs: list[int], raws: list[bytes],
+               ends: list[int], base: int) -> bool:
+    """Append track (``base`` + index), tick, seq and bytes of every kept event but ``end_of_track``,
+    and the end-of-track tick of each track; False when a replaced message does not encode."""
+    for t_index, kept in enumerate(events, start=base):
         end_of_track = 0
         count = len(raws)
         for e in kept:
@@ -142,13 +139,13 @@ def _kept_rows(events: list[list]) -> tuple[list[int], list[int], list[int], lis
                 try:
                     raw = message_bytes(e.msg)
                 except ValueError:  # the reference encoder reports it, where it always did
-                    return None
+                    return False
             ticks.append(e.tick)
             seqs.append(e.seq)
             raws.append(raw)
         tracks += [t_index] * (len(raws) - count)
         ends.append(end_of_track)
-    return tracks, ticks, seqs, raws, ends
+    return True
 
 
 def encode_file(file_type: int, tpq: int, events: list[list], notes: dict[str, np.ndarray]) -> bytes | None:
@@ -158,22 +155,55 @@ def encode_file(file_type: int, tpq: int, events: list[list], notes: dict[str, n
     exceeds :data:`MAX_VLQ` or a replaced message does not encode: the
     reference then writes the file or raises its own error.
     """
-    header = b"MThd" + struct.pack(">IHHH", 6, file_type, len(events), tpq)
-    kept = _kept_rows(events)
-    if kept is None:
-        return None
-    k_track, k_tick, k_seq, raws, ends = kept
-    n_tracks, n_kept, n_notes = len(events), len(raws), notes["pitch"].size
+    return encode_files([(file_type, tpq, events, notes)])[0]
+
+
+def encode_files(files: list[tuple[int, int, list[list], dict[str, np.ndarray]]]) -> list[bytes | None]:
+    """:func:`encode_file` of several files in one pass (array operations cost per call, not per file).
+
+    Parameters
+    ----------
+    files : ``(file type, ticks per beat, events per track, notes)`` of each file.
+
+    Returns
+    -------
+    list : each file's bytes, or None where :func:`encode_file` would give None
+        (the files are then encoded again one by one, so one file's None is its own).
+    """
+    if not files:
+        return []
+    headers = [b"MThd" + struct.pack(">IHHH", 6, file_type, len(events), tpq)
+               for file_type, tpq, events, _ in files]
+    n_tracks_of = [len(f[2]) for f in files]
+    n_tracks = sum(n_tracks_of)
+    k_track: list[int] = []
+    k_tick: list[int] = []
+    k_seq: list[int] = []
+    raws: list[bytes] = []
+    ends: list[int] = []
+    base = 0
+    for _, _, events, _ in files:
+        if not _kept_rows(events, k_track, k_tick, k_seq, raws, ends, base):
+            return _one_by_one(files)
+        base += len(events)
+    track_base = np.cumsum([0, *n_tracks_of[:-1]])
+    if len(files) == 1:
+        notes = files[0][3]
+        note_track = notes["track"]
+    else:
+        notes = {name: np.concatenate([f[3][name] for f in files]) for name in _NOTE_FIELDS if name != "track"}
+        note_track = np.concatenate([f[3]["track"] + b for f, b in zip(files, track_base.tolist(), strict=True)])
+    n_kept, n_notes = len(raws), note_track.size
 
     # Note payloads: (status, pitch, velocity) of each note-on then its note-off, interleaved.
     channel, pitch = notes["channel"], notes["pitch"]
-    on_status = 0x90 | channel
-    off_status = np.where(notes["off_is_note_on"], 0x90, 0x80) | channel
     note_bytes = np.empty((n_notes, 2, 3), dtype=np.int64)
-    note_bytes[:, 0, 0], note_bytes[:, 0, 1], note_bytes[:, 0, 2] = on_status, pitch, notes["velocity"]
-    note_bytes[:, 1, 0], note_bytes[:, 1, 1], note_bytes[:, 1, 2] = off_status, pitch, notes["off_velocity"]
+    note_bytes[:, 0, 0] = 0x90 | channel
+    note_bytes[:, 1, 0] = np.where(notes["off_is_note_on"], 0x90, 0x80) | channel
+    note_bytes[:, 0, 1] = note_bytes[:, 1, 1] = pitch
+    note_bytes[:, 0, 2], note_bytes[:, 1, 2] = notes["velocity"], notes["off_velocity"]
     if n_notes and (note_bytes.min() < 0 or note_bytes.max() > 0xFF):
-        return None
+        return _one_by_one(files)
     kept_blob = b"".join(raws)
     payload = np.concatenate((np.frombuffer(kept_blob, dtype=np.uint8), note_bytes.astype(np.uint8).ravel()))
 
@@ -186,7 +216,7 @@ def encode_file(file_type: int, tpq: int, events: list[list], notes: dict[str, n
         pstart[:n_kept] = np.cumsum(plen[:n_kept]) - plen[:n_kept]
         first = payload[pstart[:n_kept]].astype(np.int64)
         status[:n_kept] = np.where(first < 0xF0, first, -1)  # meta, SysEx, system: no running status
-    pstart[n_kept:] = len(kept_blob) + 3 * np.arange(2 * n_notes)
+    pstart[n_kept:] = np.arange(len(kept_blob), len(kept_blob) + 6 * n_notes, 3)
     status[n_kept:] = note_bytes[:, :, 0].ravel()
 
     def rows(kept_values: list, on: Any, off: Any) -> np.ndarray:
@@ -197,7 +227,7 @@ def encode_file(file_type: int, tpq: int, events: list[list], notes: dict[str, n
         return out
 
     start, end = notes["start"], notes["end"]
-    track = rows(k_track, notes["track"], notes["track"])
+    track = rows(k_track, note_track, note_track)
     tick = rows(k_tick, start, end)
     order = np.lexsort((rows(k_seq, notes["on_seq"], notes["off_seq"]), rows([1] * n_kept, 1, end <= start),
                         tick, track))
@@ -209,7 +239,7 @@ def encode_file(file_type: int, tpq: int, events: list[list], notes: dict[str, n
     delta[1:] -= tick[:-1]
     delta[first_row] = tick[first_row]
     if n_rows and (delta.min() < 0 or delta.max() > MAX_VLQ):
-        return None
+        return _one_by_one(files)
     # Running status: a channel message's status byte is left out after one of the same status.
     skip = np.zeros(n_rows, dtype=np.int64)
     if n_rows > 1:
@@ -220,29 +250,34 @@ def encode_file(file_type: int, tpq: int, events: list[list], notes: dict[str, n
     # Per track: rows' bytes, then the end-of-track delta and event.
     rows_in = np.bincount(track, minlength=n_tracks)
     bytes_in = np.bincount(track, weights=row_len, minlength=n_tracks).astype(np.int64)
-    last_row = np.cumsum(rows_in) - 1
-    last_tick = np.where(rows_in > 0, tick[np.maximum(last_row, 0)] if n_rows else 0, 0).tolist()
+    last_tick = (tick[np.maximum(np.cumsum(rows_in) - 1, 0)] * (rows_in > 0)).tolist() if n_rows else [0] * n_tracks
     trailers = []
-    for t_index in range(n_tracks):
-        gap = max(ends[t_index] - last_tick[t_index], 0)
+    for g in range(n_tracks):
+        gap = max(ends[g] - last_tick[g], 0)
         if gap > MAX_VLQ:
-            return None
+            return _one_by_one(files)
         trailers.append(vlq(gap) + END_OF_TRACK)
-    body_len = bytes_in + np.fromiter(map(len, trailers), dtype=np.int64, count=n_tracks)
-    # Where each track's chunk begins in the file, and its first row.
-    chunk_at = 14 + np.concatenate(([0], np.cumsum(body_len + 8)))
-    out = np.empty(int(chunk_at[-1]), dtype=np.uint8)
-    out[:14] = np.frombuffer(header, dtype=np.uint8)
-    row_at = np.cumsum(row_len) - row_len  # within all rows
-    rows_before = np.cumsum(bytes_in) - bytes_in
-    row_at += (chunk_at[:-1] + 8 - rows_before)[track]
-    for t_index in range(n_tracks):
-        at = int(chunk_at[t_index])
-        out[at:at + 8] = np.frombuffer(b"MTrk" + struct.pack(">I", int(body_len[t_index])), dtype=np.uint8)
-        tail = trailers[t_index]
-        stop = int(chunk_at[t_index + 1])
-        out[stop - len(tail):stop] = np.frombuffer(tail, dtype=np.uint8)
+    chunk_len = 8 + bytes_in + np.fromiter(map(len, trailers), dtype=np.int64, count=n_tracks)
+    # Files one after another, each its header then its tracks' chunks.
+    track_file = np.repeat(np.arange(len(files)), n_tracks_of)
+    file_len = 14 + np.bincount(track_file, weights=chunk_len, minlength=len(files)).astype(np.int64)
+    file_at = np.cumsum(file_len) - file_len
+    chunk_at = np.cumsum(chunk_len) - chunk_len
+    chunk_at += (file_at + 14)[track_file] - np.append(chunk_at, 0)[track_base][track_file]
+    out = np.empty(int(file_len.sum()), dtype=np.uint8)
+    spans = []  # (position, bytes) of every header and trailer
+    for f, at in enumerate(file_at.tolist()):
+        spans.append((at, headers[f]))
+    for g, at in enumerate(chunk_at.tolist()):
+        size = int(chunk_len[g])
+        spans.append((at, b"MTrk" + struct.pack(">I", size - 8)))
+        spans.append((at + size - len(trailers[g]), trailers[g]))
+    for at, blob in spans:
+        out[at:at + len(blob)] = np.frombuffer(blob, dtype=np.uint8)
     if n_rows:
+        row_at = np.cumsum(row_len) - row_len  # within all rows
+        rows_before = np.cumsum(bytes_in) - bytes_in
+        row_at += (chunk_at + 8 - rows_before)[track]
         # Deltas: most significant 7 bits first, high bit set on all but the last byte.
         for k in range(int(n_vlq.max())):
             sel = np.flatnonzero(n_vlq > k) if k else slice(None)
@@ -253,4 +288,13 @@ def encode_file(file_type: int, tpq: int, events: list[list], notes: dict[str, n
         total = int(size.sum())
         offset = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
         out[np.repeat(row_at + n_vlq, size) + offset] = payload[np.repeat(pstart + skip, size) + offset]
-    return out.tobytes()
+    data = out.tobytes()
+    bounds = [*file_at.tolist(), len(data)]
+    return [data[bounds[f]:bounds[f + 1]] for f in range(len(files))]
+
+
+def _one_by_one(files: list[tuple[int, int, list[list], dict[str, np.ndarray]]]) -> list[bytes | None]:
+    """Each file alone: a file the array encoder declines gives None without failing the others."""
+    if len(files) == 1:
+        return [None]
+    return [encode_files([f])[0] for f in files]
