@@ -25,7 +25,8 @@ from penta_core.midi.smf_write import encode_file, encode_file_events, encode_fi
 
 
 def real_files() -> list[Path]:
-    files = sorted((REPO / "tests" / "fixtures").rglob("*.mid")) + sorted((REPO / "datasets" / "examples").rglob("*.mid"))
+    files = sorted((REPO / "tests" / "fixtures").rglob("*.mid"))
+    files += sorted((REPO / "datasets" / "examples").rglob("*.mid"))
     try:
         import music21
     except ImportError:
