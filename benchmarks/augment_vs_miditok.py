@@ -8,7 +8,8 @@ On N generated clips (``_corpus.py``, 20-30 s each), multiplier 3, 2 workers:
   from clean outputs, outside DVC);
 * ours, the five MIDI transforms alone, in this process: files parsed first
   (not timed), variants made (transpose, duration, velocity, dropout,
-  jitter), then the same again with serialising each variant, never writing;
+  jitter), then the same again with serialising each parent's variants
+  (``MidiPiece.to_bytes_many``, as the stage's workers do), never writing;
 * MidiTok 3.1 (symusic, C++): ``augment_dataset`` on the same folder, one
   pitch, one velocity and one duration offset per file (3 variants, each
   one offset, as it augments), 2 workers and 1, writing to a new folder;
@@ -62,10 +63,9 @@ def ours_in_process(paths: list[Path], multiplier: int, ranges: dict, seed: int,
 
     def variants(serialise: bool) -> None:
         for i, piece in enumerate(pieces):
-            for k in range(multiplier):
-                variant = augmenter.augment(piece, np.random.default_rng([seed, i, k]))[0]
-                if serialise:
-                    variant.to_bytes()
+            made = [augmenter.augment(piece, np.random.default_rng([seed, i, k]))[0] for k in range(multiplier)]
+            if serialise:  # a parent's variants in one pass, as the stage's workers write them
+                MidiPiece.to_bytes_many(made)
 
     n = len(pieces) * multiplier
     return (_best(lambda: [MidiPiece.from_bytes(d) for d in data], repeat) / len(data),
