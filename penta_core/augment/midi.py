@@ -69,9 +69,20 @@ def _channel_and_note(e: _Event) -> tuple[int, int]:
 
 
 def _tempo_event(e: _Event, tempo: int) -> _Event:
-    """``e`` with its tempo replaced: the message mido's ``copy(tempo=...)`` gives, and its bytes."""
-    msg = e._peek().copy(tempo=tempo)
+    """``e`` with its tempo replaced: the message mido's ``copy(tempo=...)`` gives, and its bytes.
+
+    ``tempo`` is within 1 and :data:`MAX_MSPQ` (the caller clamps it), which is all mido's copy
+    would check, so the message is made from the original's attributes directly.
+    """
+    original = e._peek()
+    msg = _new_object(type(original))
+    attributes = vars(msg)
+    attributes.update(vars(original))
+    attributes["tempo"] = tempo
     return _Event(e.tick, e.seq, msg, raw=b"\xff\x51\x03" + tempo.to_bytes(3, "big"))
+
+
+_new_object = object.__new__
 
 
 # -- transforms ---------------------------------------------------------------
@@ -296,8 +307,18 @@ class TimingJitter(MIDITransform):
         start, end = n["start"], n["end"]
         horizon = int(start.max()) + 1
         voice = n["channel"] * 128 + n["pitch"]
-        # One entry per (channel, pitch, onset): notes doubled at one tick move as one.
-        keys, first, inverse = np.unique(voice * horizon + start, return_index=True, return_inverse=True)
+        # One entry per (channel, pitch, onset): notes doubled at one tick move as one. This is
+        # np.unique(..., return_index=True, return_inverse=True) spelled out (the same stable sort),
+        # without its per-call overhead.
+        key = voice * horizon + start
+        order = key.argsort(kind="stable")
+        ordered = key[order]
+        new_key = np.empty(ordered.size, dtype=bool)
+        new_key[:1] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new_key[1:])
+        keys, first = ordered[new_key], order[new_key]
+        inverse = np.empty(ordered.size, dtype=np.intp)
+        inverse[order] = np.cumsum(new_key) - 1
         u_voice, u_start = keys // horizon, keys % horizon
         tempo = piece.tempo_map()
         target = tempo.ticks(tempo.seconds(u_start) + offsets[first] / 1000.0)
@@ -308,7 +329,7 @@ class TimingJitter(MIDITransform):
         # Split the gap between neighbouring onsets: order is kept, no two meet.
         hi[:-1] = np.where(same, u_start[:-1] + (gap - 1) // 2, hi[:-1])
         lo[1:] = np.where(same, u_start[1:] - gap // 2, lo[1:])
-        new_start = np.clip(moved, lo, hi)
+        new_start = np.minimum(np.maximum(moved, lo), hi)  # np.clip, for integers, without its wrapper
         nxt = np.full_like(new_start, np.iinfo(np.int64).max)
         nxt[:-1] = np.where(same, new_start[1:], nxt[:-1])
         shift = new_start[inverse] - start

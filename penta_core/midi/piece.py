@@ -14,6 +14,7 @@ messages a transform replaced.
 from __future__ import annotations
 
 import io
+import itertools
 import operator
 from pathlib import Path
 from typing import Any
@@ -226,8 +227,9 @@ class MidiPiece:
         ticks = np.concatenate([np.cumsum(np.asarray(t.deltas, dtype=np.int64)) for t in tracks]) \
             if tracks else np.zeros(0, dtype=np.int64)
         counts = [len(t.notes) // 4 for t in tracks]
-        flat = [v for t in tracks for v in t.notes]
-        seq, status, pitch, velocity = np.array(flat, dtype=np.int64).reshape(-1, 4).T
+        flat = np.fromiter(itertools.chain.from_iterable(t.notes for t in tracks), dtype=np.int64,
+                           count=4 * sum(counts))
+        seq, status, pitch, velocity = flat.reshape(-1, 4).T
         track = np.repeat(np.arange(len(tracks), dtype=np.int64), counts)
         tick = ticks[event_base[track] + seq]
         channel = status & 0x0F
