@@ -49,6 +49,10 @@ GM_FAMILY_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 
+_FAMILY_LOW = np.array([lo for lo, _ in GM_FAMILY_RANGES], dtype=np.int64)
+_FAMILY_HIGH = np.array([hi for _, hi in GM_FAMILY_RANGES], dtype=np.int64)
+
+
 # -- events other than paired notes ------------------------------------------------------
 # Transforms replace an event they edit (``kept[i] = ...``), never assign to it, so a variant
 # may share its parent's unedited event objects.
@@ -133,12 +137,16 @@ class Transpose(MIDITransform):
         lowest, highest = -127, 127
         families = n["program"][pitched] // 8
         pitches = n["pitch"][pitched]
-        for family in np.unique(families).tolist():
-            sel = pitches[families == family]
-            fam_lo, fam_hi = GM_FAMILY_RANGES[family]
-            lo, hi = min(fam_lo, int(sel.min())), max(fam_hi, int(sel.max()))
-            lowest = max(lowest, lo - int(sel.min()))
-            highest = min(highest, hi - int(sel.max()))
+        if pitches.size:
+            # Per family present: its lowest and highest pitch, the range widened to them, the room left.
+            low = np.full(16, np.iinfo(np.int64).max)
+            high = np.full(16, np.iinfo(np.int64).min)
+            np.minimum.at(low, families, pitches)
+            np.maximum.at(high, families, pitches)
+            present = high >= low
+            low, high = low[present], high[present]
+            lowest = max(lowest, int((np.minimum(_FAMILY_LOW[present], low) - low).max()))
+            highest = min(highest, int((np.maximum(_FAMILY_HIGH[present], high) - high).min()))
         for _, _, e in _keyed_events(piece):  # unmatched note messages and poly aftertouch
             channel, note = _channel_and_note(e)
             if channel != DRUM_CHANNEL:

@@ -229,8 +229,15 @@ def encode_files(files: list[tuple[int, int, list[list], dict[str, np.ndarray]]]
     start, end = notes["start"], notes["end"]
     track = rows(k_track, note_track, note_track)
     tick = rows(k_tick, start, end)
-    order = np.lexsort((rows(k_seq, notes["on_seq"], notes["off_seq"]), rows([1] * n_kept, 1, end <= start),
-                        tick, track))
+    if n_rows and tick.min() < 0:
+        return _one_by_one(files)
+    seq = rows(k_seq, notes["on_seq"], notes["off_seq"])
+    priority = rows([1] * n_kept, 1, end <= start)
+    if n_rows and n_tracks < 1 << 9 and tick.max() < 1 << 33 and seq.min() >= -1 and seq.max() < (1 << 20) - 1:
+        # (track, tick, priority, seq) packed in one integer: one stable sort instead of lexsort's four.
+        order = np.argsort((((track << 33 | tick) << 1 | priority) << 20) | (seq + 1), kind="stable")
+    else:
+        order = np.lexsort((seq, priority, tick, track))
     track, tick, status, pstart, plen = track[order], tick[order], status[order], pstart[order], plen[order]
 
     first_row = np.ones(n_rows, dtype=bool)  # the first row of its track
