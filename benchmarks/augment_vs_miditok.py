@@ -13,7 +13,10 @@ On N generated clips (``_corpus.py``, 20-30 s each), multiplier 3, 2 workers:
 * MidiTok 3.1 (symusic, C++): ``augment_dataset`` on the same folder, one
   pitch, one velocity and one duration offset per file (3 variants, each
   one offset, as it augments), 2 workers and 1, writing to a new folder;
-  and ``augment_score`` alone in this process on parsed scores.
+  and ``augment_score`` alone in this process on parsed scores;
+* the marginal cost of a variant: our stage script at multiplier 1 and
+  MidiTok with the pitch offset alone, subtracted from the runs above, so
+  start-up and reading and parsing each file cancel out.
 
 Every row gives wall time and CPU time (this process and the children it
 waited for: stage scripts, their workers, DVC, MidiTok's pool). On a machine
@@ -113,15 +116,19 @@ def miditok_in_process(paths: list[Path], repeat: int) -> tuple[float, float]:
             _best(variants, repeat) / (len(scores) * len(offsets)))
 
 
-def miditok_dataset(clips: Path, out: Path, workers: int) -> tuple[float, float, int]:
-    """Wall and CPU seconds of ``augment_dataset`` (its worker processes included) and the files it wrote."""
+def miditok_dataset(clips: Path, out: Path, workers: int, one_offset: bool = False) -> tuple[float, float, int]:
+    """Wall and CPU seconds of ``augment_dataset`` (its worker processes included) and the files it wrote.
+
+    ``one_offset``: the pitch offset alone (one variant per file), for the marginal cost of a variant.
+    """
     from miditok.data_augmentation import augment_dataset
 
     shutil.rmtree(out, ignore_errors=True)
     start, cpu = time.perf_counter(), _cpu()
-    augment_dataset(clips, pitch_offsets=PITCH_OFFSETS, velocity_offsets=VELOCITY_OFFSETS,
-                    duration_offsets=DURATION_OFFSETS, out_path=out, copy_original_in_new_location=False,
-                    save_data_aug_report=False, parallel_workers_size=workers)
+    augment_dataset(clips, pitch_offsets=PITCH_OFFSETS, velocity_offsets=[] if one_offset else VELOCITY_OFFSETS,
+                    duration_offsets=[] if one_offset else DURATION_OFFSETS, out_path=out,
+                    copy_original_in_new_location=False, save_data_aug_report=False,
+                    parallel_workers_size=workers)
     seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     return seconds, cpu, sum(1 for p in out.rglob("*") if p.is_file())
 
@@ -160,11 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         cpu = _cpu()
         script_s = project.run_stage("augment")
         script_cpu = _cpu() - cpu
+        # The same with one variant per file: the difference is the cost of the other variants alone
+        # (start-up, reading and parsing each parent cancel out).
+        project.set_params({"augment": {"multiplier": 1}})
+        project.clear_outputs("augment")
+        cpu = _cpu()
+        script1_s = project.run_stage("augment")
+        script1_cpu = _cpu() - cpu
 
         ranges = project.params["augment"]["midi"]
         parse, transform, serialise = ours_in_process(paths, m, ranges, args.seed, args.repeat)
         tok_dataset_s, tok_dataset_cpu, tok_variants = miditok_dataset(clips, work / "miditok", w)
         tok_serial_s, tok_serial_cpu, tok_serial_variants = miditok_dataset(clips, work / "miditok1", 1)
+        tok1_s, tok1_cpu, tok1_variants = miditok_dataset(clips, work / "miditok_one", w, one_offset=True)
         tok_parse, tok_variant = miditok_in_process(paths, args.repeat)
 
     rows = [
@@ -183,6 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    ours:    parse {1000 * parse:.3f}/file; five transforms {1000 * transform:.3f}/variant; "
           f"with serialising {1000 * serialise:.3f}/variant")
     print(f"    MidiTok: symusic parse {1000 * tok_parse:.3f}/file; augment_score {1000 * tok_variant:.3f}/variant")
+    extra, tok_extra = variants - len(paths), tok_variants - tok1_variants
+    if extra > 0 and tok_extra > 0:
+        print(f"\nmarginal cost of a variant (multiplier {m} minus multiplier 1, {w} workers; start-up, reading "
+              "and parsing cancel out):")
+        print(f"    ours (stage script):            {1000 * (script_s - script1_s) / extra:.3f} ms wall, "
+              f"{1000 * (script_cpu - script1_cpu) / extra:.3f} ms CPU")
+        tok_wall, tok_cpu = (tok_dataset_s - tok1_s) / tok_extra, (tok_dataset_cpu - tok1_cpu) / tok_extra
+        print(f"    MidiTok augment_dataset (3 - 1 offsets): {1000 * tok_wall:.3f} ms wall, "
+              f"{1000 * tok_cpu:.3f} ms CPU")
     ours, theirs = stage_s / variants, tok_dataset_s / tok_variants
     print(f"\nratio ours (whole stage) / MidiTok augment_dataset, {w} workers: {ours / theirs:.1f}x wall, "
           f"{(stage_cpu / variants) / (tok_dataset_cpu / tok_variants):.1f}x CPU   "
