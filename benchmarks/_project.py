@@ -202,6 +202,11 @@ class Project:
     def params(self) -> dict[str, Any]:
         return yaml.safe_load((self.root / "params.yaml").read_text(encoding="utf-8"))
 
+    def set_params(self, overrides: dict[str, Any]) -> None:
+        """Apply parameter overrides to the project's ``params.yaml`` (not committed)."""
+        params = merge(self.params, overrides)
+        (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
     @property
     def dataset_dir(self) -> Path:
         params = self.params

@@ -212,3 +212,19 @@ def test_a_file_changed_just_before_it_was_remembered_is_hashed_again(tmp_path):
     hashes.save()
     later = statcache.HashCache(tmp_path / "h.json")
     assert later.sha256(file) == sha and later.hashed == 1
+
+
+@pytest.mark.parametrize("names", [
+    [],
+    ["a.mid"],
+    ["midi/happy/piece_aug001.mid", "midi/happy/piece_aug002.mid"],
+    ["x" * 100, "y" * 99, "z" * 101],  # a name of 100 characters still fits the ustar field; 101 needs PAX
+    ["é.mid", "日本/曲.mid", "plain.mid"],  # non-ASCII names need PAX records
+    ["midi/" + "q" * 150 + ".mid"],
+])
+def test_the_fast_tar_writer_gives_tarfiles_bytes(names):
+    from penta_core.store.tar_shard import _build_tar_reference
+
+    sizes = [0, 1, 511, 512, 513, 10_000]
+    members = [(name, bytes([i % 256]) * sizes[i % len(sizes)]) for i, name in enumerate(names)]
+    assert build_tar(members) == _build_tar_reference(members)

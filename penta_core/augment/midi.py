@@ -49,6 +49,46 @@ GM_FAMILY_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 
+_FAMILY_LOW = np.array([lo for lo, _ in GM_FAMILY_RANGES], dtype=np.int64)
+_FAMILY_HIGH = np.array([hi for _, hi in GM_FAMILY_RANGES], dtype=np.int64)
+
+
+# -- events other than paired notes ------------------------------------------------------
+# Transforms replace an event they edit (``kept[i] = ...``), never assign to it, so a variant
+# may share its parent's unedited event objects.
+_NOTE_KINDS = ("note_on", "note_off", "polytouch")
+
+
+def _keyed_events(piece: MidiPiece, kinds: tuple[str, ...] = _NOTE_KINDS) -> list[tuple[list, int, _Event]]:
+    """``(track's event list, index, event)`` of every kept event of ``kinds`` (read from the kind, not the message)."""
+    return [(kept, i, e) for kept in piece.events for i, e in enumerate(kept) if e.kind in kinds]
+
+
+def _channel_and_note(e: _Event) -> tuple[int, int]:
+    raw = e.raw
+    if raw is not None:
+        return raw[0] & 0x0F, raw[1]
+    msg = e._peek()
+    return msg.channel, msg.note
+
+
+def _tempo_event(e: _Event, tempo: int) -> _Event:
+    """``e`` with its tempo replaced: the message mido's ``copy(tempo=...)`` gives, and its bytes.
+
+    ``tempo`` is within 1 and :data:`MAX_MSPQ` (the caller clamps it), which is all mido's copy
+    would check, so the message is made from the original's attributes directly.
+    """
+    original = e._peek()
+    msg = _new_object(type(original))
+    attributes = vars(msg)
+    attributes.update(vars(original))
+    attributes["tempo"] = tempo
+    return _Event(e.tick, e.seq, msg, raw=b"\xff\x51\x03" + tempo.to_bytes(3, "big"))
+
+
+_new_object = object.__new__
+
+
 # -- transforms ---------------------------------------------------------------
 class MIDITransform(Transform):
     """Base class of the MIDI transforms: ``randomize_parameters`` then ``apply``."""
@@ -97,17 +137,21 @@ class Transpose(MIDITransform):
         lowest, highest = -127, 127
         families = n["program"][pitched] // 8
         pitches = n["pitch"][pitched]
-        for family in np.unique(families).tolist():
-            sel = pitches[families == family]
-            fam_lo, fam_hi = GM_FAMILY_RANGES[family]
-            lo, hi = min(fam_lo, int(sel.min())), max(fam_hi, int(sel.max()))
-            lowest = max(lowest, lo - int(sel.min()))
-            highest = min(highest, hi - int(sel.max()))
-        for kept in piece.events:  # unmatched note messages and poly aftertouch
-            for e in kept:
-                if e.msg.type in ("note_on", "note_off", "polytouch") and e.msg.channel != DRUM_CHANNEL:
-                    lowest = max(lowest, -e.msg.note)
-                    highest = min(highest, 127 - e.msg.note)
+        if pitches.size:
+            # Per family present: its lowest and highest pitch, the range widened to them, the room left.
+            low = np.full(16, np.iinfo(np.int64).max)
+            high = np.full(16, np.iinfo(np.int64).min)
+            np.minimum.at(low, families, pitches)
+            np.maximum.at(high, families, pitches)
+            present = high >= low
+            low, high = low[present], high[present]
+            lowest = max(lowest, int((np.minimum(_FAMILY_LOW[present], low) - low).max()))
+            highest = min(highest, int((np.maximum(_FAMILY_HIGH[present], high) - high).min()))
+        for _, _, e in _keyed_events(piece):  # unmatched note messages and poly aftertouch
+            channel, note = _channel_and_note(e)
+            if channel != DRUM_CHANNEL:
+                lowest = max(lowest, -note)
+                highest = min(highest, 127 - note)
         return lowest, highest
 
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
@@ -126,10 +170,10 @@ class Transpose(MIDITransform):
         n = piece.notes
         pitched = n["channel"] != DRUM_CHANNEL
         n["pitch"] = np.where(pitched, n["pitch"] + offset, n["pitch"])
-        for kept in piece.events:
-            for e in kept:
-                if e.msg.type in ("note_on", "note_off", "polytouch") and e.msg.channel != DRUM_CHANNEL:
-                    e.msg = e.msg.copy(note=e.msg.note + offset)
+        for kept, i, e in _keyed_events(piece):
+            channel, note = _channel_and_note(e)
+            if channel != DRUM_CHANNEL:
+                kept[i] = _Event(e.tick, e.seq, e._peek().copy(note=note + offset))
         return piece
 
 
@@ -152,8 +196,9 @@ class DurationScale(MIDITransform):
 
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
         factor = float(rng.uniform(self.low, self.high))
-        tempos = [e.msg.tempo for e in piece.tempo_events()] or [DEFAULT_MSPQ]
-        first = float(piece.tempo_map().mspq[0])
+        events = piece.tempo_events()
+        tempos = [e.tempo() for e in events] or [DEFAULT_MSPQ]
+        first = float(piece.tempo_map(events).mspq[0])
         factor = min(factor, MAX_MSPQ / max(max(tempos), DEFAULT_MSPQ))
         # The first tempo is an integer after scaling; record the factor it got.
         self.parameters = {self.name: float(max(1, round(first * factor)) / first)}
@@ -164,15 +209,16 @@ class DurationScale(MIDITransform):
             return piece
         has_tick0 = False
         for kept in piece.events:
-            for e in kept:
-                if e.msg.type == "set_tempo":
+            for i, e in enumerate(kept):
+                if e.kind == "set_tempo":
                     has_tick0 |= e.tick == 0
-                    e.msg = e.msg.copy(tempo=min(MAX_MSPQ, max(1, round(e.msg.tempo * factor))))
+                    kept[i] = _tempo_event(e, min(MAX_MSPQ, max(1, round(e.tempo() * factor))))
         if not has_tick0:
             if not piece.events:
                 piece.events.append([])
-            tempo = mido.MetaMessage("set_tempo", tempo=round(DEFAULT_MSPQ * factor))
-            piece.events[0].insert(0, _Event(0, -1, tempo))
+            tempo = round(DEFAULT_MSPQ * factor)
+            msg = mido.MetaMessage("set_tempo", tempo=tempo)
+            piece.events[0].insert(0, _Event(0, -1, msg, raw=b"\xff\x51\x03" + tempo.to_bytes(3, "big")))
         return piece
 
 
@@ -197,10 +243,10 @@ class VelocityScale(MIDITransform):
             return piece
         n = piece.notes
         n["velocity"] = np.clip(np.rint(n["velocity"] * scale), 1, 127).astype(np.int64)
-        for kept in piece.events:
-            for e in kept:
-                if e.msg.type == "note_on" and e.msg.velocity > 0:
-                    e.msg = e.msg.copy(velocity=int(min(127, max(1, round(e.msg.velocity * scale)))))
+        for kept, i, e in _keyed_events(piece, ("note_on",)):
+            velocity = e.raw[2] if e.raw is not None else e._peek().velocity
+            if velocity > 0:
+                kept[i] = _Event(e.tick, e.seq, e._peek().copy(velocity=int(min(127, max(1, round(velocity * scale))))))
         return piece
 
 
@@ -269,8 +315,18 @@ class TimingJitter(MIDITransform):
         start, end = n["start"], n["end"]
         horizon = int(start.max()) + 1
         voice = n["channel"] * 128 + n["pitch"]
-        # One entry per (channel, pitch, onset): notes doubled at one tick move as one.
-        keys, first, inverse = np.unique(voice * horizon + start, return_index=True, return_inverse=True)
+        # One entry per (channel, pitch, onset): notes doubled at one tick move as one. This is
+        # np.unique(..., return_index=True, return_inverse=True) spelled out (the same stable sort),
+        # without its per-call overhead.
+        key = voice * horizon + start
+        order = key.argsort(kind="stable")
+        ordered = key[order]
+        new_key = np.empty(ordered.size, dtype=bool)
+        new_key[:1] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new_key[1:])
+        keys, first = ordered[new_key], order[new_key]
+        inverse = np.empty(ordered.size, dtype=np.intp)
+        inverse[order] = np.cumsum(new_key) - 1
         u_voice, u_start = keys // horizon, keys % horizon
         tempo = piece.tempo_map()
         target = tempo.ticks(tempo.seconds(u_start) + offsets[first] / 1000.0)
@@ -281,7 +337,7 @@ class TimingJitter(MIDITransform):
         # Split the gap between neighbouring onsets: order is kept, no two meet.
         hi[:-1] = np.where(same, u_start[:-1] + (gap - 1) // 2, hi[:-1])
         lo[1:] = np.where(same, u_start[1:] - gap // 2, lo[1:])
-        new_start = np.clip(moved, lo, hi)
+        new_start = np.minimum(np.maximum(moved, lo), hi)  # np.clip, for integers, without its wrapper
         nxt = np.full_like(new_start, np.iinfo(np.int64).max)
         nxt[:-1] = np.where(same, new_start[1:], nxt[:-1])
         shift = new_start[inverse] - start

@@ -21,6 +21,8 @@ same bytes as a clean one.
 """
 from __future__ import annotations
 
+import functools
+import json
 from collections import Counter
 from pathlib import PurePosixPath
 from typing import Any
@@ -46,7 +48,8 @@ from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, descr
 # The modules a variant's bytes go through, per kind: their source is part of
 # every cache key, so editing one remakes that kind's variants.
 _MODULES = {
-    "midi": ("penta_core.midi.piece", "penta_core.midi.tempo", "penta_core.augment.midi",
+    "midi": ("penta_core.midi.piece", "penta_core.midi.smf_read", "penta_core.midi.smf_write",
+             "penta_core.midi.tempo", "penta_core.augment.midi",
              "penta_core.augment.transform", "penta_core.augment.registry", "penta_core.engine.seeding"),
     "audio": ("penta_core.augment.audio", "penta_core.augment.transform",
               "penta_core.augment.registry", "penta_core.engine.seeding"),
@@ -124,6 +127,16 @@ def _key(parent: dict[str, Any], k: int, member: str, ranges: dict[str, Any], se
     })
 
 
+@functools.lru_cache(maxsize=8)
+def _midi_chain(ranges: str) -> MIDIAugmenter:
+    return MIDIAugmenter.from_params(json.loads(ranges))
+
+
+def _midi_augmenter(ranges: dict[str, Any]) -> MIDIAugmenter:
+    """The augmenter of ``ranges``, built once per worker (its transforms keep only the last draw)."""
+    return _midi_chain(json.dumps(ranges, sort_keys=True))
+
+
 def augment_parent(task: dict[str, Any]) -> list[dict[str, Any]]:
     """Worker entry point: make the listed variants of one parent; return their bytes.
 
@@ -146,11 +159,20 @@ def augment_parent(task: dict[str, Any]) -> list[dict[str, Any]]:
         raise ValueError(f"parent file {parent['location']} changed since import (sha256 differs)")
     results = []
     if parent["kind"] == "midi":
-        augmenter = MIDIAugmenter.from_params(task["ranges"])
+        augmenter = _midi_augmenter(task["ranges"])
         piece = MidiPiece.from_bytes(data)
-        for k in task["variants"]:
-            variant, record = augmenter.augment(piece, variant_rng(task["seed"], parent["id"], k))
-            results.append({"k": k, "data": variant.to_bytes(), "transform": record})
+        made, failure = [], None
+        try:
+            for k in task["variants"]:
+                made.append((k, *augmenter.augment(piece, variant_rng(task["seed"], parent["id"], k))))  # noqa: PERF401
+        except Exception as err:  # raised after the variants before it are written, as one by one
+            failure = err
+        # All variants serialised in one pass; the first that cannot be written raises, as one by one.
+        encoded = MidiPiece.to_bytes_many([variant for _, variant, _ in made])
+        if failure is not None:
+            raise failure
+        results = [{"k": k, "data": blob, "transform": record}
+                   for (k, _, record), blob in zip(made, encoded, strict=True)]
     elif parent["kind"] == "audio":
         audio_augmenter = AudioAugmenter.from_params(task["ranges"])
         samples, rate = load_audio(data)

@@ -1,4 +1,4 @@
-"""A MIDI file as paired notes in numpy arrays, and its fast reader and writer.
+"""A MIDI file as paired notes in numpy arrays, read and written byte for byte.
 
 :class:`MidiPiece` pairs note-on and note-off messages into notes held in
 numpy arrays and keeps every other event (tempo, programs, controllers,
@@ -7,20 +7,24 @@ by the edits made. Times stay in ticks throughout; seconds come from the
 tempo map (:meth:`MidiPiece.tempo_map`). It lives apart from the transforms
 because it is the MIDI file model they edit, not a transform: reading and
 writing Standard MIDI Files byte for byte is one concept, augmenting them
-another.
+another. The byte-level reader and writer live in :mod:`.smf_read` and
+:mod:`.smf_write`; mido reads what the fast reader leaves to it and encodes
+messages a transform replaced.
 """
 from __future__ import annotations
 
 import io
+import itertools
 import operator
-import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import mido
 import numpy as np
 
+from penta_core.midi.smf_read import Proto, Track, Unusual, channel_item, read_smf
+from penta_core.midi.smf_write import MAX_VLQ as MAX_VLQ  # re-exported: the writer's limit, where callers look
+from penta_core.midi.smf_write import encode_file_events, encode_files
 from penta_core.midi.tempo import TempoMap
 
 DRUM_CHANNEL = 9  # General MIDI percussion (channel 10, counted from 1)
@@ -31,29 +35,81 @@ _NOTE_FIELDS = (
 )
 
 
-@dataclass(slots=True)
 class _Event:
-    """A non-note event kept verbatim, at an absolute tick."""
+    """A non-note event kept verbatim, at an absolute tick.
 
-    tick: int
-    seq: int
-    msg: mido.Message | mido.MetaMessage
+    ``kind`` is mido's message type. An event read by the fast reader holds
+    the bytes the writer writes for it (``raw``) and a decoded prototype; its
+    mido message is made when first asked for. Reading ``msg`` hands out a
+    message the caller may edit, so the event then forgets its bytes and the
+    writer encodes the message; assigning ``msg`` replaces the event's content.
+    """
+
+    __slots__ = ("_msg", "_proto", "kind", "raw", "seq", "tick")
+
+    def __init__(self, tick: int, seq: int, msg: mido.Message | mido.MetaMessage | None = None, *,
+                 kind: str | None = None, raw: bytes | None = None, proto: Proto | None = None) -> None:
+        self.tick = tick
+        self.seq = seq
+        self._msg = msg
+        self._proto = proto
+        self.raw = raw  # with a message: the bytes it encodes to, when the caller knows them
+        self.kind = msg.type if msg is not None else kind
+
+    @property
+    def msg(self) -> mido.Message | mido.MetaMessage:
+        if self._msg is None:
+            cls, attributes = self._proto
+            msg = _new_message(cls)
+            vars(msg).update(attributes)
+            self._msg = msg
+        self.raw = None
+        return self._msg
+
+    @msg.setter
+    def msg(self, msg: mido.Message | mido.MetaMessage) -> None:
+        self._msg, self._proto, self.raw, self.kind = msg, None, None, msg.type
+
+    def shared(self) -> _Event:
+        """A new event of the same tick, position and content (the message, if made, is shared)."""
+        e = _new_message(_Event)
+        e.tick, e.seq, e.kind, e.raw = self.tick, self.seq, self.kind, self.raw
+        e._msg, e._proto = self._msg, self._proto
+        return e
+
+    def _peek(self) -> mido.Message | mido.MetaMessage:
+        """The message, made if need be, without handing it out (the bytes stay valid)."""
+        if self._msg is not None:
+            return self._msg
+        cls, attributes = self._proto
+        msg = _new_message(cls)
+        vars(msg).update(attributes)
+        return msg
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Event):
+            return NotImplemented
+        return (self.tick, self.seq, self._peek()) == (other.tick, other.seq, other._peek())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"_Event(tick={self.tick}, seq={self.seq}, msg={self._peek()!r})"
+
+    def tempo(self) -> int:
+        """Microseconds per quarter note of a ``set_tempo`` event, without making its message."""
+        raw = self.raw
+        if raw is not None and len(raw) == 6:
+            return (raw[3] << 16) | (raw[4] << 8) | raw[5]
+        return self._peek().tempo
 
 
+_new_message = object.__new__
 _EVENT_ORDER = operator.attrgetter("tick", "seq")
 
 
-@dataclass(slots=True)
-class _Track:
-    """One track as read: a delta per event, note messages flat, the other events whole."""
-
-    deltas: list[int]  # ticks since the previous event, for every event
-    notes: list[int]  # seq, status, note, velocity of each note-on/off message, one after another
-    others: list[tuple[int, Any]]  # (seq, mido message) of every other event
-
-
-def _split_track(items: list[tuple[int, Any]]) -> _Track:
-    """A :class:`_Track` from ``(delta, item)`` pairs, item a ``(status, note, velocity)`` tuple or a message."""
+def _split_track(items: list[tuple[int, Any]]) -> Track:
+    """A :class:`Track` from ``(delta, item)`` pairs, item a ``(status, note, velocity)`` tuple or a message."""
     deltas: list[int] = []
     notes: list[int] = []
     others: list[tuple[int, Any]] = []
@@ -63,7 +119,37 @@ def _split_track(items: list[tuple[int, Any]]) -> _Track:
             notes.extend((seq, *item))
         else:
             others.append((seq, item))
-    return _Track(deltas, notes, others)
+    return Track(deltas, notes, others)
+
+
+def _note_tuple(msg) -> tuple[int, int, int] | None:
+    if msg.type == "note_on":
+        return (0x90 | msg.channel, msg.note, msg.velocity)
+    if msg.type == "note_off":
+        return (0x80 | msg.channel, msg.note, msg.velocity)
+    return None
+
+
+def _event(tick: int, seq: int, item: Any) -> _Event:
+    """An event from what a reader gave: a ``(kind, raw, prototype)`` triple or a mido message."""
+    if item.__class__ is tuple:
+        kind, raw, proto = item
+        e = _new_message(_Event)
+        e.tick, e.seq, e.kind, e.raw, e._msg, e._proto = tick, seq, kind, raw, None, proto
+        return e
+    return _Event(tick, seq, item)
+
+
+def _program_change(item: Any) -> tuple[int, int] | None:
+    """``(channel, program)`` of a program change, else None."""
+    if item.__class__ is tuple:
+        if item[0] != "program_change":
+            return None
+        raw = item[1]
+        return raw[0] & 0x0F, raw[1]
+    if item.type != "program_change":
+        return None
+    return item.channel, item.program
 
 
 class MidiPiece:
@@ -106,8 +192,8 @@ class MidiPiece:
         ValueError : the file does not parse or uses SMPTE time division.
         """
         try:
-            file_type, tpq, tracks = _read_smf(data)
-        except _Unusual:
+            file_type, tpq, tracks = read_smf(data)
+        except Unusual:
             try:
                 mid = mido.MidiFile(file=io.BytesIO(data))
             except Exception as err:  # mido raises several types for malformed data
@@ -125,7 +211,7 @@ class MidiPiece:
         return cls.from_bytes(Path(path).read_bytes())
 
     @classmethod
-    def _from_tracks(cls, file_type: int, tpq: int, tracks: list[_Track]) -> MidiPiece:
+    def _from_tracks(cls, file_type: int, tpq: int, tracks: list[Track]) -> MidiPiece:
         """Pair the note messages of every track into notes and keep every other event.
 
         Pairing is first-in first-out per track, channel and pitch, done for
@@ -141,8 +227,9 @@ class MidiPiece:
         ticks = np.concatenate([np.cumsum(np.asarray(t.deltas, dtype=np.int64)) for t in tracks]) \
             if tracks else np.zeros(0, dtype=np.int64)
         counts = [len(t.notes) // 4 for t in tracks]
-        flat = [v for t in tracks for v in t.notes]
-        seq, status, pitch, velocity = np.array(flat, dtype=np.int64).reshape(-1, 4).T
+        flat = np.fromiter(itertools.chain.from_iterable(t.notes for t in tracks), dtype=np.int64,
+                           count=4 * sum(counts))
+        seq, status, pitch, velocity = flat.reshape(-1, 4).T
         track = np.repeat(np.arange(len(tracks), dtype=np.int64), counts)
         tick = ticks[event_base[track] + seq]
         channel = status & 0x0F
@@ -183,9 +270,10 @@ class MidiPiece:
         changes = []
         for t_index, t in enumerate(tracks):
             for at, item in t.others:
-                if item.type == "program_change":
-                    first_program.setdefault(item.channel, item.program)
-                    changes.append((((t_index * 16 + item.channel) << 32) | at, item.program))
+                change = _program_change(item)
+                if change is not None:
+                    first_program.setdefault(change[0], change[1])
+                    changes.append((((t_index * 16 + change[0]) << 32) | at, change[1]))
         program = np.array([first_program.get(c, 0) for c in range(16)], dtype=np.int64)[channel[pair_on]]
         if changes:
             changes.sort()
@@ -204,14 +292,12 @@ class MidiPiece:
         events: list[list[_Event]] = []
         for t_index, t in enumerate(tracks):
             tick_of = ticks[event_base[t_index]:event_base[t_index + 1]].tolist()
-            events.append([_Event(tick_of[at], at, item) for at, item in t.others])
+            events.append([_event(tick_of[at], at, item) for at, item in t.others])
         odd = np.flatnonzero(lonely | dangling)
         for i in odd.tolist():  # unpaired note messages stay plain events, as in the source
-            if lonely[i]:
-                msg = mido.Message.from_bytes([int(status[i]), int(pitch[i]), int(velocity[i])])
-            else:
-                msg = mido.Message("note_on", channel=int(channel[i]), note=int(pitch[i]), velocity=int(velocity[i]))
-            events[int(track[i])].append(_Event(int(tick[i]), int(seq[i]), msg))
+            # A dangling note-on has a velocity above 0, so its status is a note-on's either way.
+            item = channel_item(bytes((int(status[i]), int(pitch[i]), int(velocity[i]))))
+            events[int(track[i])].append(_event(int(tick[i]), int(seq[i]), item))
         for t_index in set(track[odd].tolist()):
             events[t_index].sort(key=_EVENT_ORDER)
         order = np.lexsort((notes["on_seq"], notes["start"], notes["track"]))
@@ -223,27 +309,24 @@ class MidiPiece:
 
         Events at one tick keep their original order, except that note-offs
         come first so that a note ending where the next one of the same pitch
-        begins is never read as ending the new note. Notes are encoded
-        directly (mido's per-message objects and checks cost more than the
-        transforms); other events use mido's own encoding. A track of many
-        events is ordered and encoded with array operations
-        (:func:`_encode_track`), a short one event by event
-        (:func:`_encode_track_events`); both give the same bytes.
+        begins is never read as ending the new note. The whole file is
+        encoded in one pass of array operations (:func:`.smf_write.encode_file`);
+        what that declines (a negative tick, a value beyond a byte, a delta
+        beyond the MIDI maximum) goes through the event by event encoder,
+        which writes it or raises as it always did.
         """
-        n = self.notes
-        by_track = np.argsort(n["track"], kind="stable")
-        bounds = np.searchsorted(n["track"][by_track], np.arange(len(self.events) + 1)).tolist()
-        out = [b"MThd" + struct.pack(">IHHH", 6, self.file_type, len(self.events), self.ticks_per_beat)]
-        for t_index, kept in enumerate(self.events):
-            idx = by_track[bounds[t_index]:bounds[t_index + 1]]
-            notes = {name: n[name][idx] for name in _WRITTEN_FIELDS}
-            body = None
-            if idx.size >= _ARRAY_TRACK:
-                body = _encode_track(kept, notes)
-            if body is None:
-                body = _encode_track_events(kept, notes)
-            out += [b"MTrk", struct.pack(">I", len(body)), body]
-        return b"".join(out)
+        return MidiPiece.to_bytes_many([self])[0]
+
+    @staticmethod
+    def to_bytes_many(pieces: list[MidiPiece]) -> list[bytes]:
+        """``[p.to_bytes() for p in pieces]`` in one pass of array operations (cheaper per piece).
+
+        Raises what the first piece that cannot be written raises in :meth:`to_bytes`.
+        """
+        found = encode_files([(p.file_type, p.ticks_per_beat, p.events, p.notes) for p in pieces])
+        return [data if data is not None
+                else encode_file_events(p.file_type, p.ticks_per_beat, p.events, p.notes)
+                for p, data in zip(pieces, found, strict=True)]
 
     def copy(self) -> MidiPiece:
         """An independent copy.
@@ -254,7 +337,7 @@ class MidiPiece:
         return MidiPiece(
             self.ticks_per_beat, self.file_type,
             {name: array.copy() for name, array in self.notes.items()},
-            [[_Event(e.tick, e.seq, e.msg) for e in kept] for kept in self.events],
+            [[e.shared() for e in kept] for kept in self.events],
         )
 
     # -- queries --------------------------------------------------------------
@@ -269,336 +352,19 @@ class MidiPiece:
         from all of them (not only from the first track).
         """
         found = [(e.tick, t, e.seq, e) for t, kept in enumerate(self.events)
-                 for e in kept if e.msg.type == "set_tempo"]
+                 for e in kept if e.kind == "set_tempo"]
         found.sort(key=lambda r: r[:3])
         return [r[3] for r in found]
 
-    def tempo_map(self) -> TempoMap:
-        """The tick ↔ seconds map of the piece, from the tempo events of every track."""
-        events = self.tempo_events()
+    def tempo_map(self, events: list[_Event] | None = None) -> TempoMap:
+        """The tick ↔ seconds map of the piece, from the tempo events of every track.
+
+        ``events``: :meth:`tempo_events`, when the caller already has them.
+        """
+        if events is None:
+            events = self.tempo_events()
         return TempoMap(np.array([e.tick for e in events], dtype=np.int64),
-                        np.array([e.msg.tempo for e in events], dtype=np.int64), self.ticks_per_beat)
+                        np.array([e.tempo() for e in events], dtype=np.int64), self.ticks_per_beat)
 
     def keep_notes(self, mask: np.ndarray) -> None:
         self.notes = {name: array[mask] for name, array in self.notes.items()}
-
-
-# -- a fast Standard MIDI File reader ------------------------------------------------
-class _Unusual(Exception):
-    """Content the fast reader leaves to mido (which then accepts or refuses it)."""
-
-
-def _note_tuple(msg) -> tuple[int, int, int] | None:
-    if msg.type == "note_on":
-        return (0x90 | msg.channel, msg.note, msg.velocity)
-    if msg.type == "note_off":
-        return (0x80 | msg.channel, msg.note, msg.velocity)
-    return None
-
-
-_DATA_LENGTH = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
-
-
-def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:
-    value = 0
-    for _ in range(4):
-        byte = data[pos]
-        pos += 1
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value, pos
-    raise _Unusual("variable-length number longer than 4 bytes")
-
-
-def _channel_message(status: int, body: bytes) -> mido.Message:
-    """``mido.Message.from_bytes([status, *body])``, from a cache of decoded attribute dicts.
-
-    mido checks and decodes every message it builds; the same few controller
-    and program messages recur throughout a file, so each distinct one is
-    decoded by mido once and later copies get its attributes directly.
-    """
-    key = (status, body)
-    attributes = _DECODED.get(key)
-    if attributes is None:
-        attributes = vars(mido.Message.from_bytes([status, *body]))
-        if len(_DECODED) < _DECODED_LIMIT:
-            _DECODED[key] = attributes
-    msg = _new_message(mido.Message)
-    vars(msg).update(attributes)
-    return msg
-
-
-_DECODED: dict[tuple[int, bytes], dict] = {}
-_DECODED_LIMIT = 1 << 16
-_new_message = object.__new__
-
-
-def _read_smf(data: bytes) -> tuple[int, int, list[_Track]]:
-    """``(type, ticks per beat, tracks)`` as mido would read them, without mido's per-message cost.
-
-    Raises :class:`_Unusual` on anything beyond well-formed channel, meta and
-    SysEx events in well-formed chunks.
-    """
-    from mido.midifiles.meta import build_meta_message
-
-    try:
-        if data[:4] != b"MThd":
-            raise _Unusual("no MThd")
-        size = struct.unpack(">I", data[4:8])[0]
-        if size < 6:
-            raise _Unusual("short header")
-        file_type, n_tracks, tpq = struct.unpack(">hhh", data[8:14])
-        pos = 8 + size
-        tracks = []
-        for _ in range(n_tracks):
-            if data[pos:pos + 4] != b"MTrk":
-                raise _Unusual("no MTrk")
-            length = struct.unpack(">I", data[pos + 4:pos + 8])[0]
-            pos += 8
-            end = pos + length
-            if end > len(data):
-                raise _Unusual("truncated track")
-            deltas: list[int] = []
-            notes: list[int] = []
-            others: list[tuple[int, Any]] = []
-            add_delta, add_note, add_other = deltas.append, notes.extend, others.append
-            running = None
-            seq = -1
-            while pos < end:
-                seq += 1
-                delta = data[pos]
-                pos += 1
-                if delta >= 0x80:  # most deltas fit in one byte
-                    delta, pos = _read_vlq(data, pos - 1)
-                add_delta(delta)
-                status = data[pos]
-                if status < 0x80:  # running status: the byte is data
-                    if running is None:
-                        raise _Unusual("running status without a status")
-                    status = running
-                else:
-                    pos += 1
-                if status < 0xA0:  # note-off or note-on: the bulk of a file
-                    note, velocity = data[pos], data[pos + 1]
-                    pos += 2
-                    if note > 0x7F or velocity > 0x7F:
-                        raise _Unusual("bad data byte")
-                    running = status
-                    add_note((seq, status, note, velocity))
-                    continue
-                if status == 0xFF:
-                    meta_type = data[pos]
-                    n, pos = _read_vlq(data, pos + 1)
-                    payload = data[pos:pos + n]
-                    pos += n
-                    add_other((seq, build_meta_message(meta_type, list(payload), 0)))
-                    continue
-                if status == 0xF0:
-                    n, pos = _read_vlq(data, pos)
-                    payload = data[pos:pos + n]
-                    pos += n
-                    if payload[-1:] == b"\xf7":
-                        payload = payload[:-1]
-                    add_other((seq, mido.Message("sysex", data=list(payload))))
-                    running = None
-                    continue
-                n = _DATA_LENGTH.get(status & 0xF0)
-                if n is None:
-                    raise _Unusual(f"status byte {status:#x}")
-                body = data[pos:pos + n]
-                pos += n
-                if len(body) < n or max(body) > 0x7F:
-                    raise _Unusual("bad data byte")
-                running = status
-                add_other((seq, _channel_message(status, body)))
-            if pos != end:
-                raise _Unusual("event runs past its track")
-            tracks.append(_Track(deltas, notes, others))
-        return file_type, tpq, tracks
-    except (IndexError, struct.error, ValueError, TypeError, KeyError) as err:
-        raise _Unusual(str(err)) from None
-
-
-# -- writer helpers --------------------------------------------------------------
-_ONE_BYTE = [bytes((v,)) for v in range(128)]
-
-
-MAX_VLQ = 0x0FFFFFFF  # four bytes: the largest delta time or length a MIDI file can hold
-
-
-def _vlq(value: int) -> bytes:
-    """MIDI variable-length quantity: 7 bits per byte, high bit set on all but the last.
-
-    Raises ``ValueError`` above :data:`MAX_VLQ` (a stretched huge delta, say):
-    such a file would not read back, so the variant fails instead of being written.
-    """
-    if value < 0x80:
-        return _ONE_BYTE[value]
-    if value > MAX_VLQ:
-        raise ValueError(f"delta time of {value} ticks exceeds the MIDI maximum of {MAX_VLQ}")
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
-# -- the track encoders ---------------------------------------------------------------
-_WRITTEN_FIELDS = ("channel", "pitch", "start", "end", "velocity", "off_velocity", "on_seq", "off_seq",
-                   "off_is_note_on")
-_ARRAY_TRACK = 128  # from this many notes on, a track is encoded with array operations (measured crossover)
-_END_OF_TRACK = b"\xff\x2f\x00"
-_ROW_ORDER = operator.itemgetter(0, 1, 2)
-
-
-def _encode_track_events(kept: list[_Event], notes: dict[str, np.ndarray]) -> bytes:
-    """The body of one track (without its chunk header), built event by event."""
-    rows: list[tuple[int, int, int, Any]] = []
-    end_of_track = 0
-    for e in kept:
-        if e.msg.type == "end_of_track":  # written once, last, where the source had it
-            end_of_track = max(end_of_track, e.tick)
-        else:
-            rows.append((e.tick, 1, e.seq, e.msg))
-    channel, pitch = notes["channel"], notes["pitch"]
-    start, end = notes["start"], notes["end"]
-    ons = zip((0x90 | channel).tolist(), pitch.tolist(), notes["velocity"].tolist(), strict=True)
-    offs = zip((np.where(notes["off_is_note_on"], 0x90, 0x80) | channel).tolist(), pitch.tolist(),
-               notes["off_velocity"].tolist(), strict=True)
-    ones = [1] * channel.size
-    rows += zip(start.tolist(), ones, notes["on_seq"].tolist(), ons, strict=True)
-    # A zero-length note keeps its off after its on (same priority, later seq).
-    rows += zip(end.tolist(), (end <= start).astype(np.int64).tolist(), notes["off_seq"].tolist(), offs, strict=True)
-    rows.sort(key=_ROW_ORDER)
-    body = bytearray()
-    previous, running = 0, None
-    for tick, _, _, item in rows:
-        delta = tick - previous
-        body += _ONE_BYTE[delta] if 0 <= delta < 0x80 else _vlq(delta)
-        previous = tick
-        if item.__class__ is tuple:
-            if item[0] == running:
-                body += bytes(item[1:])
-            else:
-                body += bytes(item)
-                running = item[0]
-            continue
-        if item.is_meta:
-            body += bytes(item.bytes())
-            running = None
-        elif item.type == "sysex":
-            body += b"\xf0" + _vlq(len(item.data) + 1) + bytes(item.data) + b"\xf7"
-            running = None
-        else:
-            encoded = item.bytes()
-            body += bytes(encoded[1:] if encoded[0] == running else encoded)
-            running = encoded[0] if encoded[0] < 0xF0 else None
-    body += _vlq(max(end_of_track - previous, 0)) + _END_OF_TRACK
-    return bytes(body)
-
-
-def _encode_track(kept: list[_Event], notes: dict[str, np.ndarray]) -> bytes | None:
-    """:func:`_encode_track_events` with array operations: the same bytes, or None when it cannot say.
-
-    Rows are every kept event (in list order) then each note's on and off;
-    a stable sort by (tick, priority, seq) gives the writing order. Running
-    status drops a channel message's status byte when the row before was a
-    channel message with the same status. Meta, SysEx and system messages
-    are copied in as the bytes mido encodes for them. None (so the event by
-    event encoder runs and behaves as it always did) when a delta would be
-    negative or a note value would not fit in a byte.
-    """
-    ticks, seqs, status, first, second, size, blobs = [], [], [], [], [], [], {}
-    end_of_track = 0
-    try:
-        for e in kept:
-            msg = e.msg
-            kind = msg.type
-            if kind == "end_of_track":
-                end_of_track = max(end_of_track, e.tick)
-                continue
-            if msg.is_meta:
-                blob = bytes(msg.bytes())
-            elif kind == "sysex":
-                blob = b"\xf0" + _vlq(len(msg.data) + 1) + bytes(msg.data) + b"\xf7"
-            else:
-                encoded = msg.bytes()
-                if encoded[0] < 0xF0 and len(encoded) in (2, 3) and max(encoded) < 0x100:
-                    ticks.append(e.tick)
-                    seqs.append(e.seq)
-                    status.append(encoded[0])
-                    first.append(encoded[1])
-                    second.append(encoded[-1])
-                    size.append(len(encoded) - 1)
-                    continue
-                blob = bytes(encoded)
-            blobs[len(ticks)] = blob
-            ticks.append(e.tick)
-            seqs.append(e.seq)
-            status.append(-1)
-            first.append(0)
-            second.append(0)
-            size.append(len(blob))
-    except ValueError:  # a value that does not fit: the event by event encoder says which, where it always did
-        return None
-    n_kept, n_notes = len(ticks), notes["pitch"].size
-    channel = notes["channel"]
-    on_status = channel | 0x90
-    off_status = channel | np.where(notes["off_is_note_on"], 0x90, 0x80)
-    if n_notes and int(np.bitwise_or.reduce(on_status | off_status | notes["pitch"] | notes["velocity"]
-                                            | notes["off_velocity"])) & ~0xFF:
-        return None  # a value outside a byte (or negative)
-
-    def rows(kept_values: list, on: np.ndarray, off: np.ndarray) -> np.ndarray:
-        """Kept events' values, then each note's on and off value, interleaved."""
-        out = np.empty(n_kept + 2 * n_notes, dtype=np.int64)
-        out[:n_kept] = kept_values
-        out[n_kept::2] = on
-        out[n_kept + 1::2] = off
-        return out
-
-    tick = rows(ticks, notes["start"], notes["end"])
-    order = np.lexsort((rows(seqs, notes["on_seq"], notes["off_seq"]),
-                        rows([1] * n_kept, 1, notes["end"] <= notes["start"]), tick))
-    tick = tick[order]
-    if tick.size and tick[0] < 0:
-        return None
-    stat = rows(status, on_status, off_status)[order]
-    pitch = notes["pitch"]
-    data1 = rows(first, pitch, pitch)[order]
-    data2 = rows(second, notes["velocity"], notes["off_velocity"])[order]
-    length = rows(size, 2, 2)[order]
-
-    delta = tick.copy()
-    delta[1:] -= tick[:-1]
-    if delta.size and delta.max() > MAX_VLQ:
-        _vlq(int(delta[np.argmax(delta > MAX_VLQ)]))  # raises the encoder's own error
-    n_vlq = 1 + (delta >= 1 << 7) + (delta >= 1 << 14) + (delta >= 1 << 21)
-    channel_row = stat >= 0
-    with_status = channel_row.copy()  # running status: no status byte after a channel message of the same status
-    with_status[1:] &= stat[1:] != stat[:-1]
-    # Each row as up to seven bytes (four of delta, status, two of data) and which of them it has;
-    # the chosen bytes in row order are the track body, less meta and SysEx bytes, inserted after.
-    grid = np.zeros((tick.size, 7), dtype=np.int64)
-    has = np.zeros((tick.size, 7), dtype=bool)
-    for k in range(4):
-        shift = 7 * (n_vlq - 1 - k)
-        grid[:, k] = (delta >> np.maximum(shift, 0)) & 0x7F | (shift > 0) << 7
-        has[:, k] = shift >= 0
-    grid[:, 4], grid[:, 5], grid[:, 6] = stat, data1, data2
-    has[:, 4], has[:, 5] = with_status, channel_row
-    has[:, 6] = channel_row & (length == 2)
-    body = grid[has].astype(np.uint8).tobytes()
-    if blobs:
-        row_of = np.empty(order.size, dtype=np.int64)
-        row_of[order] = np.arange(order.size)
-        row_end = np.cumsum(np.count_nonzero(has, axis=1))  # body bytes up to the end of each row
-        pieces, done = [], 0
-        for row, blob in sorted((int(row_of[i]), blob) for i, blob in blobs.items()):
-            split = int(row_end[row])  # a meta or SysEx row holds only its delta so far
-            pieces += [body[done:split], blob]
-            done = split
-        body = b"".join([*pieces, body[done:]])
-    last = int(tick[-1]) if tick.size else 0
-    return body + _vlq(max(end_of_track - last, 0)) + _END_OF_TRACK
