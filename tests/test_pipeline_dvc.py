@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 
 import pytest
@@ -100,3 +101,15 @@ def test_editing_a_module_marks_exactly_the_stages_that_import_it(built, module,
     finally:
         path.write_bytes(original)
     assert _changed_stages(built[1]) == set()
+
+
+def test_bytecode_beside_the_code_changes_no_stage(built):
+    """Python writes ``__pycache__/*.pyc`` into the package folders the stages depend on; DVC must not count them."""
+    package = built[1] / "penta_core"
+    run([sys.executable, "-m", "compileall", "-q", str(package)], built[1])
+    try:
+        assert any(package.rglob("*.pyc"))
+        assert _changed_stages(built[1]) == set()
+    finally:
+        for cache in list(package.rglob("__pycache__")):
+            shutil.rmtree(cache)
