@@ -226,10 +226,11 @@ class _Worker:
 
 
 class _ChunkSizer:
-    """Chunk sizes: one item until a time is measured, then toward TARGET_CHUNK_S, at most doubling each time."""
+    """Chunk sizes: one item until a time is measured, then toward ``target_s``, at most doubling each time."""
 
-    def __init__(self, fixed: int | None):
+    def __init__(self, fixed: int | None, target_s: float = TARGET_CHUNK_S):
         self.fixed = fixed
+        self.target_s = target_s
         self.item_s: float | None = None
         self.last = 1
 
@@ -244,7 +245,7 @@ class _ChunkSizer:
             return self.fixed
         if self.item_s is None:
             return 1
-        wanted = int(TARGET_CHUNK_S / max(self.item_s, 1e-7))
+        wanted = int(self.target_s / max(self.item_s, 1e-7))
         self.last = max(1, min(wanted, MAX_CHUNK, 2 * self.last))
         return self.last
 

@@ -1,0 +1,294 @@
+"""Run a function over many items on a Dask cluster, with the guarantees of the local pool.
+
+The contract is :func:`~penta_core.engine.parallel.supervised_map`'s: yield
+``(index, Outcome)`` as items finish; an item that raises, crashes its worker
+or outlives its time-out is a failed :class:`Outcome` with a one-line reason,
+and the run goes on.
+
+- Chunks: a task carries a chunk of ``(index, item)`` pairs. With
+  ``chunk_size`` None a chunk starts at one item and grows, from the measured
+  item times, toward :data:`TARGET_TASK_S` of work, so the scheduler's few
+  milliseconds per task stay a small share.
+- Memory: items are read lazily and at most :data:`TASKS_PER_THREAD` tasks per
+  worker thread are in flight; a result is taken as soon as its task finishes
+  and released on the cluster at once. Nothing is gathered at the end.
+- Crashes: a worker that dies (a segfault in a native parser, a SIGKILL) is
+  replaced by its nanny and Dask runs its task again elsewhere; only after
+  ``distributed.scheduler.allowed-failures`` deaths does the task fail with
+  ``KilledWorker``. A chunk that fails so runs again one item a task, so the
+  failure is charged to the one item that causes it, and the others finish.
+  A rerun computes the same bytes (randomness is per sample), and every index
+  is yielded once.
+- Time-outs: while a task runs, its worker notes which item it is on and
+  since when (:func:`_run_chunk`); the client asks every
+  :data:`POLL_S` seconds. An item past ``timeout_s`` is failed, its task
+  cancelled, the rest of its chunk runs again one item a task, and its
+  worker is restarted (retired, without a nanny) so the hung thread does not
+  hold the slot for ever.
+- Writes: tasks only return values; the stage process alone writes the dataset.
+- Inputs: tasks carry what the stage's items carry, which is paths (a source
+  file, a shard and a member's offset), never file bytes: every worker must
+  see the source and dataset folders at the same paths (README, Engine).
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from penta_core.core.cluster import check_scheduler
+from penta_core.core.errors import ClusterError
+from penta_core.engine.parallel import Outcome, _ChunkSizer, _strip, one_line
+
+# Work per task once item times are known: a task costs the scheduler a few
+# milliseconds, so this keeps its share around 1-2%, and the last tasks still end together.
+TARGET_TASK_S = 0.25
+# Tasks in flight per worker thread: enough that a worker never waits for the next
+# task, few enough that items read ahead of their results stay bounded.
+TASKS_PER_THREAD = 3
+# How often the client asks the workers which item they are on, when there is a time-out.
+POLL_S = 0.5
+# How often the number of worker threads is asked again (workers join and leave).
+THREADS_REFRESH_S = 2.0
+# A worker that cannot be reached in this long is given up on when asked about progress.
+CONNECT_TIMEOUT = "10s"
+KILLED_REASON = "worker crashed (every Dask worker that ran it died: KilledWorker)"
+
+# In a worker process: chunk token -> (position in the chunk of the item running, its start).
+_RUNNING: dict[str, tuple[int, float]] = {}
+
+
+def _run_chunk(func: Callable[[Any], Any], token: str, chunk: list[tuple[int, Any]]
+               ) -> tuple[list[tuple[int, Outcome]], float]:
+    """Worker side: run ``func`` on each item of ``chunk``; ``([(index, Outcome)], seconds of work)``."""
+    done: list[tuple[int, Outcome]] = []
+    seconds = 0.0
+    try:
+        for position, (index, item) in enumerate(chunk):
+            begin = time.monotonic()
+            _RUNNING[token] = (position, begin)
+            try:
+                outcome = Outcome(True, func(item))
+            except Exception as err:  # the item failed, not the worker
+                outcome = Outcome(False, reason=one_line(err))
+            seconds += time.monotonic() - begin
+            done.append((index, outcome))
+    finally:
+        _RUNNING.pop(token, None)
+    return done, seconds
+
+
+def _running() -> dict[str, tuple[int, float]]:
+    """Worker side: ``token -> (position, seconds it has run)`` for the items running now."""
+    now = time.monotonic()
+    return {token: (position, now - begin) for token, (position, begin) in list(_RUNNING.items())}
+
+
+@contextlib.contextmanager
+def connect(scheduler: str = "", workers: int = 1) -> Iterator[Any]:
+    """A ``distributed.Client`` of the scheduler at ``scheduler``, or of a ``LocalCluster`` started here.
+
+    The local cluster listens on 127.0.0.1 only, has ``workers`` worker
+    processes of one thread each, no dashboard, and workers that may start
+    processes of their own (``distributed.worker.daemon: False``).
+    """
+    try:
+        import dask
+        import distributed
+    except ImportError:
+        raise ClusterError("engine.executor: dask needs the dask extra: pip install 'penta_core[dask]'") from None
+    if scheduler:
+        check_scheduler(scheduler)
+        try:
+            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except OSError as err:
+            raise ClusterError(f"engine.scheduler: cannot connect to the Dask scheduler at {scheduler} "
+                               f"({one_line(err)})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    # A worker that starts processes (the numba warm-up, FluidSynth) must not be a daemon process.
+    # Saturation 1.0: a one-thread worker holds one task, so a death reschedules only the task it ran.
+    with dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.worker-saturation": 1.0}):
+        cluster = distributed.LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None,
+                                           silence_logs=logging.ERROR)
+        try:
+            client = distributed.Client(cluster, set_as_default=False)
+            try:
+                yield client
+            finally:
+                client.close()
+        finally:
+            cluster.close()
+
+
+def dask_map(
+    func: Callable[[Any], Any],
+    items: Iterable[Any],
+    *,
+    scheduler: str = "",
+    workers: int = 1,
+    timeout_s: float | None = None,
+    desc: str | None = None,
+    total: int | None = None,
+    relative_to: Iterable[str | os.PathLike] = (),
+    chunk_size: int | None = None,
+    client: Any = None,
+) -> Iterator[tuple[int, Outcome]]:
+    """Yield ``(index, Outcome)`` for each item, in completion order, computed on a Dask cluster.
+
+    Parameters
+    ----------
+    func : a module-level function of one argument; every worker must be able to import its module.
+    items : any iterable; read lazily.
+    scheduler : ``tcp://host:port`` of a running scheduler, or ``""`` for a
+        ``LocalCluster`` of ``workers`` processes started (and stopped) here.
+    workers : processes of the local cluster (ignored with ``scheduler``).
+    timeout_s : per-item limit; a slower item fails and its worker is restarted.
+    desc, total : label and length of the progress bar (shown on a terminal only).
+    relative_to : folders cut out of failure reasons.
+    chunk_size : items per task; None adapts toward :data:`TARGET_TASK_S` of work a task.
+    client : a ``distributed.Client`` to use as it is (``scheduler`` and ``workers`` are then ignored).
+    """
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                   or chunk_size < 1):
+        raise ValueError(f"chunk_size: expected a whole number >= 1 or None, got {chunk_size!r}")
+    return _dask_map(func, items, scheduler, workers, timeout_s, desc, total, relative_to, chunk_size, client)
+
+
+def _dask_map(func, items, scheduler, workers, timeout_s, desc, total, relative_to, chunk_size, client
+              ) -> Iterator[tuple[int, Outcome]]:
+    source = iter(enumerate(items))
+    try:
+        first = next(source)
+    except StopIteration:
+        return  # nothing to do: start no cluster
+    source = itertools.chain([first], source)
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(connect(scheduler, workers))
+        yield from _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_size)
+
+
+def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_size
+            ) -> Iterator[tuple[int, Outcome]]:
+    import distributed
+    from distributed.scheduler import KilledWorker
+    from tqdm import tqdm
+
+    prefixes = sorted({p for f in relative_to for p in (f"{os.fspath(f)}/", f"{os.path.realpath(f)}/")},
+                      key=len, reverse=True)
+    sizer = _ChunkSizer(chunk_size, TARGET_TASK_S)
+    again: deque[tuple[int, Any]] = deque()  # items to run once more, one per task
+    in_flight: dict[Any, tuple[str, list[tuple[int, Any]]]] = {}  # future -> (token, chunk)
+    yielded: set[int] = set()
+    label = (desc or "item").replace(" ", "_")
+    threads, threads_at = 1, -THREADS_REFRESH_S
+    polled_at = time.monotonic()
+    exhausted = False
+    bar = tqdm(total=total, desc=desc, disable=None, unit="file", leave=False)
+
+    def submit(chunk: list[tuple[int, Any]]) -> None:
+        token = uuid.uuid4().hex
+        future = client.submit(_run_chunk, func, token, chunk, key=f"{label}-{token}", pure=False)
+        in_flight[future] = (token, chunk)
+
+    def finish(index: int, outcome: Outcome) -> tuple[int, Outcome] | None:
+        if index in yielded:  # never twice, whatever Dask ran twice
+            return None
+        yielded.add(index)
+        bar.update(1)
+        if not outcome.ok and prefixes and outcome.reason:
+            outcome = Outcome(False, reason=_strip(outcome.reason, prefixes))
+        return index, outcome
+
+    try:
+        while True:
+            now = time.monotonic()
+            if now - threads_at >= THREADS_REFRESH_S:
+                threads = max(1, sum(client.nthreads().values()))
+                threads_at = now
+            while len(in_flight) < TASKS_PER_THREAD * threads:
+                if again:
+                    submit([again.popleft()])
+                    continue
+                chunk = [] if exhausted else list(itertools.islice(source, sizer.next()))
+                if not chunk:
+                    exhausted = True
+                    break
+                submit(chunk)
+            if not in_flight:
+                return
+            wait_s = min(POLL_S, THREADS_REFRESH_S) if timeout_s else THREADS_REFRESH_S
+            try:
+                with client.as_current():
+                    done = distributed.wait(list(in_flight), timeout=wait_s, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                done = set()
+            for future in done:
+                token, chunk = in_flight.pop(future)
+                if future.status == "finished":
+                    results, seconds = future.result()
+                    sizer.measured(len(results), seconds)
+                    finished = results
+                else:
+                    err = future.exception() if future.status == "error" else None
+                    finished = []
+                    if len(chunk) > 1:  # find the item to blame: each runs again alone
+                        again.extend(chunk)
+                    elif isinstance(err, KilledWorker):
+                        finished = [(chunk[0][0], Outcome(False, reason=KILLED_REASON))]
+                    else:
+                        reason = one_line(err) if err is not None else f"task {future.status}"
+                        finished = [(chunk[0][0], Outcome(False, reason=reason))]
+                future.release()
+                for index, outcome in finished:
+                    result = finish(index, outcome)
+                    if result is not None:
+                        yield result
+            if timeout_s and time.monotonic() - polled_at >= POLL_S:
+                polled_at = time.monotonic()
+                for result in _time_outs(client, in_flight, again, timeout_s):
+                    result = finish(*result)
+                    if result is not None:
+                        yield result
+    finally:
+        bar.close()
+        for future in in_flight:
+            future.cancel()
+
+
+def _time_outs(client, in_flight, again, timeout_s) -> list[tuple[int, Outcome]]:
+    """Fail the items running past ``timeout_s``; cancel their tasks, rerun the rest, restart their workers."""
+    by_token = {token: future for future, (token, _) in in_flight.items()}
+    reports = client.run(_running, on_error="return")
+    failed: list[tuple[int, Outcome]] = []
+    hung_workers = []
+    for address, running in reports.items():
+        if isinstance(running, BaseException):
+            continue  # a worker dying now: Dask reschedules its task
+        for token, (position, seconds) in running.items():
+            future = by_token.get(token)
+            if future is None or seconds < timeout_s or future.done():
+                continue
+            _, chunk = in_flight.pop(future)
+            future.cancel()
+            failed.append((chunk[position][0], Outcome(False, reason=f"timed out after {timeout_s:g} s")))
+            again.extend(chunk[:position] + chunk[position + 1:])  # their results went with the task
+            hung_workers.append(address)
+    if hung_workers:
+        try:
+            client.restart_workers(hung_workers)
+        except Exception:  # no nanny to restart it: take it out of the cluster instead
+            with contextlib.suppress(Exception):
+                client.retire_workers(hung_workers, close_workers=True)
+    return failed
