@@ -28,3 +28,10 @@ def slow_square(n: int) -> int:
 
 def nothing(n: int) -> None:
     return None
+
+
+def square_or_refuse(n: int) -> int:
+    """Raises on 3; squares the rest."""
+    if n == 3:
+        raise ValueError("three is refused")
+    return n * n

@@ -36,18 +36,35 @@ def parse_address(address: str) -> tuple[str, str, int]:
 
 
 def check_scheduler(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """Raise :class:`ClusterError` (one line) unless a TCP connect to ``address`` succeeds within ``timeout_s``."""
-    _, host, port = parse_address(address)
+    """Raise :class:`ClusterError` (one line) unless a Dask scheduler answers at ``address`` within ``timeout_s``.
+
+    A connect alone is not enough: a proxy or a firewall may accept any
+    connection. A Dask server speaks first on a ``tcp://`` connection (its
+    handshake: a message of a few dozen bytes whose first 8 give its length),
+    so nothing, or something else, within the time-out is no scheduler. On
+    ``tls://`` the client speaks first, so the connect is all that is checked.
+    """
+    scheme, host, port = parse_address(address)
+    fix = "start it (dask scheduler) or fix the address"
+    header = None
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            pass
+        with socket.create_connection((host, port), timeout=timeout_s) as sock:
+            if scheme == "tcp":
+                sock.settimeout(timeout_s)
+                header = b""
+                while len(header) < 8:
+                    got = sock.recv(8 - len(header))
+                    if not got:
+                        break
+                    header += got
     except socket.timeout:
-        raise ClusterError(f"engine.scheduler: no answer from the Dask scheduler at {address} within "
-                           f"{timeout_s:g} s; start it (dask scheduler) or fix the address") from None
+        raise ClusterError(f"engine.scheduler: no answer from a Dask scheduler at {address} within "
+                           f"{timeout_s:g} s; {fix}") from None
     except OSError as err:
         why = err.strerror or type(err).__name__
-        raise ClusterError(f"engine.scheduler: cannot reach the Dask scheduler at {address} ({why}); "
-                           "start it (dask scheduler) or fix the address") from None
+        raise ClusterError(f"engine.scheduler: cannot reach the Dask scheduler at {address} ({why}); {fix}") from None
+    if header is not None and (len(header) < 8 or not 0 < int.from_bytes(header, "little") < 2**20):
+        raise ClusterError(f"engine.scheduler: what answers at {address} is not a Dask scheduler; {fix}")
 
 
 def check_engine(params: dict, steps) -> None:
