@@ -29,6 +29,7 @@ and the run goes on.
 - Inputs: tasks carry what the stage's items carry, which is paths (a source
   file, a shard and a member's offset), never file bytes: every worker must
   see the source and dataset folders at the same paths (README, Engine).
+  Items run in the stage's working folder, so relative paths hold too.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ from typing import Any
 
 from penta_core.core.cluster import check_scheduler
 from penta_core.core.errors import ClusterError
-from penta_core.engine.parallel import Outcome, _ChunkSizer, _strip, one_line
+from penta_core.engine.parallel import SINGLE_THREADED, Outcome, _ChunkSizer, _strip, one_line
 
 # Work per task once item times are known: a task costs the scheduler a few
 # milliseconds, so this keeps its share around 1-2%, and the last tasks still end together.
@@ -62,11 +63,41 @@ KILLED_REASON = "worker crashed (every Dask worker that ran it died: KilledWorke
 
 # In a worker process: chunk token -> (position in the chunk of the item running, its start).
 _RUNNING: dict[str, tuple[int, float]] = {}
+_THREADS_LIMITED = False
 
 
-def _run_chunk(func: Callable[[Any], Any], token: str, chunk: list[tuple[int, Any]]
+def _limit_native_threads() -> None:
+    """One BLAS/OpenMP thread in this worker, as in a local one (the same bits; see parallel.SINGLE_THREADED).
+
+    A nanny starts its worker with the variables set already; a worker without
+    one (``dask worker --no-nanny``) gets its loaded thread pools limited here.
+    """
+    global _THREADS_LIMITED
+    if _THREADS_LIMITED:
+        return
+    _THREADS_LIMITED = True
+    if any(os.environ.get(name) != value for name, value in SINGLE_THREADED.items()
+           if name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+
+
+def _run_chunk(func: Callable[[Any], Any], token: str, chunk: list[tuple[int, Any]], cwd: str
                ) -> tuple[list[tuple[int, Outcome]], float]:
-    """Worker side: run ``func`` on each item of ``chunk``; ``([(index, Outcome)], seconds of work)``."""
+    """Worker side: run ``func`` on each item of ``chunk``; ``([(index, Outcome)], seconds of work)``.
+
+    Items run in the stage's working folder ``cwd``, so a relative path in an
+    item (a dataset root given as ``datasets``) names the file it names there.
+    """
+    _limit_native_threads()
+    if os.getcwd() != cwd:
+        try:
+            os.chdir(cwd)  # one thread a worker: nothing else runs in another folder meanwhile
+        except OSError as err:
+            reason = (f"this worker cannot enter the stage's working folder {cwd} ({err.strerror}): every "
+                      "worker must see the stage's folders at the same paths")
+            return [(index, Outcome(False, reason=reason)) for index, _ in chunk], 0.0
     done: list[tuple[int, Outcome]] = []
     seconds = 0.0
     try:
@@ -192,6 +223,7 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
     in_flight: dict[Any, tuple[str, list[tuple[int, Any]]]] = {}  # future -> (token, chunk)
     yielded: set[int] = set()
     label = (desc or "item").replace(" ", "_")
+    cwd = os.getcwd()
     threads, threads_at = 1, -THREADS_REFRESH_S
     polled_at = time.monotonic()
     exhausted = False
@@ -199,7 +231,7 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
 
     def submit(chunk: list[tuple[int, Any]]) -> None:
         token = uuid.uuid4().hex
-        future = client.submit(_run_chunk, func, token, chunk, key=f"{label}-{token}", pure=False)
+        future = client.submit(_run_chunk, func, token, chunk, cwd, key=f"{label}-{token}", pure=False)
         in_flight[future] = (token, chunk)
 
     def finish(index: int, outcome: Outcome) -> tuple[int, Outcome] | None:
