@@ -158,6 +158,8 @@ def test_a_worker_killed_mid_stage_loses_and_repeats_no_sample(tmp_path, client,
     monkeypatch.setattr(dask_map_module, "dask_map", killing)
     built = dataset_files(_build(tmp_path, source, {"executor": "dask", "scheduler": address, "chunk_size": 1}))
     assert len(after_kill) > 1, "the kill came after the last result: nothing was left to reschedule"
+    assert read_json(tmp_path / "datasets" / "ds" / "quarantine.json")["count"] == 0
+    assert read_json(tmp_path / "datasets" / "ds" / "index" / "features.json")["summary"]["failed"] == 0
     assert built == local_build
 
 

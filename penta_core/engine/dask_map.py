@@ -59,6 +59,8 @@ POLL_S = 0.5
 THREADS_REFRESH_S = 2.0
 # A worker that cannot be reached in this long is given up on when asked about progress.
 CONNECT_TIMEOUT = "10s"
+# A task the cluster lost or cancelled (not one that failed) is sent again at most this many times.
+MAX_RESUBMITS = 3
 KILLED_REASON = "worker crashed (every Dask worker that ran it died: KilledWorker)"
 
 # In a worker process: chunk token -> (position in the chunk of the item running, its start).
@@ -220,7 +222,7 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
                       key=len, reverse=True)
     sizer = _ChunkSizer(chunk_size, TARGET_TASK_S)
     again: deque[tuple[int, Any]] = deque()  # items to run once more, one per task
-    in_flight: dict[Any, tuple[str, list[tuple[int, Any]]]] = {}  # future -> (token, chunk)
+    in_flight: dict[Any, tuple[str, list[tuple[int, Any]], int]] = {}  # future -> (token, chunk, attempt)
     yielded: set[int] = set()
     label = (desc or "item").replace(" ", "_")
     cwd = os.getcwd()
@@ -229,10 +231,10 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
     exhausted = False
     bar = tqdm(total=total, desc=desc, disable=None, unit="file", leave=False)
 
-    def submit(chunk: list[tuple[int, Any]]) -> None:
+    def submit(chunk: list[tuple[int, Any]], attempt: int = 0) -> None:
         token = uuid.uuid4().hex
         future = client.submit(_run_chunk, func, token, chunk, cwd, key=f"{label}-{token}", pure=False)
-        in_flight[future] = (token, chunk)
+        in_flight[future] = (token, chunk, attempt)
 
     def finish(index: int, outcome: Outcome) -> tuple[int, Outcome] | None:
         if index in yielded:  # never twice, whatever Dask ran twice
@@ -267,21 +269,25 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
             except TimeoutError:
                 done = set()
             for future in done:
-                token, chunk = in_flight.pop(future)
+                token, chunk, attempt = in_flight.pop(future)
+                finished = []
                 if future.status == "finished":
                     results, seconds = future.result()
                     sizer.measured(len(results), seconds)
                     finished = results
-                else:
-                    err = future.exception() if future.status == "error" else None
-                    finished = []
+                elif future.status == "error":
+                    err = future.exception()
                     if len(chunk) > 1:  # find the item to blame: each runs again alone
                         again.extend(chunk)
                     elif isinstance(err, KilledWorker):
                         finished = [(chunk[0][0], Outcome(False, reason=KILLED_REASON))]
                     else:
-                        reason = one_line(err) if err is not None else f"task {future.status}"
-                        finished = [(chunk[0][0], Outcome(False, reason=reason))]
+                        finished = [(chunk[0][0], Outcome(False, reason=one_line(err)))]
+                elif attempt < MAX_RESUBMITS:  # lost with its worker, or cancelled by the cluster: run it again
+                    submit(chunk, attempt + 1)
+                else:
+                    finished = [(index, Outcome(False, reason=f"task {future.status} {attempt + 1} times"))
+                                for index, _ in chunk]
                 future.release()
                 for index, outcome in finished:
                     result = finish(index, outcome)
@@ -301,7 +307,7 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
 
 def _time_outs(client, in_flight, again, timeout_s) -> list[tuple[int, Outcome]]:
     """Fail the items running past ``timeout_s``; cancel their tasks, rerun the rest, restart their workers."""
-    by_token = {token: future for future, (token, _) in in_flight.items()}
+    by_token = {token: future for future, (token, _, _) in in_flight.items()}
     reports = client.run(_running, on_error="return")
     failed: list[tuple[int, Outcome]] = []
     hung_workers = []
@@ -312,7 +318,7 @@ def _time_outs(client, in_flight, again, timeout_s) -> list[tuple[int, Outcome]]
             future = by_token.get(token)
             if future is None or seconds < timeout_s or future.done():
                 continue
-            _, chunk = in_flight.pop(future)
+            _, chunk, _ = in_flight.pop(future)
             future.cancel()
             failed.append((chunk[position][0], Outcome(False, reason=f"timed out after {timeout_s:g} s")))
             again.extend(chunk[:position] + chunk[position + 1:])  # their results went with the task
