@@ -55,6 +55,8 @@ TARGET_TASK_S = 0.25
 TASKS_PER_THREAD = 3
 # How often the client asks the workers which item they are on, when there is a time-out.
 POLL_S = 0.5
+# Longest wait for a result before looking at time-outs and the worker count again.
+WAKE_S = 0.1
 # How often the number of worker threads is asked again (workers join and leave).
 THREADS_REFRESH_S = 2.0
 # A worker that cannot be reached in this long is given up on when asked about progress.
@@ -231,10 +233,14 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
     exhausted = False
     bar = tqdm(total=total, desc=desc, disable=None, unit="file", leave=False)
 
+    # Results are fetched in the client's own thread as tasks finish; this thread takes them in batches.
+    ready = distributed.as_completed(loop=client.loop, with_results=True, raise_errors=False)
+
     def submit(chunk: list[tuple[int, Any]], attempt: int = 0) -> None:
         token = uuid.uuid4().hex
         future = client.submit(_run_chunk, func, token, chunk, cwd, key=f"{label}-{token}", pure=False)
         in_flight[future] = (token, chunk, attempt)
+        ready.add(future)
 
     def finish(index: int, outcome: Outcome) -> tuple[int, Outcome] | None:
         if index in yielded:  # never twice, whatever Dask ran twice
@@ -262,21 +268,20 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
                 submit(chunk)
             if not in_flight:
                 return
-            wait_s = min(POLL_S, THREADS_REFRESH_S) if timeout_s else THREADS_REFRESH_S
-            try:
-                with client.as_current():
-                    done = distributed.wait(list(in_flight), timeout=wait_s, return_when="FIRST_COMPLETED").done
-            except TimeoutError:
-                done = set()
-            for future in done:
+            with ready.thread_condition:  # held while looking: a result that comes meanwhile wakes the wait
+                if not ready.has_ready():
+                    ready.thread_condition.wait(timeout=WAKE_S)
+            for future, value in ready.next_batch(block=False):
+                if future not in in_flight:
+                    continue  # cancelled after its time-out: already reported
                 token, chunk, attempt = in_flight.pop(future)
                 finished = []
                 if future.status == "finished":
-                    results, seconds = future.result()
+                    results, seconds = value
                     sizer.measured(len(results), seconds)
                     finished = results
                 elif future.status == "error":
-                    err = future.exception()
+                    err = future.exception()  # rare: fetched on its own (value is a (type, error, traceback))
                     if len(chunk) > 1:  # find the item to blame: each runs again alone
                         again.extend(chunk)
                     elif isinstance(err, KilledWorker):
