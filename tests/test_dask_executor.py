@@ -22,6 +22,7 @@ from helpers import REPO, dataset_files
 distributed = pytest.importorskip("distributed")
 
 import dask_items  # noqa: E402
+import psutil  # noqa: E402
 
 from penta_core import cli  # noqa: E402
 from penta_core.core.cluster import CONNECT_TIMEOUT_S, check_scheduler  # noqa: E402
@@ -202,6 +203,10 @@ def test_a_local_cluster_listens_on_loopback_with_non_daemon_one_thread_workers(
         assert len(client.nthreads()) == 2
         daemons = client.run(lambda: __import__("dask").config.get("distributed.worker.daemon"))
         assert set(daemons.values()) == {False}
+        ours = {os.getpid(), *(p.pid for p in psutil.Process().children(recursive=True))}
+        listening = [c.laddr for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.pid in ours]
+        assert listening and {a.ip for a in listening} == {"127.0.0.1"}
+        assert 8787 not in {a.port for a in listening}  # another cluster's dashboard port is left alone
 
 
 def test_parallel_map_on_a_local_cluster_gives_what_the_local_pool_gives():

@@ -155,7 +155,10 @@ def connect(scheduler: str = "", workers: int = 1) -> Iterator[Any]:
     with dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.worker-saturation": 1.0}):
         cluster = distributed.LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
                                            host="127.0.0.1", dashboard_address=None,
-                                           silence_logs=logging.ERROR)
+                                           silence_logs=logging.ERROR,
+                                           # No dashboard; its HTTP server (health, metrics) on a free port,
+                                           # not 8787, which another cluster on the machine may hold.
+                                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
         try:
             client = distributed.Client(cluster, set_as_default=False)
             try:
