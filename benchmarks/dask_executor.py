@@ -13,8 +13,9 @@ bytes (sha256 of every file, ``.cache`` and the lock left out).
 Then, apart from any stage: the per-task cost of each executor with a
 function that does nothing (one item a task, so it is all overhead), the
 start and stop of a LocalCluster, and a projection to 100,000 files: the
-measured time per file, plus per stage the fixed costs (a cluster start on
-dask), and what the per-task overhead alone would cost at one item a task.
+build of N plus the marginal time per file (each executor also builds the
+first N/10 files) for every further file, and what the per-task overhead
+alone would cost were every item a task of its own.
 
 Usage::
 
@@ -121,15 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"corpus: {args.files} files of {describe(args.seed)}; augment.multiplier {args.multiplier}; "
           f"{args.workers} workers on each executor; {os.cpu_count()} cores")
+    few = max(1, args.files // 10)
     with tempfile.TemporaryDirectory(prefix="penta-dask-bench-") as tmp:
         work = Path(tmp)
         clips = write_corpus(work / "corpus", args.files, args.seed)
-        runs, trees = {}, {}
+        small = write_corpus(work / "small", few, args.seed)  # the first tenth of the same corpus
+        runs, trees, small_runs = {}, {}, {}
         for name, engine in (("local", {"executor": "local"}),
                              ("dask", {"executor": "dask", "workers": args.workers})):
+            small_runs[name] = build(work / f"{name}-small", small, engine, args.workers, args.multiplier)
             runs[name] = build(work / name, clips, engine, args.workers, args.multiplier)
             trees[name] = tree_hashes(work / name / "datasets" / "bench")
-            print(f"{name}: built in {sum(r['seconds'] for r in runs[name].values()):.1f} s", flush=True)
+            print(f"{name}: {few} files built in {sum(r['seconds'] for r in small_runs[name].values()):.1f} s, "
+                  f"{args.files} in {sum(r['seconds'] for r in runs[name].values()):.1f} s", flush=True)
     overhead = task_overhead(args.tasks, args.workers)
 
     print(f"\n{'step':<10}{'local s':>9}{'dask s':>9}{'local MB':>10}{'dask MB':>9}")
@@ -148,18 +153,19 @@ def main(argv: list[str] | None = None) -> int:
           f"({overhead['local'] * args.workers:.2f} and {overhead['dask'] * args.workers:.2f} ms of a worker slot)")
     print(f"LocalCluster of {args.workers} workers: started in {overhead['cluster_start_s']:.2f} s, "
           f"stopped in {overhead['cluster_stop_s']:.2f} s")
-    starts = len(STEPS) * (overhead["cluster_start_s"] + overhead["cluster_stop_s"])
-    print(f"\nprojection to {PROJECTED:,} files on {args.workers} workers (time per file as measured, linear):")
+    print(f"\nprojection to {PROJECTED:,} files on {args.workers} workers: the build of {args.files} plus the "
+          f"marginal time per file between {few} and {args.files} files for each further file")
     for name in ("local", "dask"):
-        fixed = starts if name == "dask" else 0.0
-        per_file = (total[name] - fixed) / args.files
-        projected = fixed + per_file * PROJECTED
+        small_total = sum(r["seconds"] for r in small_runs[name].values())
+        per_file = (total[name] - small_total) / (args.files - few)
+        fixed = total[name] - per_file * args.files
+        projected = total[name] + per_file * (PROJECTED - args.files)
         # Items: one a file for import, augment (a parent's variants together) and families; features
         # reads the originals and their variants.
         one_item = overhead[name] / 1000 * PROJECTED * (4 + args.multiplier)
-        print(f"    {name}: {1000 * per_file:.1f} ms a file -> {projected / 60:.0f} min "
-              f"({fixed:.0f} s of cluster starts); per-task overhead alone at one item a task: "
-              f"{one_item / 60:.1f} min")
+        print(f"    {name}: {1000 * per_file:.1f} ms a file marginal, {fixed:.1f} s fixed (process and cluster "
+              f"starts of {len(STEPS)} steps) -> {projected / 60:.1f} min; per-task overhead alone, were every "
+              f"item a task of its own: {one_item / 60:.1f} min")
     return 0 if same else 1
 
 
