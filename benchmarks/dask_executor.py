@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     same = trees["local"] == trees["dask"]
     differ = sorted(k for k in trees["local"].keys() | trees["dask"].keys()
                     if trees["local"].get(k) != trees["dask"].get(k))
-    print(f"identical outputs (sha256 of {len(trees['local'])} files): {'yes' if same else 'NO: ' + ', '.join(differ[:5])}")
+    verdict = "yes" if same else "NO: " + ", ".join(differ[:5])
+    print(f"identical outputs (sha256 of {len(trees['local'])} files): {verdict}")
     print(f"\nper task, a function that does nothing, one item a task, {args.tasks} tasks on {args.workers} workers:")
     print(f"    local {overhead['local']:.2f} ms, dask {overhead['dask']:.2f} ms wall per task "
           f"({overhead['local'] * args.workers:.2f} and {overhead['dask'] * args.workers:.2f} ms of a worker slot)")

@@ -75,24 +75,24 @@ def address(tmp_path_factory):
     logs = tmp_path_factory.mktemp("dask_logs")
     address = f"tcp://127.0.0.1:{_free_port()}"
     dask = str(Path(sys.executable).parent / "dask")
-    started = []
+    commands = {"scheduler": [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                              "--no-dashboard"],
+                **{f"worker{n}": [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                  "--no-dashboard", "--name", f"w{n}"] for n in range(2)}}
+    started, logs_open = [], []
     try:
-        started.append(subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
-            env=_env(), start_new_session=True, stdout=subprocess.DEVNULL,
-            stderr=(logs / "scheduler.log").open("w")))
-        for n in range(2):
-            started.append(subprocess.Popen(
-                [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
-                 "--name", f"w{n}"],
-                env=_env(), start_new_session=True, stdout=subprocess.DEVNULL,
-                stderr=(logs / f"worker{n}.log").open("w")))
+        for name, command in commands.items():  # one at a time: those started are stopped if one fails
+            logs_open.append((logs / f"{name}.log").open("w"))
+            started.append(subprocess.Popen(command, env=_env(), start_new_session=True,
+                                            stdout=subprocess.DEVNULL, stderr=logs_open[-1]))
         with distributed.Client(address, timeout="30s", set_as_default=False) as client:
             client.wait_for_workers(2, timeout=60)
         yield address
     finally:
         for process in reversed(started):
             _stop(process)
+        for log in logs_open:
+            log.close()
 
 
 @pytest.fixture
@@ -229,7 +229,8 @@ def test_a_wrong_scheduler_address_fails_in_one_line_at_once_and_writes_nothing(
     elapsed = time.monotonic() - started
     err = capsys.readouterr().err
     assert status == 1
-    assert err.count("\n") == 1 and err.startswith(f"error: engine.scheduler: cannot reach the Dask scheduler at {wrong}")
+    assert err.count("\n") == 1
+    assert err.startswith(f"error: engine.scheduler: cannot reach the Dask scheduler at {wrong}")
     assert elapsed < CONNECT_TIMEOUT_S + 2
     assert not (tmp_path / "datasets").exists()
 

@@ -57,7 +57,7 @@ def check_scheduler(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
                     if not got:
                         break
                     header += got
-    except socket.timeout:
+    except TimeoutError:
         raise ClusterError(f"engine.scheduler: no answer from a Dask scheduler at {address} within "
                            f"{timeout_s:g} s; {fix}") from None
     except OSError as err:

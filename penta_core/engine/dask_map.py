@@ -277,7 +277,7 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
             for future, value in ready.next_batch(block=False):
                 if future not in in_flight:
                     continue  # cancelled after its time-out: already reported
-                token, chunk, attempt = in_flight.pop(future)
+                _, chunk, attempt = in_flight.pop(future)
                 finished = []
                 if future.status == "finished":
                     results, seconds = value

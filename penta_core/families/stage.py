@@ -20,10 +20,10 @@ import numpy as np
 from penta_core.core.io import dumps_json, read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
-from penta_core.engine.executor import parallel_map
 from penta_core.families.detect import detect_families
 from penta_core.families.midi import informative, midi_print
 from penta_core.families.minhash import band_keys

@@ -30,9 +30,9 @@ from penta_core.core.errors import MissingInput
 from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import source_digest
 from penta_core.engine.numba_cache import NUMBA_CACHE, prepare_numba
-from penta_core.engine.executor import parallel_map
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
 from penta_core.features.parts import PartSync, Row, canonical_details, read_parts

@@ -23,9 +23,9 @@ from penta_core.core.errors import ConfigError, MissingTool, ParamError
 from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
-from penta_core.engine.executor import parallel_map
 from penta_core.engine.seeding import rng_for
 from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, Stored, describe
 from penta_core.synth.generator import SyntheticGenerator, midi_bytes, render_audio

@@ -34,9 +34,9 @@ from penta_core.core.io import read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.core.steps import import_folder
+from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
-from penta_core.engine.executor import parallel_map
 from penta_core.harmony.annotations import Annotations, read_annotations, sidecars
 from penta_core.store.access import sample_bytes
 from penta_core.store.shards import Member, ShardStore, describe
