@@ -76,9 +76,10 @@ def address(tmp_path_factory):
     address = f"tcp://127.0.0.1:{_free_port()}"
     dask = str(Path(sys.executable).parent / "dask")
     commands = {"scheduler": [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                              "--no-dashboard"],
+                              "--no-dashboard", "--dashboard-address", "127.0.0.1:0"],
                 **{f"worker{n}": [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
-                                  "--no-dashboard", "--name", f"w{n}"] for n in range(2)}}
+                                  "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--name", f"w{n}"]
+                   for n in range(2)}}  # every port on loopback: a worker's HTTP server binds 0.0.0.0 otherwise
     started, logs_open = [], []
     try:
         for name, command in commands.items():  # one at a time: those started are stopped if one fails
@@ -197,13 +198,14 @@ def test_items_are_read_a_bounded_number_of_tasks_ahead(client):
 
 # -- a local cluster ----------------------------------------------------------------
 def test_a_local_cluster_listens_on_loopback_with_non_daemon_one_thread_workers():
+    before = {p.pid for p in psutil.Process().children(recursive=True)}  # the module's cluster, if started
     with connect("", 2) as client:
         assert client.scheduler.address.startswith("tcp://127.0.0.1:")
         assert client.nthreads() and set(client.nthreads().values()) == {1}
         assert len(client.nthreads()) == 2
         daemons = client.run(lambda: __import__("dask").config.get("distributed.worker.daemon"))
         assert set(daemons.values()) == {False}
-        ours = {os.getpid(), *(p.pid for p in psutil.Process().children(recursive=True))}
+        ours = {os.getpid(), *(p.pid for p in psutil.Process().children(recursive=True))} - before
         listening = [c.laddr for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.pid in ours]
         assert listening and {a.ip for a in listening} == {"127.0.0.1"}
         assert 8787 not in {a.port for a in listening}  # another cluster's dashboard port is left alone
