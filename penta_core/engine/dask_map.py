@@ -41,6 +41,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from penta_core.core.cluster import check_scheduler
@@ -233,6 +234,8 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
     cwd = os.getcwd()
     threads, threads_at = 1, -THREADS_REFRESH_S
     polled_at = time.monotonic()
+    asker = ThreadPoolExecutor(1, thread_name_prefix="penta-dask-poll") if timeout_s else None
+    poll = None  # the pending question to the workers: which item are you on, since when
     exhausted = False
     bar = tqdm(total=total, desc=desc, disable=None, unit="file", leave=False)
 
@@ -301,22 +304,32 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
                     result = finish(index, outcome)
                     if result is not None:
                         yield result
-            if timeout_s and time.monotonic() - polled_at >= POLL_S:
-                polled_at = time.monotonic()
-                for result in _time_outs(client, in_flight, again, timeout_s):
-                    result = finish(*result)
-                    if result is not None:
-                        yield result
+            if timeout_s:
+                if poll is not None and poll.done():
+                    reports = poll.result() if poll.exception() is None else {}
+                    poll = None
+                    for result in _time_outs(client, in_flight, again, timeout_s, reports):
+                        result = finish(*result)
+                        if result is not None:
+                            yield result
+                if poll is None and time.monotonic() - polled_at >= POLL_S:
+                    polled_at = time.monotonic()
+                    # Asked from another thread: a worker slow to answer never holds up the results.
+                    poll = asker.submit(client.run, _running, on_error="return")
     finally:
+        if asker is not None:
+            asker.shutdown(wait=False, cancel_futures=True)
         bar.close()
         for future in in_flight:
             future.cancel()
 
 
-def _time_outs(client, in_flight, again, timeout_s) -> list[tuple[int, Outcome]]:
-    """Fail the items running past ``timeout_s``; cancel their tasks, rerun the rest, restart their workers."""
+def _time_outs(client, in_flight, again, timeout_s, reports) -> list[tuple[int, Outcome]]:
+    """Fail the items running past ``timeout_s``; cancel their tasks, rerun the rest, restart their workers.
+
+    ``reports`` : worker address -> what :func:`_running` returned there (or the error asking it).
+    """
     by_token = {token: future for future, (token, _, _) in in_flight.items()}
-    reports = client.run(_running, on_error="return")
     failed: list[tuple[int, Outcome]] = []
     hung_workers = []
     for address, running in reports.items():
