@@ -169,13 +169,13 @@ def test_a_file_deleted_between_its_check_and_its_copy_is_quarantined(tmp_path, 
     src = tmp_path / "src"
     write_midi(src / "stays.mid")
     write_midi(src / "goes.mid", pitches=(50, 52))
-    real_map = importer.supervised_map
+    real_map = importer.parallel_map
 
     def check_then_delete(*args, **kwargs):
         yield from real_map(*args, **kwargs)
         (src / "goes.mid").unlink()  # after every check, before any copy
 
-    monkeypatch.setattr(importer, "supervised_map", check_then_delete)
+    monkeypatch.setattr(importer, "parallel_map", check_then_delete)
     report = import_sources(src, layout, params)
     assert [s["source"] for s in report.samples] == ["stays.mid"]
     assert _reasons(layout)["goes.mid"].startswith("file went away while it was being imported")

@@ -280,7 +280,7 @@ def test_files_left_in_raw_by_a_killed_run_or_by_hand_are_removed(src, layout, p
 def test_a_timed_out_or_crashed_check_is_not_recorded_and_is_tried_again(src, layout, params, monkeypatch):
     import penta_core.sources.importer as importer
 
-    real_map = importer.supervised_map
+    real_map = importer.parallel_map
 
     def flaky(func, items, **kwargs):
         for index, outcome in real_map(func, items, **kwargs):
@@ -288,10 +288,10 @@ def test_a_timed_out_or_crashed_check_is_not_recorded_and_is_tried_again(src, la
                 outcome = Outcome(False, reason="timed out after 60 s")
             yield index, outcome
 
-    monkeypatch.setattr(importer, "supervised_map", flaky)
+    monkeypatch.setattr(importer, "parallel_map", flaky)
     first = import_sources(src, layout, params)
     assert sum(q["reason"] == "timed out after 60 s" for q in first.quarantined) == 3
-    monkeypatch.setattr(importer, "supervised_map", real_map)
+    monkeypatch.setattr(importer, "parallel_map", real_map)
     again = import_sources(src, layout, params)
     assert (again.checked, again.reused) == (3, 7)
     assert not [q for q in again.quarantined if q["reason"].startswith("timed out")]
@@ -300,7 +300,7 @@ def test_a_timed_out_or_crashed_check_is_not_recorded_and_is_tried_again(src, la
 def test_an_interrupted_import_keeps_the_checks_it_finished(src, layout, params, monkeypatch):
     import penta_core.sources.importer as importer
 
-    real_map = importer.supervised_map
+    real_map = importer.parallel_map
 
     def interrupted(func, items, **kwargs):
         results = real_map(func, items, **kwargs)
@@ -312,10 +312,10 @@ def test_an_interrupted_import_keeps_the_checks_it_finished(src, layout, params,
         finally:
             results.close()  # stops the workers, as the real pool does on its way out
 
-    monkeypatch.setattr(importer, "supervised_map", interrupted)
+    monkeypatch.setattr(importer, "parallel_map", interrupted)
     with pytest.raises(KeyboardInterrupt):
         import_sources(src, layout, params)
-    monkeypatch.setattr(importer, "supervised_map", real_map)
+    monkeypatch.setattr(importer, "parallel_map", real_map)
     report = import_sources(src, layout, params)
     assert (report.checked, report.reused) == (6, 4)
 

@@ -36,10 +36,10 @@ from penta_core.core.errors import MissingInput
 from penta_core.core.io import read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
-from penta_core.engine.parallel import supervised_map
 from penta_core.engine.seeding import rng_for
 from penta_core.midi.piece import MidiPiece
 from penta_core.store.access import read_where, sample_location, sample_path, sample_where
@@ -265,9 +265,9 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
             prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
         per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
         timeout = per_variant * max(len(t["variants"]) for t in tasks)
-        for index, outcome in supervised_map(
+        for index, outcome in parallel_map(
             augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
-            relative_to=[layout.root],
+            relative_to=[layout.root], engine=params.get("engine"),
         ):
             task = tasks[index]
             pid, kind = task["parent"]["id"], task["parent"]["kind"]

@@ -43,3 +43,7 @@ class MissingTool(PentaError, RuntimeError):
 
 class OutputError(PentaError, OSError):
     """The dataset folder cannot be written: permission denied, read-only or full."""
+
+
+class ClusterError(PentaError, ConnectionError):
+    """The Dask scheduler ``engine.scheduler`` names cannot be reached, or the ``dask`` extra is not installed."""

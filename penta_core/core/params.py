@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from penta_core.augment import registry
+from penta_core.core.cluster import parse_address
 from penta_core.core.errors import ParamError
 from penta_core.recipes.registry import RECIPES, apply_recipe
 from penta_core.targets import registry as target_registry
@@ -154,7 +155,18 @@ DEFAULTS: dict[str, Any] = {
         "workers_multiple": 8,
         "license": "unknown",
     },
+    # Where the per-sample work of the heavy stages runs. It never changes an output, so it is no
+    # DVC param of any stage and is left out of config.json (penta_core/create/structure.py).
+    "engine": {
+        "executor": "local",
+        "scheduler": "",
+        "workers": 0,
+        "chunk_size": 0,
+    },
 }
+
+# The parameter groups that do not decide any output: kept out of config.json.
+RUNTIME_GROUPS = ("engine",)
 
 # Formats the export stage writes (export.formats picks among them).
 EXPORT_FORMATS = ("parquet", "webdataset", "lmdb")
@@ -227,6 +239,12 @@ def _choice(options: tuple[str, ...]) -> Check:
         if value not in options:
             _fail(key, "one of " + ", ".join(options), value)
     return check
+
+
+def _scheduler(key: str, value: Any) -> None:
+    if value == "":
+        return
+    parse_address(value)
 
 
 def _formats(key: str, value: Any) -> None:
@@ -515,6 +533,10 @@ SCHEMA: dict[str, Check] = {
     "export.license": _licence,
     "validate.max_no_chord_share": _number(0, 1),
     "validate.min_melody_coverage": _number(0, 1),
+    "engine.executor": _choice(("local", "dask")),
+    "engine.scheduler": _scheduler,
+    "engine.workers": _int(0),
+    "engine.chunk_size": _int(0),
 }
 
 # Keys that now go by another name: an old params.yaml fails naming the new key.
@@ -595,6 +617,9 @@ def validate(params: dict[str, Any]) -> dict[str, Any]:
             "params: 'split.train' + 'split.val' + 'split.test' must sum to 1.0, "
             f"got {split_sum:g}"
         )
+    if params["engine"]["scheduler"] and params["engine"]["executor"] != "dask":
+        raise ParamError(f"params: 'engine.scheduler' is set ({params['engine']['scheduler']}) but "
+                         f"'engine.executor' is {params['engine']['executor']!r}; set it to dask")
     if params["split"]["train"] <= 0:
         _fail("split.train", "a number > 0", params["split"]["train"])
     recipe = RECIPES.get(params["dataset"]["recipe"] or "")

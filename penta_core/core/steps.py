@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from penta_core.core.cluster import check_engine
 from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.layout import DatasetLayout
 from penta_core.targets.registry import TARGETS
@@ -123,7 +124,9 @@ def check_inputs(plan: list[str], layout: DatasetLayout, params: dict[str, Any],
     Raises
     ------
     MissingInput, InputError : one line naming what is missing and the step to run first.
+    ClusterError : a step sends work to a Dask scheduler (``engine.scheduler``) that does not answer.
     """
+    check_engine(params, plan)
     present = {p for wanted in (*NEEDS.values(), _TARGET_BASELINE) for paths, _ in wanted for p in paths
                if layout.abs(p).exists()}
     has_folder = layout.root.is_dir()

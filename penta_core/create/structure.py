@@ -6,10 +6,16 @@ from typing import Any
 from penta_core import __version__
 from penta_core.core.io import write_json
 from penta_core.core.layout import STRUCTURE_DIRS, DatasetLayout
+from penta_core.core.params import RUNTIME_GROUPS
 
 
 def write_config(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
-    """Record the parameters that build this dataset version in ``config.json``."""
+    """Record the parameters that build this dataset version in ``config.json``.
+
+    Groups that only decide where the work runs (``engine``) are left out: a
+    build on a cluster writes the same config.json as one on a laptop.
+    """
+    params = {group: value for group, value in params.items() if group not in RUNTIME_GROUPS}
     config = {
         "dataset": params["dataset"]["name"],
         "target_model": params["dataset"]["target_model"],

@@ -46,6 +46,12 @@ MAX_CHUNK = 1000
 # A worker sends the results it holds at least this often, so progress stays
 # smooth and a crash costs at most this much finished work, which then runs again.
 FLUSH_S = 0.02
+# Native thread pools (BLAS, OpenMP) run one thread in a worker. The workers are the parallelism
+# already, and a reduction split over a machine's cores sums in another order: an MFCC came out
+# different in its last bits on 1 thread and on 2, so outputs depended on the core count and on
+# the executor (Dask's nanny starts workers with these same variables at 1).
+SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                   "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)
@@ -150,13 +156,29 @@ def _ctrl_c_held() -> Iterator[None]:
         signal.raise_signal(signal.SIGINT)  # now handled as it would have been
 
 
+@contextlib.contextmanager
+def single_threaded_environ() -> Iterator[None]:
+    """:data:`SINGLE_THREADED` in ``os.environ`` meanwhile: a process started now inherits it before numpy loads."""
+    saved = {name: os.environ.get(name) for name in SINGLE_THREADED}
+    os.environ.update(SINGLE_THREADED)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class _Worker:
     def __init__(self, ctx, func, slots: int):
         self.progress = ctx.RawArray("d", 1 + slots)
         self.progress[0] = -1
         parent_end, child_end = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_worker_main, args=(child_end, func, self.progress), daemon=True)
-        self.process.start()
+        with single_threaded_environ():
+            self.process.start()
         child_end.close()
         self.conn = parent_end
         self.chunk: list[tuple[int, Any]] = []  # the chunk in flight, in the order the worker runs it
@@ -226,10 +248,11 @@ class _Worker:
 
 
 class _ChunkSizer:
-    """Chunk sizes: one item until a time is measured, then toward TARGET_CHUNK_S, at most doubling each time."""
+    """Chunk sizes: one item until a time is measured, then toward ``target_s``, at most doubling each time."""
 
-    def __init__(self, fixed: int | None):
+    def __init__(self, fixed: int | None, target_s: float = TARGET_CHUNK_S):
         self.fixed = fixed
+        self.target_s = target_s
         self.item_s: float | None = None
         self.last = 1
 
@@ -244,7 +267,7 @@ class _ChunkSizer:
             return self.fixed
         if self.item_s is None:
             return 1
-        wanted = int(TARGET_CHUNK_S / max(self.item_s, 1e-7))
+        wanted = int(self.target_s / max(self.item_s, 1e-7))
         self.last = max(1, min(wanted, MAX_CHUNK, 2 * self.last))
         return self.last
 

@@ -20,10 +20,10 @@ import numpy as np
 from penta_core.core.io import dumps_json, read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
-from penta_core.engine.parallel import supervised_map
 from penta_core.families.detect import detect_families
 from penta_core.families.midi import informative, midi_print
 from penta_core.families.minhash import band_keys
@@ -103,9 +103,9 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     if n_audio:  # librosa compiles its kernels on import: once, before several workers share the cache
         prepare_numba(warm_up=min(n_jobs, n_audio) > 1)
     tasks = ((s["kind"], sample_where(layout, s), s["sha256"]) for s in pending)
-    for index, outcome in supervised_map(fingerprint_file, tasks, n_jobs=n_jobs,
+    for index, outcome in parallel_map(fingerprint_file, tasks, n_jobs=n_jobs,
                                          timeout_s=opts["timeout_s"], desc="families", total=len(pending),
-                                         relative_to=[layout.root]):
+                                         relative_to=[layout.root], engine=params.get("engine")):
         sample = pending[index]
         if outcome.ok:
             data = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],

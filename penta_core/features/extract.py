@@ -30,9 +30,9 @@ from penta_core.core.errors import MissingInput
 from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import source_digest
 from penta_core.engine.numba_cache import NUMBA_CACHE, prepare_numba
-from penta_core.engine.parallel import supervised_map
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
 from penta_core.features.parts import PartSync, Row, canonical_details, read_parts
@@ -211,9 +211,9 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
             prepare_numba(numba_cache_dir, warm_up=min(n_workers, n_audio) > 1)
         tasks = ((s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"], sample_where(layout, s))
                  for s in pending)
-        for index, outcome in supervised_map(
+        for index, outcome in parallel_map(
             _extract_one, tasks, n_jobs=n_workers, timeout_s=opts["timeout_s"],
-            desc="features", total=len(pending), relative_to=[layout.root],
+            desc="features", total=len(pending), relative_to=[layout.root], engine=params.get("engine"),
         ):
             sample = pending[index]
             if outcome.ok:

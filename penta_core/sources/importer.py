@@ -30,7 +30,7 @@ from penta_core.core.errors import InputError
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.core.steps import check_source_dir
-from penta_core.engine.parallel import supervised_map
+from penta_core.engine.executor import parallel_map
 from penta_core.harmony.sidecars import is_sidecar
 from penta_core.sources.checks import CONDITION, check_source, kind_for
 from penta_core.sources.normalise import Normalisation
@@ -202,7 +202,7 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
     """
     source = check_source_dir(source_dir)
     with _cyclic_gc_paused():
-        report = _import(source, layout, params["import"])
+        report = _import(source, layout, params["import"], params.get("engine"))
     if not report.samples:
         raise InputError(
             f"no valid MIDI or audio file found in '{source}' "
@@ -211,7 +211,8 @@ def import_sources(source_dir: str | Path, layout: DatasetLayout, params: dict[s
     return report
 
 
-def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> ImportReport:
+def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any], engine: dict[str, Any] | None = None
+            ) -> ImportReport:
     """The import of :func:`import_sources` once its source folder is known to be one."""
     max_bytes = int(opts["max_file_mb"] * 2**20)
     record = ImportRecord(layout.import_record, rules_fingerprint(opts["silence_dbfs"]), time.time_ns(),
@@ -238,7 +239,7 @@ def _import(source: Path, layout: DatasetLayout, opts: dict[str, Any]) -> Import
         else:
             candidates.append((rel, path, st, kind))
     try:
-        _import_candidates(candidates, source, layout, opts, record, report)
+        _import_candidates(candidates, source, layout, opts, record, report, engine)
     except BaseException:
         record.save_quietly()  # what was learnt stays true: a Ctrl-C keeps the checks done so far
         raise
@@ -277,7 +278,8 @@ def _side_file(rel: str, path: str, kind: str, record: ImportRecord, report: Imp
 
 
 def _import_candidates(candidates: list[Candidate], source: Path, layout: DatasetLayout,
-                       opts: dict[str, Any], record: ImportRecord, report: ImportReport) -> None:
+                       opts: dict[str, Any], record: ImportRecord, report: ImportReport,
+                       engine: dict[str, Any] | None = None) -> None:
     """Check the candidates (in workers, unless the record knows their verdict), store the valid ones, prune."""
     pack = bool(opts["pack"])
     verdicts: dict[int, tuple[str, dict[str, Any]]] = {}  # candidate index → (sha256, verdict)
@@ -293,9 +295,9 @@ def _import_candidates(candidates: list[Candidate], source: Path, layout: Datase
 
     folders = sorted({f"{os.fspath(source)}/", f"{os.path.realpath(source)}/"}, key=len, reverse=True)
     tasks = ((candidates[i][1], candidates[i][3], opts["silence_dbfs"]) for i in to_check)
-    for position, outcome in supervised_map(
+    for position, outcome in parallel_map(
         check_source, tasks, n_jobs=resolve_jobs(opts["n_jobs"]), timeout_s=opts["timeout_s"],
-        desc="import", total=len(to_check), relative_to=[source],
+        desc="import", total=len(to_check), relative_to=[source], engine=engine,
     ):
         index = to_check[position]
         report.checked += 1

@@ -23,9 +23,9 @@ from penta_core.core.errors import ConfigError, MissingTool, ParamError
 from penta_core.core.io import read_json, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
+from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
-from penta_core.engine.parallel import supervised_map
 from penta_core.engine.seeding import rng_for
 from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, Stored, describe
 from penta_core.synth.generator import SyntheticGenerator, midi_bytes, render_audio
@@ -185,9 +185,9 @@ def synthesize(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
     failed = {}
     kind_of = {m.id: kind for kind, members in wanted.items() for m in members}
     tasks = [(sid, emotion_of[sid], params["seed"], file_ids, opts["renderer"]) for sid, file_ids in todo.items()]
-    for index, outcome in supervised_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
+    for index, outcome in parallel_map(_generate_one, tasks, n_jobs=resolve_jobs(opts["n_jobs"]),
                                          timeout_s=120, desc="synthesize", total=len(tasks),
-                                         relative_to=[layout.root]):
+                                         relative_to=[layout.root], engine=params.get("engine")):
         sid = tasks[index][0]
         if outcome.ok:
             for file_id, data in outcome.value.items():

@@ -34,9 +34,9 @@ from penta_core.core.io import read_json, sha256_bytes, write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.core.steps import import_folder
+from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
-from penta_core.engine.parallel import supervised_map
 from penta_core.harmony.annotations import Annotations, read_annotations, sidecars
 from penta_core.store.access import sample_bytes
 from penta_core.store.shards import Member, ShardStore, describe
@@ -206,8 +206,9 @@ def build_targets(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, An
     if tasks:
         folder.mkdir(parents=True, exist_ok=True)
         jobs = min(resolve_jobs(opts["n_jobs"]), len(tasks))
-        for index, outcome in supervised_map(derive_sample, tasks, n_jobs=jobs, timeout_s=float(opts["timeout_s"]),
-                                             desc="targets", total=len(tasks), relative_to=[layout.root]):
+        for index, outcome in parallel_map(derive_sample, tasks, n_jobs=jobs, timeout_s=float(opts["timeout_s"]),
+                                             desc="targets", total=len(tasks), relative_to=[layout.root],
+                                             engine=params.get("engine")):
             sample_id = tasks[index]["sample"]["id"]
             if outcome.ok:
                 sync.put(sample_id, outcome.value["data"], outcome.value["meta"])
