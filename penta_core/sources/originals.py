@@ -159,6 +159,8 @@ def _run_normalise(todo: list[Original], tasks: Iterable[tuple], record: ImportR
     """Normalise ``todo`` in workers; yield each original that worked with its result, remembered in ``record``.
 
     A source that failed (or crashed or hung its worker) goes into ``failed`` with its one-line reason.
+    Always the local pool, whatever ``engine.executor`` says: the workers write their WAVs into the
+    dataset's staging folder, which a Dask worker must never do (README, *Engine*).
     """
     for position, outcome in supervised_map(normalise_file, tasks, n_jobs=n_jobs, timeout_s=timeout_s,
                                             desc="normalise", total=len(todo)):
