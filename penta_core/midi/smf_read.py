@@ -20,6 +20,8 @@ from typing import Any
 
 import mido
 
+from penta_core.midi.smf_write import vlq
+
 # kind (mido's message type), raw bytes as written (None: encode the message when writing), prototype
 Proto = tuple[type, dict[str, Any]]
 
@@ -59,16 +61,6 @@ def read_vlq(data: bytes, pos: int) -> tuple[int, int]:
     raise Unusual("variable-length number longer than 4 bytes")
 
 
-def encode_vlq(value: int) -> bytes:
-    """The variable-length quantity of ``0 <= value <= 0x0FFFFFFF``."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
 def channel_item(raw: bytes) -> tuple[str, bytes, Proto]:
     """``(kind, raw, prototype)`` of a channel message (status byte and data bytes, each data byte < 0x80)."""
     found = _CHANNEL.get(raw)
@@ -98,7 +90,7 @@ def _sysex_item(payload: bytes) -> tuple[str, bytes, Proto]:
     found = _SYSEX.get(payload)
     if found is None:
         msg = mido.Message("sysex", data=list(payload))  # ValueError (caught as Unusual) on a byte > 0x7F
-        found = ("sysex", b"\xf0" + encode_vlq(len(payload) + 1) + payload + b"\xf7", (mido.Message, vars(msg)))
+        found = ("sysex", b"\xf0" + vlq(len(payload) + 1) + payload + b"\xf7", (mido.Message, vars(msg)))
         if len(_SYSEX) < _CACHE_LIMIT:
             _SYSEX[payload] = found
     return found
