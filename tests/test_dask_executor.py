@@ -6,6 +6,7 @@ here and stopped at the end of the module; the stages are pointed at them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -303,3 +304,39 @@ def test_no_stage_depends_on_the_engine_params():
     named = [(name, p) for name, stage in stages.items() for p in stage.get("params", [])
              if str(p).split(".")[0] == "engine"]
     assert named == []
+
+
+def test_a_scheduler_without_workers_fails_in_one_line_instead_of_waiting(tmp_path, monkeypatch):
+    port = _free_port()
+    dask = str(Path(sys.executable).parent / "dask")
+    with (tmp_path / "scheduler.log").open("w") as log:
+        scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                      "--no-dashboard", "--dashboard-address", "127.0.0.1:0"],
+                                     env=_env(), start_new_session=True, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            address = f"tcp://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:  # until the scheduler listens
+                try:
+                    check_scheduler(address)
+                    break
+                except ClusterError:
+                    assert time.monotonic() < deadline, "the scheduler did not start"
+                    time.sleep(0.2)
+            monkeypatch.setattr(dask_map_module, "NO_WORKERS_S", 2.0)
+            raised: list[BaseException] = []
+
+            def run() -> None:
+                try:
+                    list(dask_map(dask_items.square, [1, 2, 3], scheduler=address))
+                except BaseException as err:  # handed to the test's thread
+                    raised.append(err)
+
+            waiting = threading.Thread(target=run, daemon=True)  # a regression hangs here, not the suite
+            waiting.start()
+            waiting.join(timeout=30)
+            assert not waiting.is_alive(), "dask_map still waits for a worker after 30 s"
+            assert len(raised) == 1 and isinstance(raised[0], ClusterError), raised
+            assert re.search(r"has had no workers for \d+ s; start some there", str(raised[0]))
+        finally:
+            _stop(scheduler)

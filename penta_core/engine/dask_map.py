@@ -64,6 +64,9 @@ THREADS_REFRESH_S = 2.0
 CONNECT_TIMEOUT = "10s"
 # A task the cluster lost or cancelled (not one that failed) is sent again at most this many times.
 MAX_RESUBMITS = 3
+# A cluster with no worker this long while work waits fails the stage, naming the scheduler, instead of
+# waiting for ever (workers that are starting, or restarting after a crash, join well within it).
+NO_WORKERS_S = 60.0
 KILLED_REASON = "worker crashed (every Dask worker that ran it died: KilledWorker)"
 
 # In a worker process: chunk token -> (position in the chunk of the item running, its start).
@@ -233,6 +236,7 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
     label = (desc or "item").replace(" ", "_")
     cwd = os.getcwd()
     threads, threads_at = 1, -THREADS_REFRESH_S
+    no_workers_since: float | None = None
     polled_at = time.monotonic()
     asker = ThreadPoolExecutor(1, thread_name_prefix="penta-dask-poll") if timeout_s else None
     poll = None  # the pending question to the workers: which item are you on, since when
@@ -261,8 +265,14 @@ def _stream(client, func, source, timeout_s, desc, total, relative_to, chunk_siz
         while True:
             now = time.monotonic()
             if now - threads_at >= THREADS_REFRESH_S:
-                threads = max(1, sum(client.nthreads().values()))
-                threads_at = now
+                counted = sum(client.nthreads().values())
+                threads, threads_at = max(1, counted), now
+                no_workers_since = None if counted else (no_workers_since or now)
+                if no_workers_since is not None and now - no_workers_since >= NO_WORKERS_S:
+                    raise ClusterError(
+                        f"engine.scheduler: the Dask scheduler at {client.scheduler.address} has had no "
+                        f"workers for {now - no_workers_since:.0f} s; start some there "
+                        "(DASK_DISTRIBUTED__WORKER__DAEMON=False dask worker ADDRESS --nthreads 1)")
             while len(in_flight) < TASKS_PER_THREAD * threads:
                 if again:
                     submit([again.popleft()])
