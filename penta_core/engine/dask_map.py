@@ -46,7 +46,7 @@ from typing import Any
 
 from penta_core.core.cluster import check_scheduler
 from penta_core.core.errors import ClusterError
-from penta_core.engine.parallel import SINGLE_THREADED, Outcome, _ChunkSizer, _strip, one_line
+from penta_core.engine.parallel import SINGLE_THREADED, Outcome, _ChunkSizer, _ctrl_c_held, _strip, one_line
 
 # Work per task once item times are known: a task costs the scheduler a few
 # milliseconds, so this keeps its share around 1-2%, and the last tasks still end together.
@@ -157,12 +157,15 @@ def connect(scheduler: str = "", workers: int = 1) -> Iterator[Any]:
     # A worker that starts processes (the numba warm-up, FluidSynth) must not be a daemon process.
     # Saturation 1.0: a one-thread worker holds one task, so a death reschedules only the task it ran.
     with dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.worker-saturation": 1.0}):
-        cluster = distributed.LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=None,
-                                           silence_logs=logging.ERROR,
-                                           # No dashboard; its HTTP server (health, metrics) on a free port,
-                                           # not 8787, which another cluster on the machine may hold.
-                                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+        # Nannies and their workers start with Ctrl-C blocked (inherited through exec, and by the workers a
+        # nanny restarts): a terminal's Ctrl-C reaches the whole group, and only the stage answers it.
+        with _ctrl_c_held():
+            cluster = distributed.LocalCluster(
+                n_workers=max(1, workers), threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.ERROR,
+                # No dashboard; its HTTP server (health, metrics) on a free port, not 8787,
+                # which another cluster on the machine may hold.
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
         try:
             client = distributed.Client(cluster, set_as_default=False)
             try:
