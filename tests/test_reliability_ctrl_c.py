@@ -162,7 +162,12 @@ def _assert_one_quiet_line(returncode: int, out: str, err: str) -> None:
     assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
 
 
-def test_ctrl_c_mid_extraction_in_a_stage_script_is_one_line_and_the_rerun_resumes(work, slow_hook):
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_ctrl_c_mid_extraction_in_a_stage_script_is_one_line_and_the_rerun_resumes(work, slow_hook, executor):
+    # dask: a LocalCluster, whose scheduler thread, nannies and workers the group's Ctrl-C reaches too.
+    if executor == "dask":
+        pytest.importorskip("distributed")
+        (work / "params.yaml").write_text(PARAMS + "engine:\n  executor: dask\n")
     features = work / "datasets" / "ds" / "processed" / "features"
 
     def extracted() -> int:  # rows saved so far: finished parts and the journal of unfinished ones
@@ -194,25 +199,3 @@ def test_ctrl_c_while_the_cli_starts_its_workers_is_one_line_and_the_rerun_compl
     rerun = subprocess.run(cmd, cwd=work, env=_env(), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert f"features: {N_FILES} of {N_FILES} samples" in rerun.stdout
-
-
-def test_ctrl_c_mid_extraction_on_a_local_dask_cluster_is_one_line_and_the_rerun_resumes(work, slow_hook):
-    pytest.importorskip("distributed")
-    (work / "params.yaml").write_text(PARAMS + "engine:\n  executor: dask\n")
-    features = work / "datasets" / "ds" / "processed" / "features"
-
-    def extracted() -> int:
-        return len(read_parts(features).ids)
-
-    proc = _start([sys.executable, str(REPO / "stages" / "features.py")], work, slow_hook)
-    _wait_for(proc, lambda: extracted() >= 5, "5 extracted samples")
-    out, err = _ctrl_c(proc)  # the cluster's scheduler, nannies and workers are in the group too
-    _assert_one_quiet_line(proc.returncode, out, err)
-    done = extracted()
-    assert 5 <= done < N_FILES
-    assert temp_files(work / "datasets") == []
-
-    rerun = subprocess.run([sys.executable, str(REPO / "stages" / "features.py")], cwd=work, env=_env(),
-                           capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr
-    assert f"{N_FILES - done} extracted, {done} reused" in rerun.stdout
