@@ -36,6 +36,7 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _timing import best_cpu  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "pop909"
@@ -79,15 +80,6 @@ def librosa_loop(path: Path) -> None:
     librosa.feature.spectral_centroid(y=y, sr=sr).mean()
 
 
-def fastest(func, path: Path, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.thread_time()
-        func(path)
-        best = min(best, time.thread_time() - start)
-    return best
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=20)
@@ -105,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         librosa_loop(clips[0][0])
         cpu = {"ours": 0.0, "loop": 0.0}
         for path, _ in clips:
-            cpu["ours"] += fastest(ours, path, args.repeats)
-            cpu["loop"] += fastest(librosa_loop, path, args.repeats)
+            cpu["ours"] += best_cpu(lambda p=path: ours(p), args.repeats, time.thread_time)
+            cpu["loop"] += best_cpu(lambda p=path: librosa_loop(p), args.repeats, time.thread_time)
     audio_s = sum(seconds for _, seconds in clips)
     x_ours, x_loop = audio_s / cpu["ours"], audio_s / cpu["loop"]
     print(f"{len(clips)} clips of {args.seconds:g} s (POP909 fixtures, sine-rendered, 44.1 kHz stereo WAV), "

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 from _corpus import describe, write_corpus
 from _project import Project, bench_params
+from _timing import best_cpu
 
 # One variant per offset, as MidiTok makes them without all_offset_combinations.
 PITCH_OFFSETS, VELOCITY_OFFSETS, DURATION_OFFSETS = [2], [8], [0.125]
@@ -61,16 +62,6 @@ def _cpu() -> float:
     """
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + children.ru_utime + children.ru_stime
-
-
-def _best(fn, repeat: int) -> float:
-    """Fewest CPU seconds of ``repeat`` calls: the run least disturbed by other work on the machine."""
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 def ours_in_process(paths: list[Path], multiplier: int, ranges: dict, seed: int,
@@ -93,8 +84,8 @@ def ours_in_process(paths: list[Path], multiplier: int, ranges: dict, seed: int,
                 write_all(made)
 
     n = len(pieces) * multiplier
-    return (_best(lambda: [MidiPiece.from_bytes(d) for d in data], repeat) / len(data),
-            _best(lambda: variants(False), repeat) / n, _best(lambda: variants(True), repeat) / n)
+    return (best_cpu(lambda: [MidiPiece.from_bytes(d) for d in data], repeat) / len(data),
+            best_cpu(lambda: variants(False), repeat) / n, best_cpu(lambda: variants(True), repeat) / n)
 
 
 def miditok_in_process(paths: list[Path], repeat: int) -> tuple[float, float]:
@@ -112,8 +103,8 @@ def miditok_in_process(paths: list[Path], repeat: int) -> tuple[float, float]:
                 augment_score(score, pitch_offset=pitch, velocity_offset=velocity, duration_offset=duration)
 
     variants()
-    return (_best(lambda: [Score(p) for p in paths], repeat) / len(paths),
-            _best(variants, repeat) / (len(scores) * len(offsets)))
+    return (best_cpu(lambda: [Score(p) for p in paths], repeat) / len(paths),
+            best_cpu(variants, repeat) / (len(scores) * len(offsets)))
 
 
 def miditok_dataset(clips: Path, out: Path, workers: int, one_offset: bool = False) -> tuple[float, float, int]:

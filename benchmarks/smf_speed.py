@@ -25,11 +25,11 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from _corpus import write_corpus
+from _timing import best_cpu
 
 from penta_core.midi import piece as piece_module
 from penta_core.midi.piece import MidiPiece
@@ -37,16 +37,6 @@ from penta_core.midi.smf_read import Unusual
 from penta_core.midi.smf_write import encode_file_events
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _best(fn, repeat: int) -> float:
-    """Fewest CPU seconds of ``repeat`` calls: the run least disturbed by other work on the machine."""
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 def _through_mido(data: bytes) -> MidiPiece:
@@ -84,21 +74,22 @@ def measure(name: str, paths: list[Path], repeat: int) -> None:
     n = len(data)
     notes = np.mean([p.n_notes for p in pieces])
     rows = [
-        ("parse: fast reader (MidiPiece.from_bytes)", _best(lambda: [MidiPiece.from_bytes(d) for d in data], repeat)),
-        ("parse: through mido", _best(lambda: [_through_mido(d) for d in data], repeat)),
-        ("serialise: array writer (to_bytes)", _best(lambda: [p.to_bytes() for p in pieces], repeat)),
+        ("parse: fast reader (MidiPiece.from_bytes)",
+         best_cpu(lambda: [MidiPiece.from_bytes(d) for d in data], repeat)),
+        ("parse: through mido", best_cpu(lambda: [_through_mido(d) for d in data], repeat)),
+        ("serialise: array writer (to_bytes)", best_cpu(lambda: [p.to_bytes() for p in pieces], repeat)),
         ("serialise: 3 variants at once (to_bytes_many), per file",
-         _best(lambda: [MidiPiece.to_bytes_many(v) for v in variants], repeat) / 3),
+         best_cpu(lambda: [MidiPiece.to_bytes_many(v) for v in variants], repeat) / 3),
         ("serialise: event by event through mido",
-         _best(lambda: [encode_file_events(p.file_type, p.ticks_per_beat, p.events, p.notes) for p in slow_pieces],
+         best_cpu(lambda: [encode_file_events(p.file_type, p.ticks_per_beat, p.events, p.notes) for p in slow_pieces],
                repeat)),
     ]
     try:
         from symusic import Score
 
         scores = [Score.from_midi(d) for d in data]
-        rows += [("symusic (C++): parse", _best(lambda: [Score.from_midi(d) for d in data], repeat)),
-                 ("symusic (C++): dump", _best(lambda: [s.dumps_midi() for s in scores], repeat))]
+        rows += [("symusic (C++): parse", best_cpu(lambda: [Score.from_midi(d) for d in data], repeat)),
+                 ("symusic (C++): dump", best_cpu(lambda: [s.dumps_midi() for s in scores], repeat))]
     except ImportError:
         pass
     print(f"\n{name}: {n} files, ~{notes:.0f} notes each (CPU ms per file, best of {repeat})")

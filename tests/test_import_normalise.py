@@ -104,9 +104,9 @@ def test_a_float_wav_carries_no_time_stamp():
     assert at > 0 and data[at + 12:at + 16] == b"\0\0\0\0"  # libsndfile writes the clock there
 
 
-def test_an_unchanged_reimport_reads_nothing_and_new_params_normalise_again(tmp_path, monkeypatch):
-    _source(tmp_path)
-    sent = []
+def _count_normalised(monkeypatch) -> list[int]:
+    """How many sources each import sends to the normalise workers, one count an import."""
+    sent: list[int] = []
     real = originals.supervised_map
 
     def counting(func, items, **kw):
@@ -115,6 +115,12 @@ def test_an_unchanged_reimport_reads_nothing_and_new_params_normalise_again(tmp_
         return real(func, items, **kw)
 
     monkeypatch.setattr(originals, "supervised_map", counting)
+    return sent
+
+
+def test_an_unchanged_reimport_reads_nothing_and_new_params_normalise_again(tmp_path, monkeypatch):
+    _source(tmp_path)
+    sent = _count_normalised(monkeypatch)
     layout, first, _ = _import(tmp_path, edge_silence="trim")
     _, again, lines = _import(tmp_path, edge_silence="trim")
     assert sent == [2, 0] and again == first
@@ -131,15 +137,7 @@ def test_an_unchanged_reimport_reads_nothing_and_new_params_normalise_again(tmp_
 
 def test_packed_originals_hold_the_normalised_audio_and_a_reimport_reads_nothing(tmp_path, monkeypatch):
     _source(tmp_path)
-    sent = []
-    real = originals.supervised_map
-
-    def counting(func, items, **kw):
-        items = list(items)
-        sent.append(len(items))
-        return real(func, items, **kw)
-
-    monkeypatch.setattr(originals, "supervised_map", counting)
+    sent = _count_normalised(monkeypatch)
     layout, first, _ = _import(tmp_path, pack=True, edge_silence="trim", channels="mono")
     b = first["calm/b.flac"]
     assert b["member"] == "calm/b.wav" and b["normalised"] == {"trimmed_s": [0.19, 0.0], "channels": [2, 1]}
