@@ -57,6 +57,7 @@ def test_unknown_folders_give_null_labels_counted_and_reported(tmp_path, layout,
     lines = (layout.annotations_dir / "labels.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == sorted(ids.values())
     records = read_annotations(layout)
+    assert read_json(layout.index("labels_present")) == {"labels": ["happy"]}  # what synthesize reads
     assert records[ids["misc/b.mid"]]["label"] is None
     happy = records[ids["happy/a.mid"]]
     assert (happy["label"], happy["valence"], happy["arousal"]) == ("happy", 0.8, 0.6)

@@ -184,8 +184,7 @@ def test_a_new_seed_regenerates_every_piece(layout, params):
 def test_present_emotions_follow_the_imported_labels(layout, params):
     from penta_core.core.io import write_json
 
-    write_json(layout.index("annotated"), {"annotations": {"a": {"label": "sad"}, "b": {"label": "calm"},
-                                                           "c": {"label": None}}})
+    write_json(layout.index("labels_present"), {"labels": ["calm", "sad"]})
     params["synthesize"].update(count=4, n_jobs=1)
     assert synthesize(layout, params)["per_label"] == {"sad": 2, "calm": 2}
     params["synthesize"]["emotions"] = ["angry"]

@@ -91,7 +91,11 @@ def apply_decision(record: dict[str, Any], decision: Decision, vocab: Vocabulary
 
 def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path | None = None,
              table: LabelMap | None = None) -> dict[str, Any]:
-    """Write ``annotations/labels.jsonl`` and ``index/annotated.json``; return the summary.
+    """Write ``annotations/labels.jsonl``, ``index/annotated.json`` and ``index/labels_present.json``.
+
+    Returns the summary. ``index/labels_present.json`` lists only the labels the
+    version holds: the synthesize stage depends on it instead of the whole
+    index, so adding files with labels the version already has does not rerun it.
 
     ``annotations/labels.jsonl`` holds one annotation record per imported file,
     one JSON object per line, sorted by sample id: one file however many
@@ -148,6 +152,7 @@ def annotate(layout: DatasetLayout, vocab: Vocabulary, events_path: str | Path |
             "labelled": sum(1 for r in records.values() if r["label_source"] == "labels_file" and r["label"]),
         }
     write_json(layout.index("annotated"), {"annotations": records, "summary": summary})
+    write_json(layout.index("labels_present"), {"labels": sorted(summary["per_label"])})
     return summary
 
 

@@ -88,8 +88,8 @@ def choose_emotions(setting: str | list[str], known: list[str], layout: DatasetL
     if setting == "all":
         return list(known)
     if setting == "present":
-        path = layout.index("annotated")
-        found = {a["label"] for a in read_json(path)["annotations"].values()} if path.exists() else set()
+        path = layout.index("labels_present")
+        found = set(read_json(path)["labels"]) if path.exists() else set()
         chosen = [e for e in known if e in found]
         return chosen or list(known)
     unknown = [e for e in setting if e not in known]
