@@ -175,7 +175,7 @@ def test_midi_variants_are_made_in_forked_workers_and_audio_ones_in_spawned_work
     used = _recording_start_method(monkeypatch)
     augment_dataset(make_dataset(tmp_path / "midi", rels=MIDI_ONLY), params(n_jobs=2))
     augment_dataset(make_dataset(tmp_path / "both"), params(n_jobs=2))
-    assert used == ["fork", "spawn"]
+    assert used == ["fork", "fork", "spawn"]  # the mixed dataset: one pool per kind
 
 
 def test_forked_workers_write_the_bytes_spawned_workers_write(tmp_path, monkeypatch):
