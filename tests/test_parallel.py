@@ -209,3 +209,16 @@ def test_killing_the_parent_ends_its_forked_workers_and_frees_the_dataset_lock(t
     assert not alive, "the stuck worker outlived its parent"
     with dataset_lock(tmp_path):
         pass
+
+
+def frozen_objects(_):
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_a_forked_worker_leaves_the_parents_objects_to_no_collection():
+    # Objects the collector never visits keep their memory pages shared with the parent.
+    ((_, forked),) = supervised_map(frozen_objects, [0], start_method="fork")
+    ((_, spawned),) = supervised_map(frozen_objects, [0])
+    assert forked.value > 1000 and spawned.value == 0

@@ -34,6 +34,7 @@ killed stage leaves no worker behind holding its pipes or the dataset lock.
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import multiprocessing as mp
 import os
@@ -215,11 +216,20 @@ class _Worker:
         self.progress[0] = -1
         parent_end, child_end = ctx.Pipe(duplex=True)
         args: tuple = (child_end, func, self.progress)
-        if ctx.get_start_method() == "fork":  # what a forked child holds of the parent's, to let go of
+        fork = ctx.get_start_method() == "fork"
+        if fork:  # what a forked child holds of the parent's, to let go of
             args += (tuple(w.conn for w in others) + (parent_end,), os.getpid())
         self.process = ctx.Process(target=_worker_main, args=args, daemon=True)
-        with single_threaded_environ():
-            self.process.start()
+        if fork:
+            # The parent's objects go to the collector's permanent generation first: the child's
+            # collections then never write to them, so their pages stay shared, not copied per worker.
+            gc.freeze()
+        try:
+            with single_threaded_environ():
+                self.process.start()
+        finally:
+            if fork:
+                gc.unfreeze()
         child_end.close()
         self.conn = parent_end
         self.chunk: list[tuple[int, Any]] = []  # the chunk in flight, in the order the worker runs it
