@@ -222,3 +222,29 @@ def test_a_forked_worker_leaves_the_parents_objects_to_no_collection():
     ((_, forked),) = supervised_map(frozen_objects, [0], start_method="fork")
     ((_, spawned),) = supervised_map(frozen_objects, [0])
     assert forked.value > 1000 and spawned.value == 0
+
+
+def socket_inodes(_=None) -> set[str]:
+    """The sockets this process holds open (a worker pipe is a socket pair)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            found.add(target)
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="lists open files through /proc")
+def test_a_forked_worker_holds_none_of_the_parents_pipe_ends():
+    # Had it kept a copy of another worker's end (or of its own), that pipe would never see its
+    # end of file when the parent closed it, and a worker could outlive a parent that died.
+    held_by_parent: set[str] = set()
+    held_by_workers: set[str] = set()
+    for _, outcome in supervised_map(socket_inodes, range(6), n_jobs=2, chunk_size=1, start_method="fork"):
+        held_by_parent |= socket_inodes()
+        held_by_workers |= outcome.value
+    assert held_by_parent and held_by_workers
+    assert not held_by_parent & held_by_workers
