@@ -248,3 +248,9 @@ def test_a_forked_worker_holds_none_of_the_parents_pipe_ends():
         held_by_workers |= outcome.value
     assert held_by_parent and held_by_workers
     assert not held_by_parent & held_by_workers
+
+
+def test_off_linux_a_fork_asked_for_is_a_spawn(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "darwin")
+    ((_, outcome),) = supervised_map(frozen_objects, [0], start_method="fork")
+    assert outcome.value == 0  # a spawned worker: nothing inherited, nothing frozen

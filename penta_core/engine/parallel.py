@@ -22,7 +22,7 @@ blocked and ignore it), so they print no traceback of their own; the parent
 raises ``KeyboardInterrupt`` and stops them on its way out.
 
 Workers are spawned (a fresh interpreter that imports what it needs) unless
-the caller asks for ``start_method="fork"``: a forked worker starts with the
+the caller asks for ``start_method="fork"`` (honoured on Linux only): a forked worker starts with the
 parent's modules already imported, which saves each worker its interpreter
 start-up and imports (about half a second of CPU for numpy, mido and the
 package). Fork is for work that is safe to run in a copy of the parent: no
@@ -39,6 +39,7 @@ import itertools
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -114,6 +115,11 @@ def _die_with_parent(parent: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _fork_is_safe() -> bool:
+    """Fork only on Linux: elsewhere system libraries (macOS's among them) are not safe in a forked copy."""
+    return sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods()
 
 
 def _worker_main(conn, func: Callable[[Any], Any], progress, inherited: tuple = (), parent: int | None = None
@@ -352,7 +358,7 @@ def supervised_map(
         depend on it.
     start_method : ``"spawn"`` (the default: fresh interpreters) or ``"fork"``
         (copies of this process, modules already imported; see the module's
-        notes for when that is safe). Where fork is not available, spawn.
+        notes for when that is safe). Off Linux, spawn whatever is asked.
 
     Example
     -------
@@ -363,7 +369,7 @@ def supervised_map(
         raise ValueError(f"chunk_size: expected a whole number >= 1 or None, got {chunk_size!r}")
     if start_method not in START_METHODS:
         raise ValueError(f"start_method: expected one of {', '.join(START_METHODS)}, got {start_method!r}")
-    if start_method not in mp.get_all_start_methods():
+    if start_method == "fork" and not _fork_is_safe():
         start_method = "spawn"
     # Checked here, when called: the generator below runs only when first iterated.
     return _supervised_map(func, items, n_jobs, timeout_s, desc, total, relative_to, chunk_size, start_method)
