@@ -158,6 +158,36 @@ def test_two_clean_runs_write_identical_bytes(built, tmp_path):
     assert tree(again) == tree(layout)
 
 
+def _recording_start_method(monkeypatch, force: str | None = None) -> list[str]:
+    """Record the start method of every pool the stage opens (``force``: use that one instead)."""
+    used: list[str] = []
+    real = variants_module.parallel_map
+
+    def spy(*args, start_method="spawn", **kwargs):
+        used.append(start_method)
+        return real(*args, start_method=force or start_method, **kwargs)
+
+    monkeypatch.setattr(variants_module, "parallel_map", spy)
+    return used
+
+
+def test_midi_variants_are_made_in_forked_workers_and_audio_ones_in_spawned_workers(tmp_path, monkeypatch):
+    used = _recording_start_method(monkeypatch)
+    augment_dataset(make_dataset(tmp_path / "midi", rels=MIDI_ONLY), params(n_jobs=2))
+    augment_dataset(make_dataset(tmp_path / "both"), params(n_jobs=2))
+    assert used == ["fork", "fork", "spawn"]  # the mixed dataset: one pool per kind
+
+
+def test_forked_workers_write_the_bytes_spawned_workers_write(tmp_path, monkeypatch):
+    forked = make_dataset(tmp_path / "forked", rels=MIDI_ONLY)
+    augment_dataset(forked, params(n_jobs=2))
+    asked = _recording_start_method(monkeypatch, force="spawn")
+    spawned = make_dataset(tmp_path / "spawned", rels=MIDI_ONLY)
+    augment_dataset(spawned, params(n_jobs=2))
+    assert asked == ["fork"]  # and spawn was used instead
+    assert tree(forked) == tree(spawned)
+
+
 def test_adding_a_parent_changes_no_other_variant_and_augments_only_it(tmp_path):
     layout = make_dataset(tmp_path / "ds", rels=("raw/midi/happy/a.mid", "raw/midi/happy/b.mid"))
     augment_dataset(layout, params())

@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from penta_core.engine.parallel import MAX_CHUNK, supervised_map
+from penta_core.core.locking import dataset_lock
+from penta_core.engine.parallel import MAX_CHUNK, START_METHODS, supervised_map
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def square_or_misbehave(x):
@@ -20,9 +27,10 @@ def square_or_misbehave(x):
     return x * x
 
 
-def test_every_item_gets_an_outcome_and_bad_ones_a_reason():
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_every_item_gets_an_outcome_and_bad_ones_a_reason(start_method):
     items = [2, "crash", 3, "hang", "raise", 4]
-    results = dict(supervised_map(square_or_misbehave, items, n_jobs=2, timeout_s=3))
+    results = dict(supervised_map(square_or_misbehave, items, n_jobs=2, timeout_s=3, start_method=start_method))
     assert sorted(results) == list(range(len(items)))
     assert [results[i].value for i in (0, 2, 5)] == [4, 9, 16]
     assert results[1].reason == "worker crashed (exit code 3)"
@@ -68,13 +76,15 @@ def _outcomes(stream) -> dict:
     return results
 
 
+@pytest.mark.parametrize("start_method", START_METHODS)
 @pytest.mark.parametrize("bad", ["crash", "hang"])
-def test_a_crash_or_a_hang_in_the_middle_of_a_chunk_fails_that_item_alone(bad):
+def test_a_crash_or_a_hang_in_the_middle_of_a_chunk_fails_that_item_alone(bad, start_method):
     # Cheap items finish within one result batch, so the worker dies holding
     # results of the items before the bad one: they run again, not lost.
     items = [*range(7), bad, *range(8, 20)]
     # 5 s, not less: a fresh worker's start-up counts against its first item, as it always has.
-    results = _outcomes(supervised_map(square_or_misbehave, items, n_jobs=1, timeout_s=5, chunk_size=20))
+    results = _outcomes(supervised_map(square_or_misbehave, items, n_jobs=1, timeout_s=5, chunk_size=20,
+                                       start_method=start_method))
     assert sorted(results) == list(range(20))
     assert [i for i, outcome in results.items() if not outcome.ok] == [7]
     assert results[7].reason == {"crash": "worker crashed (exit code 3)", "hang": "timed out after 5 s"}[bad]
@@ -130,3 +140,118 @@ def test_a_result_that_cannot_be_sent_back_fails_alone_within_its_chunk():
 def test_a_chunk_size_below_one_or_not_whole_is_refused_when_called(chunk_size):
     with pytest.raises(ValueError, match=r"^chunk_size: expected a whole number >= 1 or None, got "):
         supervised_map(abs, [1], chunk_size=chunk_size)
+
+
+def test_an_unknown_start_method_is_refused_when_called():
+    with pytest.raises(ValueError, match=r"^start_method: expected one of spawn, fork, got 'forkserver'$"):
+        supervised_map(abs, [1], start_method="forkserver")
+
+
+def test_forked_workers_give_the_outcomes_of_spawned_ones():
+    items = [*range(40), "raise", *range(41, 60), "crash", *range(61, 90)]
+    spawned = _outcomes(supervised_map(square_or_misbehave, items, n_jobs=2, chunk_size=8))
+    forked = _outcomes(supervised_map(square_or_misbehave, items, n_jobs=2, chunk_size=8, start_method="fork"))
+    assert forked == spawned
+
+
+# A stage that holds the dataset lock and has two forked workers, one of them stuck on an item.
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from penta_core.core.locking import dataset_lock
+from penta_core.engine.parallel import supervised_map
+sys.path.insert(0, sys.argv[2])
+from test_parallel import note_and_hang
+with dataset_lock(sys.argv[1]):
+    for _ in supervised_map(note_and_hang, [sys.argv[1], 1, 2, 3], n_jobs=2, timeout_s=120, chunk_size=1,
+                            start_method="fork"):
+        pass
+"""
+
+
+def note_and_hang(item):
+    if isinstance(item, str):
+        (Path(item) / f"worker-{os.getpid()}").touch()
+        time.sleep(120)
+    return item
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_killing_the_parent_ends_its_forked_workers_and_frees_the_dataset_lock(tmp_path):
+    # A forked worker holds copies of what the parent had open: the dataset lock and the pipes
+    # to the other workers. Killed with the parent, it leaves neither behind, even mid-item.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(tmp_path), str(Path(__file__).parent)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("worker-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (marker,) = tmp_path.glob("worker-*")
+        worker = int(marker.name.split("-")[1])
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _running(worker)
+    if alive:
+        os.kill(worker, signal.SIGKILL)
+    assert not alive, "the stuck worker outlived its parent"
+    with dataset_lock(tmp_path):
+        pass
+
+
+def frozen_objects(_):
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_a_forked_worker_leaves_the_parents_objects_to_no_collection():
+    # Objects the collector never visits keep their memory pages shared with the parent.
+    ((_, forked),) = supervised_map(frozen_objects, [0], start_method="fork")
+    ((_, spawned),) = supervised_map(frozen_objects, [0])
+    assert forked.value > 1000 and spawned.value == 0
+
+
+def socket_inodes(_=None) -> set[str]:
+    """The sockets this process holds open (a worker pipe is a socket pair)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            found.add(target)
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="lists open files through /proc")
+def test_a_forked_worker_holds_none_of_the_parents_pipe_ends():
+    # Had it kept a copy of another worker's end (or of its own), that pipe would never see its
+    # end of file when the parent closed it, and a worker could outlive a parent that died.
+    before = socket_inodes()  # whatever else this process holds, a forked worker inherits (and may keep)
+    pipe_ends: set[str] = set()
+    held_by_workers: set[str] = set()
+    for _, outcome in supervised_map(socket_inodes, range(6), n_jobs=2, chunk_size=1, start_method="fork"):
+        pipe_ends |= socket_inodes() - before
+        held_by_workers |= outcome.value
+    assert pipe_ends and held_by_workers - before
+    assert not pipe_ends & held_by_workers
+
+
+def test_off_linux_a_fork_asked_for_is_a_spawn(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "darwin")
+    ((_, outcome),) = supervised_map(frozen_objects, [0], start_method="fork")
+    assert outcome.value == 0  # a spawned worker: nothing inherited, nothing frozen

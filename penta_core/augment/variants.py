@@ -54,6 +54,12 @@ _MODULES = {
     "audio": ("penta_core.augment.audio", "penta_core.augment.transform",
               "penta_core.augment.registry", "penta_core.engine.seeding"),
 }
+# How each kind's workers start. MIDI work (numpy on integers, mido, this package) is safe
+# in a copy of the stage process and runs no native thread pool, and a forked worker skips
+# the interpreter start-up and imports a spawned one pays (about 0.5 s of CPU a worker, most
+# of the fixed cost of a run of a few thousand variants). Audio keeps spawned workers:
+# librosa and numba load there with one native thread each (engine.parallel.SINGLE_THREADED).
+START_METHOD = {"midi": "fork", "audio": "spawn"}
 # Seconds per variant (``augment.timeout_s`` when the params define it); a
 # parent's limit is this times the number of variants it still needs.
 TIMEOUT_PER_VARIANT_S = 120.0
@@ -260,26 +266,32 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     generated = 0
     if tasks:
         folder.mkdir(parents=True, exist_ok=True)
-        jobs = min(resolve_jobs(opts["n_jobs"]), len(tasks))
-        if any(t["parent"]["kind"] == "audio" for t in tasks):
-            prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
         per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
         timeout = per_variant * max(len(t["variants"]) for t in tasks)
-        for index, outcome in parallel_map(
-            augment_parent, tasks, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(tasks),
-            relative_to=[layout.root], engine=params.get("engine"),
-        ):
-            task = tasks[index]
-            pid, kind = task["parent"]["id"], task["parent"]["kind"]
-            if outcome.ok:
-                for made in outcome.value:
-                    syncs[kind].put(variant_id(pid, made["k"]), made["data"], {"transform": made["transform"]})
-                generated += len(outcome.value)
+        for kind in ("midi", "audio"):  # one pool per kind: each starts its workers its own way
+            batch = [t for t in tasks if t["parent"]["kind"] == kind]
+            if not batch:
+                continue
+            jobs = min(resolve_jobs(opts["n_jobs"]), len(batch))
+            if kind == "audio":
+                prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
             else:
-                failed.append({"parent": pid, "path": task["parent"]["location"],
-                               "reason": outcome.reason or "augmentation failed"})
-                # A parent that failed keeps none of its variants (kept ones included), as in a clean run.
-                syncs[kind].drop(m.id for m in wanted[kind] if m.group == pid)
+                _midi_augmenter(ranges["midi"])  # built before the workers fork, so they inherit it
+            for index, outcome in parallel_map(
+                augment_parent, batch, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(batch),
+                relative_to=[layout.root], engine=params.get("engine"), start_method=START_METHOD[kind],
+            ):
+                task = batch[index]
+                pid = task["parent"]["id"]
+                if outcome.ok:
+                    for made in outcome.value:
+                        syncs[kind].put(variant_id(pid, made["k"]), made["data"], {"transform": made["transform"]})
+                    generated += len(outcome.value)
+                else:
+                    failed.append({"parent": pid, "path": task["parent"]["location"],
+                                   "reason": outcome.reason or "augmentation failed"})
+                    # A parent that failed keeps none of its variants (kept ones included), as in a clean run.
+                    syncs[kind].drop(m.id for m in wanted[kind] if m.group == pid)
     stored = {kind: sync.finish() for kind, sync in syncs.items()}
     keep = set().union(*(sync.files() for sync in syncs.values()))
     removed = sum(sync.removed for sync in syncs.values()) + sweep(folder, keep)

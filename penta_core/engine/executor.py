@@ -39,6 +39,7 @@ def parallel_map(
     relative_to: Iterable[str | os.PathLike] = (),
     chunk_size: int | None = None,
     engine: dict[str, Any] | None = None,
+    start_method: str = "spawn",
 ) -> Iterator[tuple[int, Outcome]]:
     """Yield ``(index, Outcome)`` for each item, in completion order, on the executor ``engine`` names.
 
@@ -53,6 +54,8 @@ def parallel_map(
     desc, total : label and length of the progress bar (shown on a terminal only).
     relative_to : folders cut out of failure reasons, so reasons are the same on every machine.
     chunk_size : items per task; None takes ``engine.chunk_size`` (0: adaptive).
+    start_method : how local workers start: ``"spawn"`` or ``"fork"`` (see
+        :func:`~penta_core.engine.parallel.supervised_map`); Dask's workers are its own.
     engine : the ``engine`` params group (``executor``, ``scheduler``, ``workers``,
         ``chunk_size``); None or missing keys take :data:`ENGINE_DEFAULTS`.
 
@@ -65,7 +68,7 @@ def parallel_map(
         chunk_size = int(engine["chunk_size"]) or None
     if engine["executor"] == "local":
         return supervised_map(func, items, n_jobs=n_jobs, timeout_s=timeout_s, desc=desc, total=total,
-                              relative_to=relative_to, chunk_size=chunk_size)
+                              relative_to=relative_to, chunk_size=chunk_size, start_method=start_method)
     if engine["executor"] == "dask":
         from penta_core.engine.dask_map import dask_map  # only then: the dask extra is optional
 
