@@ -41,7 +41,7 @@ class FeatureRowsFile:
             raise MissingInput(f"{layout.index('features')} does not exist; run the features stage first")
         folder = scratch or layout.root
         folder.mkdir(parents=True, exist_ok=True)
-        self._file = tempfile.TemporaryFile(dir=folder)
+        self._file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (kept open until close())
         self.columns: list[str] = []
         stored: list[str] = []  # ids in the order their rows were appended to the file
         names: tuple[str, ...] | None = None

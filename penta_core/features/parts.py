@@ -308,7 +308,8 @@ def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bo
     """
     names: tuple[str, ...] | None = tuple(columns) if columns is not None else None
     tables = []
-    for part, names in _readable_parts(folder, columns):
+    for part, part_names in _readable_parts(folder, columns):
+        names = part_names
         try:
             tables.append(part.read())
         except (OSError, ValueError):

@@ -13,6 +13,7 @@ still read, by parsing it whole.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -161,7 +162,7 @@ class ManifestIndex:
                 ids.append(sample["id"])
                 offsets.append(offset)
                 lengths.append(length)
-            if any(a >= b for a, b in zip(ids, ids[1:])):
+            if any(a >= b for a, b in itertools.pairwise(ids)):
                 raise _NotOneALine  # not sorted, or an id twice: look ids up in a dict instead
         except _NotOneALine:
             with open(layout.manifest, encoding="utf-8") as handle:
