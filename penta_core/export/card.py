@@ -17,7 +17,7 @@ import yaml
 from penta_core.core.io import read_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.export.records import HUB_SPLITS, ExportPlan
-from penta_core.manifest.stream import load_manifest_head
+from penta_core.manifest.load import load_manifest_head
 from penta_core.splits.lists import SPLITS
 
 # Hugging Face task category of each target model's data.

@@ -22,8 +22,8 @@ import numpy as np
 from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.io import read_json, sha256_bytes
 from penta_core.core.layout import DatasetLayout
-from penta_core.export.feature_rows import FeatureRowsFile
-from penta_core.manifest.stream import ManifestIndex
+from penta_core.features.table import FeatureRowsFile
+from penta_core.manifest.load import ManifestIndex
 from penta_core.splits.lists import SPLITS, read_splits
 from penta_core.store.access import member_location, sample_bytes, sample_location
 

@@ -182,7 +182,7 @@ def validate_dataset(layout: DatasetLayout, samples: Iterable[dict[str, Any]], s
     """Run every check; return ``(metrics, details)``.
 
     The samples are read once, one at a time, so a manifest can stream
-    past (:func:`penta_core.manifest.stream.iter_samples`); what is held is
+    past (:func:`penta_core.manifest.load.iter_samples`); what is held is
     counts, one small entry per split-listed id and the first names of each
     problem.
 

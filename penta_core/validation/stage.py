@@ -12,7 +12,7 @@ from penta_core.core.errors import ValidationFailed
 from penta_core.core.io import read_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.features.table import load_feature_table
-from penta_core.manifest.stream import iter_samples
+from penta_core.manifest.load import iter_samples
 from penta_core.splits.lists import read_splits
 from penta_core.targets.model import load_model
 from penta_core.validation.checks import report_lines, validate_dataset, write_validation
