@@ -311,6 +311,25 @@ def iter_part_rows(folder: Path) -> Iterator[tuple[list[str], np.ndarray, tuple[
         yield ids, X, names
 
 
+def iter_parts(folder: Path, columns: Sequence[str] | None = None) -> Iterator[FeatureRows]:
+    """The rows of each readable part of ``folder``, a part at a time, in the part's own order.
+
+    The rows :func:`read_parts` would return (with ``unique=False``), part by
+    part: a reader that looks at each row once (the features stage reusing
+    its previous rows) holds one part, a few MB, instead of the table.
+    """
+    for part, names in _readable_parts(folder, columns):
+        try:
+            table = part.read()
+        except (OSError, ValueError):
+            continue
+        text = {c: table.column(c).to_pylist() for c in META_COLUMNS}
+        X = np.column_stack([table.column(c).to_numpy() for c in names]) if names else np.zeros((table.num_rows, 0))
+        del table
+        yield FeatureRows(text["id"], text["group"], text["kind"], text["sha256"], text["feature_key"],
+                          text["flags"], text["mode"], text["details"], names, np.asarray(X, dtype=np.float64))
+
+
 def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bool = True) -> FeatureRows:
     """Every row of every readable part in ``folder``, sorted by id (once per id unless ``unique`` is false).
 
