@@ -61,7 +61,8 @@ def test_readers_name_the_missing_manifest(layout):
 
 
 def test_write_json_streamed_writes_write_jsons_bytes(tmp_path):
-    obj = {**_manifest(3000), "short": list(range(33)), "long": list(range(34)), "pairs": {str(i): i for i in range(14)}}
+    obj = {**_manifest(3000), "short": list(range(33)), "long": list(range(34)),
+           "pairs": {str(i): i for i in range(14)}}
     write_json_streamed(tmp_path / "a.json", obj)
     assert (tmp_path / "a.json").read_text(encoding="utf-8") == dumps_json(obj)
 
