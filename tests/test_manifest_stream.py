@@ -33,6 +33,7 @@ def test_the_head_is_the_manifest_without_its_samples(layout):
 
 def test_a_manifest_not_one_sample_a_line_is_still_read(layout):
     manifest = _manifest(30)
+    layout.root.mkdir(parents=True)
     for text in (json.dumps(manifest), json.dumps(manifest, indent=4)):
         layout.manifest.write_text(text, encoding="utf-8")
         assert list(iter_samples(layout)) == manifest["samples"]
