@@ -202,7 +202,10 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
                     sync.put(row_of(sample, list(old.flags[i]), old.modes[i], old.details[i], old.X[i].copy()))
                     reused_at.add(n)
             del old
-        pending = [s for n, s in enumerate(wanted) if n not in reused_at]
+        # Extracted in the parts' order (group, then id), so each part is written, and its rows let go,
+        # as soon as its last sample is done, instead of every part waiting for the variants at the end.
+        pending = sorted((s for n, s in enumerate(wanted) if n not in reused_at),
+                         key=lambda s: (str(s.get("group") or s["id"]), s["id"]))
         reused = len(reused_at)
         del wanted_at, reused_at
 
