@@ -145,12 +145,20 @@ class ExportPlan:
         origins: Counter = Counter()
         kinds: Counter = Counter()
         no_features = 0
+        size: int | None = 0  # the samples' sizes, while every one can be found (else counted again when needed)
         for sample in self.iter_records(split):
             h.update(sample.digest().encode("ascii"))
+            if size is not None:
+                try:
+                    size += approx_size(self.layout, sample)
+                except MissingInput:
+                    size = None
             labels[sample.meta["label"]] += 1
             origins[sample.meta["origin"]] += 1
             kinds[sample.kind] += 1
             no_features += sample.features is None
+        if size is not None:
+            self._approx[split] = size
         return SplitStats(self.count(split), h.hexdigest(), labels, origins, kinds, no_features)
 
     def close(self) -> None:
