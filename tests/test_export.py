@@ -310,3 +310,25 @@ def test_docstring_examples_run():
     for module in (parquet, webdataset):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_the_plan_builds_each_record_on_demand_from_the_manifest_and_the_table(built, tmp_path):
+    from penta_core.export.records import plan_export
+    from penta_core.export.webdataset import shard_bytes, write_shard
+
+    version = Version(built)
+    layout = DatasetLayout(built)
+    with plan_export(layout) as plan:
+        for split in HUB:
+            assert plan.ids[split] == version.splits[split]
+            records = list(plan.iter_records(split))
+            assert [r.id for r in records] == version.splits[split]
+            for r in records:
+                entry = version.samples[r.id]
+                assert r.entry == entry and r.meta["label"] == entry["label"] and r.meta["split"] == split
+                assert np.array_equal(r.features, version.features[r.id])
+            assert plan.stats[split].count == len(records)
+            assert sum(plan.stats[split].labels.values()) == len(records)
+        order = list(range(plan.count("train")))[::-1]
+        write_shard(layout, plan, "train", order, tmp_path / "s.tar")  # member by member, to a file
+        assert (tmp_path / "s.tar").read_bytes() == shard_bytes(layout, plan.records("train", order))

@@ -86,3 +86,59 @@ def test_a_column_subset_reads_the_rows_and_values_of_the_whole_table(tmp_path):
     assert np.array_equal(X, whole.X[:, [2, 0]])
     with pytest.raises(KeyError, match="no column 'nope'"):
         read_columns(tmp_path / "table", ["nope"])
+
+
+def _table_layout(layout, rows):
+    from penta_core.core.io import write_json
+
+    write_parts(layout.features_dir, rows)
+    write_json(layout.index("features"), {"columns": list(COLUMNS), "samples": {}, "summary": {}})
+
+
+def test_the_rows_file_holds_the_rows_load_feature_table_returns(layout):
+    from penta_core.features.table import FeatureRowsFile, load_feature_table
+
+    _table_layout(layout, _rows(2500))
+    ids, columns, X = load_feature_table(layout)
+    with FeatureRowsFile(layout) as table:
+        assert table.ids == ids and table.columns == list(columns) and table.shape == X.shape
+        assert np.array_equal(table[range(len(ids))], X)
+        assert np.array_equal(table[[7, 3, 7]], X[[7, 3, 7]])
+        assert table.position(ids[11]) == 11 and table.position("nope") is None
+
+
+def test_the_rows_file_keeps_the_first_copy_of_a_row_stored_twice(layout):
+    from penta_core.features.table import FeatureRowsFile, load_feature_table
+
+    rows = _rows(300)
+    _table_layout(layout, rows)
+    twice = rows.take(range(0, 300, 10))
+    twice.X = twice.X + 1.0  # a journal part's stale copy
+    journal = tmp = layout.features_dir / "journal"
+    write_parts(tmp, twice)
+    for path in part_files(journal):
+        shutil.move(path, layout.features_dir / path.name)
+    ids, _, X = load_feature_table(layout)
+    with FeatureRowsFile(layout) as table:
+        assert table.ids == ids and np.array_equal(table[range(len(ids))], X)
+
+
+def test_the_rows_file_of_a_table_without_parts_is_empty_with_the_indexed_columns(layout):
+    from penta_core.core.io import write_json
+    from penta_core.features.table import FeatureRowsFile
+
+    write_json(layout.index("features"), {"columns": list(COLUMNS), "samples": {}, "summary": {}})
+    with FeatureRowsFile(layout) as table:
+        assert table.ids == [] and table.columns == list(COLUMNS) and table[[]].shape == (0, len(COLUMNS))
+
+
+def test_iter_parts_gives_every_stored_row_a_part_at_a_time(tmp_path):
+    from penta_core.features.parts import iter_parts
+
+    rows = _rows(2000)
+    write_parts(tmp_path, rows)
+    parts = list(iter_parts(tmp_path, COLUMNS))
+    assert len(parts) == len(part_files(tmp_path)) > 1
+    whole = read_parts(tmp_path, COLUMNS, unique=False)
+    got = sorted((i, tuple(p.X[k])) for p in parts for k, i in enumerate(p.ids))
+    assert got == sorted((i, tuple(whole.X[k])) for k, i in enumerate(whole.ids))

@@ -255,3 +255,28 @@ def test_every_table_column_is_documented():
         documented |= {f"{prefix}_{m}{suffix}" for m in members}
     missing = [c for c in TABLE_COLUMNS if c not in documented]
     assert not missing, f"columns missing from docs/features.md: {missing}"
+
+
+def test_rows_are_extracted_in_the_parts_order_so_each_part_is_let_go_when_done(tmp_path, monkeypatch):
+    from penta_core.features import parts
+
+    params = feature_params(tmp_path, n_jobs=1)
+    layout = DatasetLayout.from_params(params)
+    originals = [add_sample(layout, f"m{i:02d}", midi_bytes(i)) for i in range(6)]
+    # Variants come after every original in the index, as the augment stage writes them.
+    variants = [dict(add_sample(layout, f"m{i:02d}_aug1", midi_bytes(i + 20), step="augmented"), group=f"m{i:02d}")
+                for i in range(6)]
+    write_json(layout.index("augmented"), {"samples": variants})
+    write_json(layout.index("imported"), {"samples": [dict(s, group=s["id"]) for s in originals]})
+    monkeypatch.setattr(parts, "GROUPS_PER_PART", 1.0)  # one group (an original and its variant) a part
+    held = []
+
+    class Watched(parts.PartSync):
+        def put(self, row):
+            super().put(row)
+            held.append(len(self._unwritten))
+
+    monkeypatch.setattr(stage, "PartSync", Watched)
+    assert run(layout, params)["ok"] == 12
+    assert len(part_files(layout.features_dir)) == 6
+    assert max(held) <= 1  # in index order the six originals would wait for their variants

@@ -228,3 +228,14 @@ def test_the_fast_tar_writer_gives_tarfiles_bytes(names):
     sizes = [0, 1, 511, 512, 513, 10_000]
     members = [(name, bytes([i % 256]) * sizes[i % len(sizes)]) for i, name in enumerate(names)]
     assert build_tar(members) == _build_tar_reference(members)
+
+
+def test_write_tar_streams_the_bytes_build_tar_returns():
+    import io
+
+    from penta_core.store.tar_shard import write_tar
+
+    members = [(f"m{i}.mid", bytes([i]) * (i * 97)) for i in range(40)] + [("é.mid", b"x")]
+    handle = io.BytesIO()
+    write_tar(handle, iter(members))  # a generator: members may be made one at a time
+    assert handle.getvalue() == build_tar(members)[0]

@@ -139,3 +139,32 @@ def test_the_sample_record_the_report_and_keys_csv_name_a_key_the_same_way(tmp_p
     assert json.loads(rows.details[rows.ids.index(sample["id"])])["key"] == "Eb minor"
     assert read_json(layout.metrics_dir / "validation_details.json")["keys"] == {"Eb": 1}
     assert (layout.metrics_dir / "plots" / "keys.csv").read_text() == "key,count\nEb,1\n"
+
+
+def test_validation_reads_the_samples_and_feature_rows_once_as_they_stream(layout, params, dataset):
+    samples, splits, rows = dataset
+    status = dict.fromkeys(rows, "ok")
+    whole = validate_dataset(layout, samples, splits, rows, status, params["validate"])
+    streamed = validate_dataset(layout, iter(samples), splits, iter(rows.values()), status, params["validate"])
+    assert streamed == whole
+
+
+def test_without_a_status_table_each_samples_own_features_field_says_whether_it_parsed(layout, params, dataset):
+    samples, splits, rows = dataset
+    marked = [dict(s, features="ok") for s in samples]
+    marked[3]["features"] = "failed"
+    metrics, details = validate_dataset(layout, marked, splits, rows, None, params["validate"])
+    assert metrics["quality_counts"]["unparsable"] == 1
+    assert details["quality_problems"]["unparsable"] == [marked[3]["id"]]
+    unmarked, _ = validate_dataset(layout, samples, splits, rows, None, params["validate"])
+    assert unmarked["quality_counts"]["unparsable"] == 0  # features not extracted: nothing to judge
+
+
+def test_many_problems_are_counted_in_full_and_named_by_the_first_ids(layout, params):
+    ids = [f"x{(i * 37) % 130:03d}" for i in range(130)]  # not in order
+    samples = [{"id": i, "kind": "midi", "origin": "imported", "group": i, "label": None, "path": f"raw/{i}.mid",
+                "sha256": "0"} for i in sorted(ids)]
+    metrics, details = validate_dataset(layout, samples, {"train": [], "val": [], "test": []}, {}, {},
+                                        params["validate"])
+    assert metrics["quality_counts"]["missing"] == metrics["quality_counts"]["unlabelled"] == 130
+    assert details["quality_problems"]["missing"] == sorted(ids)[:50]

@@ -45,7 +45,8 @@ def train_and_score(ids: list[str], columns: list[str], X: np.ndarray, splits: d
 
     Parameters
     ----------
-    ids, columns, X : the feature table (rows in ``ids`` order).
+    ids, columns, X : the feature table (rows in ``ids`` order); ``X`` an array or a
+        :class:`~penta_core.features.table.FeatureRowsFile` (rows read on demand).
     splits : split name → sample ids.
     labels : sample id → label (unlabelled samples are skipped).
     seed : the forest's ``random_state``.

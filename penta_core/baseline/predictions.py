@@ -21,6 +21,8 @@ from penta_core.core.io import atomic_write_text
 from penta_core.core.layout import DatasetLayout
 
 COLUMNS = ("id", "split", "label", "predicted", "confidence", "source")
+# Rows predicted at once: each row's probabilities do not depend on the others in its batch.
+PREDICT_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,17 @@ def predict_rows(model, ids: list[str], X: np.ndarray, train_ids: list[str], spl
     Parameters
     ----------
     model : a fitted ``RandomForestClassifier`` built with ``oob_score=True`` on the rows of ``train_ids``.
-    ids, X : the feature table.
+    ids, X : the feature table (an array, or anything whose ``X[rows]`` gives those rows as one,
+        such as :class:`~penta_core.features.table.FeatureRowsFile`).
     train_ids : the ids of the rows the model was fitted on, in fitting order.
     splits : split name → sample ids (a sample in none has split ``""``).
     labels : sample id → label or ``None``.
     """
     classes = [str(c) for c in model.classes_]
-    proba = model.predict_proba(X) if len(ids) else np.zeros((0, len(classes)))
+    proba = np.zeros((len(ids), len(classes)))
+    for start in range(0, len(ids), PREDICT_BATCH):  # a batch of rows in memory at a time (X may be on disk)
+        stop = min(start + PREDICT_BATCH, len(ids))
+        proba[start:stop] = model.predict_proba(X[range(start, stop)])
     position = {sid: i for i, sid in enumerate(ids)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # rows in every bootstrap sample have no OOB vote: NaN, handled below

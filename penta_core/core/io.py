@@ -13,8 +13,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from penta_core.core.errors import OutputError
 
@@ -32,6 +33,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     OutputError : the folder cannot be written (permission denied, read-only or full disk);
         its ``errno`` is the system's.
     """
+    return atomic_write_with(path, lambda handle: handle.write(data))
+
+
+def atomic_write_with(path: str | os.PathLike, fill: Callable[[BinaryIO], Any]) -> Path:
+    """:func:`atomic_write_bytes` of what ``fill(handle)`` writes to the temporary file's handle.
+
+    For a large file made in pieces, so it is never one ``bytes`` in memory.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +51,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         raise
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
@@ -89,7 +98,9 @@ def _dump(obj: Any, depth: int, in_list: bool, out: list[str]) -> None:
     if not isinstance(obj, dict | list | tuple) or not obj:
         out.append(_COMPACT.encode(obj))
         return
-    if depth:
+    # A container of n items is at least 3n characters on one line ("[1, 2]"): one that cannot fit
+    # is not encoded just to measure it (the samples list of a manifest would be one 23 MB string).
+    if depth and (in_list or 3 * len(obj) <= INLINE_WIDTH):
         text = _COMPACT.encode(obj)
         if in_list or len(text) <= INLINE_WIDTH:
             out.append(text)
@@ -135,6 +146,34 @@ def dumps_json(obj: Any) -> str:
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, dumps_json(obj))
+
+
+class _PieceWriter:
+    """Takes :func:`_dump`'s pieces and writes them out in blocks, instead of collecting them."""
+
+    def __init__(self, handle: BinaryIO, block: int = 1 << 20) -> None:
+        self.handle, self.block, self.pieces, self.size = handle, block, [], 0
+
+    def append(self, piece: str) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece)
+        if self.size >= self.block:
+            self.flush()
+
+    def flush(self) -> None:
+        self.handle.write("".join(self.pieces).encode("utf-8"))
+        self.pieces, self.size = [], 0
+
+
+def write_json_streamed(path: str | os.PathLike, obj: Any) -> Path:
+    """:func:`write_json`'s bytes, written a block at a time: a large manifest is never one string in memory."""
+    def fill(handle: BinaryIO) -> None:
+        out = _PieceWriter(handle)
+        _dump(obj, 0, False, out)  # type: ignore[arg-type]
+        out.append("\n")
+        out.flush()
+
+    return atomic_write_with(path, fill)
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -96,21 +96,22 @@ def _build(fmt: str, split: str, layout: DatasetLayout, plan: ExportPlan, params
            folder: Path, hashes: HashCache) -> tuple[dict[str, dict[str, Any]], int]:
     """Write one split in one format; return its catalogue entries and how many files were written."""
     opts = params["export"]
-    samples = plan.splits[split]
     files: dict[str, dict[str, Any]] = {}
     written = 0
     if fmt == "parquet":
         name = f"{split}.parquet"
         sizes, wrote = _via_temp(folder / name, lambda tmp: parquet.write_split(
             layout, plan, split, tmp, audio_mode=opts["audio"], multiple=opts["workers_multiple"]))
-        files[name] = {"samples": len(samples), "row_groups": sizes}
+        files[name] = {"samples": plan.count(split), "row_groups": sizes}
         written += wrote
     elif fmt == "webdataset":
-        shards = webdataset.plan_split(layout, samples, seed=params["seed"], shard_mb=opts["shard_mb"],
+        shards = webdataset.plan_split(plan, split, seed=params["seed"], shard_mb=opts["shard_mb"],
                                        multiple=opts["workers_multiple"])
         for index, members in enumerate(shards):
             name = f"{webdataset.FOLDER}/{webdataset.shard_name(split, index)}"
-            written += _write_bytes(folder / name, webdataset.shard_bytes(layout, members))
+            _, wrote = _via_temp(folder / name, lambda tmp, members=members: webdataset.write_shard(
+                layout, plan, split, members, tmp))
+            written += wrote
             files[name] = {"samples": len(members)}
     else:
         name = f"{split}.lmdb"
@@ -139,7 +140,12 @@ def export_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
     folder = export_dir(layout)
     # Unchanged exports are verified by stat, not read again (hundreds of MB at scale).
     hashes = HashCache(layout.hash_cache(folder, "export"), base=folder)
-    plan = plan_export(layout)
+    with plan_export(layout) as plan:
+        return _export(layout, params, plan, folder, hashes)
+
+
+def _export(layout: DatasetLayout, params: dict[str, Any], plan: ExportPlan, folder: Path,
+            hashes: HashCache) -> dict[str, Any]:
     old = read_catalogue(folder).get("exports", {})
     exports: dict[str, dict[str, Any]] = {}
     rebuilt, kept, written = [], [], 0
@@ -161,7 +167,7 @@ def export_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
         "classes": plan.classes,
         "feature_columns": plan.columns,
         "formats": formats,
-        "splits": {split: {"samples": len(plan.splits[split])} for split in SPLITS},
+        "splits": {split: {"samples": plan.count(split)} for split in SPLITS},
         "exports": exports,
     }
     _write_bytes(folder / CATALOGUE, dumps_json(catalogue).encode("utf-8"))
@@ -170,7 +176,7 @@ def export_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
     removed = sweep(folder, owned | {CATALOGUE, CARD})
     hashes.save(owned)
     return {"rebuilt": rebuilt, "kept": kept, "files_written": written, "removed": removed,
-            "counts": {split: len(plan.splits[split]) for split in SPLITS}, "folder": folder}
+            "counts": {split: plan.count(split) for split in SPLITS}, "folder": folder}
 
 
 def read_catalogue(folder: str | os.PathLike) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import yaml
 from penta_core.core.io import read_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.export.records import HUB_SPLITS, ExportPlan
-from penta_core.manifest.load import load_manifest
+from penta_core.manifest.load import load_manifest_head
 from penta_core.splits.lists import SPLITS
 
 # Hugging Face task category of each target model's data.
@@ -34,7 +34,7 @@ def size_category(n: int) -> str:
 def _header(plan: ExportPlan, params: dict[str, Any], catalogue: dict[str, Any]) -> str:
     target = params["dataset"]["target_model"]
     task, tags = TASKS.get(target, ("other", ["music"]))
-    total = sum(len(plan.splits[s]) for s in SPLITS)
+    total = sum(plan.count(s) for s in SPLITS)
     if "parquet" in catalogue["formats"]:
         data_files = [{"split": HUB_SPLITS[s], "path": f"{s}.parquet"} for s in SPLITS]
     elif "webdataset" in catalogue["formats"]:
@@ -73,15 +73,15 @@ def _range(values: list) -> str:
 
 def card_text(layout: DatasetLayout, plan: ExportPlan, params: dict[str, Any], catalogue: dict[str, Any]) -> str:
     """The card's Markdown for the export described by ``catalogue`` (see the module docstring)."""
-    manifest = load_manifest(layout)
+    manifest = load_manifest_head(layout)  # the summary and the augmentation policy; the samples stream elsewhere
     summary = manifest["summary"]
     name = params["dataset"]["name"]
     target = params["dataset"]["target_model"]
     validation = _optional_json(layout.metrics_dir / "validation.json")
     baseline = _optional_json(layout.metrics_dir / "baseline.json")
-    exported = {s: plan.splits[s] for s in SPLITS}
-    total = sum(len(v) for v in exported.values())
-    kinds = Counter(r.kind for rows in exported.values() for r in rows)
+    stats = {s: plan.stats[s] for s in SPLITS}
+    total = sum(st.count for st in stats.values())
+    kinds = sum((st.kinds for st in stats.values()), Counter())
     out = [_header(plan, params, catalogue), f"# {name}", ""]
     out += [
         (f"Music samples labelled for the `{target}` model: {total} samples in train, validation and test "
@@ -91,15 +91,14 @@ def card_text(layout: DatasetLayout, plan: ExportPlan, params: dict[str, Any], c
         "DVC-versioned dataset; this folder is that version's export."), "",
         "## Splits", "",
     ]
-    present = [c for c in plan.classes if any(r.meta["label"] == c for rows in exported.values() for r in rows)]
-    rows = [[label, *(sum(1 for r in exported[s] if r.meta["label"] == label) for s in SPLITS)]
-            for label in present]
-    rows.append(["**total**", *(len(exported[s]) for s in SPLITS)])
+    present = [c for c in plan.classes if any(st.labels[c] for st in stats.values())]
+    rows = [[label, *(stats[s].labels[label] for s in SPLITS)] for label in present]
+    rows.append(["**total**", *(stats[s].count for s in SPLITS)])
     out += _table(["label", *(HUB_SPLITS[s] for s in SPLITS)], rows)
-    origins = sorted({r.meta["origin"] for rows_ in exported.values() for r in rows_})
+    origins = sorted({o for st in stats.values() for o, n in st.origins.items() if n})
     out += ["", "By origin:", ""]
     out += _table(["origin", *(HUB_SPLITS[s] for s in SPLITS)],
-                  [[o, *(sum(1 for r in exported[s] if r.meta["origin"] == o) for s in SPLITS)] for o in origins])
+                  [[o, *(stats[s].origins[o] for s in SPLITS)] for o in origins])
     out += ["", "## Files", ""]
     file_rows = []
     exports = catalogue["exports"]
@@ -179,10 +178,10 @@ def card_text(layout: DatasetLayout, plan: ExportPlan, params: dict[str, Any], c
     if left_out:
         limits.append(f"- {left_out} samples of the version are in no split (unlabelled, or variants and "
                       "synthetic pieces kept out of evaluation) and are not exported.")
-    missing = sum(1 for rows_ in exported.values() for r in rows_ if r.features is None)
+    missing = sum(st.no_features for st in stats.values())
     if missing:
         limits.append(f"- {missing} exported samples have no features (extraction failed): `features` is null.")
-    small = [f"{HUB_SPLITS[s]} {len(exported[s])}" for s in ("val", "test") if len(exported[s]) < 30]
+    small = [f"{HUB_SPLITS[s]} {stats[s].count}" for s in ("val", "test") if stats[s].count < 30]
     if small:
         limits.append(f"- Small evaluation splits ({', '.join(small)} samples): one sample moves a score by "
                       "several points.")

@@ -61,14 +61,14 @@ def open_env(path: str | Path, *, write: bool = False):
 
 def write_split(layout: DatasetLayout, plan: ExportPlan, split: str, path: Path) -> int:
     """Write ``split`` to the new file ``path`` (the caller renames it); return the samples written."""
-    samples = sorted(plan.splits[split], key=lambda s: s.id.encode("utf-8"))
+    ids = plan.ids[split]
+    order = sorted(range(len(ids)), key=lambda i: ids[i].encode("utf-8"))
     env = open_env(path, write=True)
     try:
         with env.begin(write=True) as txn:
-            meta = {"classes": plan.classes, "feature_columns": plan.columns, "split": split,
-                    "ids": [s.id for s in plan.splits[split]]}
+            meta = {"classes": plan.classes, "feature_columns": plan.columns, "split": split, "ids": list(ids)}
             txn.put(META_KEY, json.dumps(meta, separators=(",", ":")).encode("utf-8"))
-            for sample in samples:
+            for sample in plan.iter_records(split, order):
                 parts = [("json", record_json(sample)), (SUFFIX[sample.kind], payload(layout, sample))]
                 if sample.features is not None:
                     parts.append(("npy", features_npy(sample.features)))
@@ -76,7 +76,7 @@ def write_split(layout: DatasetLayout, plan: ExportPlan, split: str, path: Path)
         env.sync(True)
     finally:
         env.close()
-    return len(samples)
+    return len(ids)
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from penta_core.core.layout import DatasetLayout
-from penta_core.export.records import ExportPlan, ExportSample, approx_size, payload
+from penta_core.export.records import ExportPlan, ExportSample, payload
 from penta_core.store.access import sample_location
 
 ROWS_PER_GROUP = 1000
@@ -117,15 +117,15 @@ def write_split(layout: DatasetLayout, plan: ExportPlan, split: str, path: Path,
     """Write ``split`` to ``path`` (a temporary file the caller renames); return the rows per row group."""
     import pyarrow.parquet as pq
 
-    rows = plan.splits[split]
-    sizes = group_sizes(len(rows), sum(approx_size(layout, s) for s in rows), multiple)
+    n_rows = plan.count(split)
+    sizes = group_sizes(n_rows, plan.approx_bytes(split), multiple)
     with pq.ParquetWriter(path, schema(plan), compression="zstd", write_statistics=True) as writer:
         start = 0
-        for size in sizes:
-            writer.write_table(_table(layout, plan, rows[start:start + size], audio_mode),
+        for size in sizes:  # one row group's records (and bytes) at a time
+            writer.write_table(_table(layout, plan, plan.records(split, range(start, start + size)), audio_mode),
                                row_group_size=max(size, 1))
             start += size
-        if not rows:
+        if not n_rows:
             writer.write_table(_table(layout, plan, [], audio_mode))
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,8 @@ import numpy as np
 from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.io import read_json, sha256_bytes
 from penta_core.core.layout import DatasetLayout
-from penta_core.features.table import load_feature_table
-from penta_core.manifest.load import load_manifest
+from penta_core.features.table import FeatureRowsFile
+from penta_core.manifest.load import ManifestIndex
 from penta_core.splits.lists import SPLITS, read_splits
 from penta_core.store.access import member_location, sample_bytes, sample_location
 
@@ -58,20 +59,116 @@ class ExportSample:
         return h.hexdigest()
 
 
-@dataclass(frozen=True)
-class ExportPlan:
-    """The records of every split, and what they share: class names and feature columns."""
+# Records built at once while a split is read or written: bounds what a writer holds besides its own output.
+BATCH = 1000
 
-    classes: list[str]
-    columns: list[str]
-    splits: dict[str, list[ExportSample]]
+
+@dataclass
+class SplitStats:
+    """What the card and the catalogue say about a split, counted while its records were planned."""
+
+    count: int
+    digest: str
+    labels: Counter
+    origins: Counter
+    kinds: Counter
+    no_features: int
+
+
+class ExportPlan:
+    """The records of every split, built on demand, and what they share: class names and feature columns.
+
+    The plan holds, per split, its ids and where each sample sits in the
+    manifest and in the feature table; a record (manifest fields, feature
+    row) is read back when a writer asks for it (:meth:`records`), so the
+    export holds a batch of records at a time, not the version. Close it (or
+    use it as a context manager) to drop the feature rows' temporary file.
+    """
+
+    def __init__(self, layout: DatasetLayout, classes: list[str], manifest: ManifestIndex,
+                 features: FeatureRowsFile, ids: dict[str, list[str]], positions: dict[str, np.ndarray],
+                 rows: dict[str, np.ndarray]) -> None:
+        self.layout = layout
+        self.classes = classes
+        self.columns = list(features.columns)
+        self.ids = ids
+        self._manifest, self._features = manifest, features
+        self._positions, self._rows = positions, rows
+        self._class_id = {name: i for i, name in enumerate(classes)}
+        self._approx: dict[str, int] = {}
+        self.stats = {split: self._stats(split) for split in ids}
+
+    def count(self, split: str) -> int:
+        return len(self.ids[split])
 
     def split_digest(self, split: str) -> str:
         """Hash of a split's records (not its bytes: those are named by each record's sha256)."""
+        return self.stats[split].digest
+
+    def records(self, split: str, indices: Iterable[int]) -> list[ExportSample]:
+        """The records at ``indices`` of the split's list, in that order."""
+        indices = [int(i) for i in indices]
+        entries = self._manifest.entries([int(self._positions[split][i]) for i in indices])
+        out = []
+        for i, entry in zip(indices, entries, strict=True):
+            sid, row, label = self.ids[split][i], int(self._rows[split][i]), entry.get("label")
+            meta = {
+                "id": sid, "split": split, "kind": entry["kind"], "origin": entry["origin"], "label": label,
+                "label_id": self._class_id[label] if label is not None else -1,
+                "valence": entry.get("valence"), "arousal": entry.get("arousal"), "group": entry["group"],
+                "parent": entry.get("parent"), "transform": entry.get("transform"), "sha256": entry["sha256"],
+                "features_status": "ok" if row >= 0 else "missing",
+            }
+            out.append(ExportSample(meta, self._features.row(row) if row >= 0 else None, entry))
+        return out
+
+    def iter_records(self, split: str, order: Iterable[int] | None = None) -> Iterator[ExportSample]:
+        """The split's records in ``order`` (indices into its list; list order when ``None``), a batch at a time."""
+        order = range(self.count(split)) if order is None else order
+        batch: list[int] = []
+        for i in order:
+            batch.append(i)
+            if len(batch) == BATCH:
+                yield from self.records(split, batch)
+                batch = []
+        yield from self.records(split, batch)
+
+    def approx_bytes(self, split: str, per_sample: int = 0) -> int:
+        """The split's samples' sizes as stored (:func:`approx_size`), plus ``per_sample`` each."""
+        if split not in self._approx:
+            self._approx[split] = sum(approx_size(self.layout, s) for s in self.iter_records(split))
+        return self._approx[split] + per_sample * self.count(split)
+
+    def _stats(self, split: str) -> SplitStats:
         h = hashlib.sha256(json.dumps([self.classes, self.columns]).encode("utf-8"))
-        for sample in self.splits[split]:
+        labels: Counter = Counter()
+        origins: Counter = Counter()
+        kinds: Counter = Counter()
+        no_features = 0
+        size: int | None = 0  # the samples' sizes, while every one can be found (else counted again when needed)
+        for sample in self.iter_records(split):
             h.update(sample.digest().encode("ascii"))
-        return h.hexdigest()
+            if size is not None:
+                try:
+                    size += approx_size(self.layout, sample)
+                except MissingInput:
+                    size = None
+            labels[sample.meta["label"]] += 1
+            origins[sample.meta["origin"]] += 1
+            kinds[sample.kind] += 1
+            no_features += sample.features is None
+        if size is not None:
+            self._approx[split] = size
+        return SplitStats(self.count(split), h.hexdigest(), labels, origins, kinds, no_features)
+
+    def close(self) -> None:
+        self._features.close()
+
+    def __enter__(self) -> ExportPlan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def class_names(layout: DatasetLayout, labels: Iterable[str | None]) -> list[str]:
@@ -87,41 +184,38 @@ def class_names(layout: DatasetLayout, labels: Iterable[str | None]) -> list[str
 
 
 def plan_export(layout: DatasetLayout) -> ExportPlan:
-    """The records of each split of the built version at ``layout``.
+    """The records of each split of the built version at ``layout`` (an :class:`ExportPlan`; close it).
 
     Raises
     ------
     MissingInput : the manifest, the split lists or the feature table are missing.
     InputError : a split lists a sample the manifest does not hold, or an id that cannot name a file.
     """
-    samples = {s["id"]: s for s in load_manifest(layout)["samples"]}
+    labels: set[str | None] = set()
+    manifest = ManifestIndex.build(layout, visit=lambda s: labels.add(s.get("label")))
     lists = read_splits(layout)
-    ids, columns, X = load_feature_table(layout)
-    row = {sid: i for i, sid in enumerate(ids)}
-    classes = class_names(layout, (s.get("label") for s in samples.values()))
-    class_id = {name: i for i, name in enumerate(classes)}
-    splits: dict[str, list[ExportSample]] = {}
-    for split in SPLITS:
-        records = []
-        for sid in lists[split]:
-            entry = samples.get(sid)
-            if entry is None:
-                raise InputError(f"splits/{split}.txt lists {sid}, which manifest.json does not hold; "
-                                 "run the splits stage again")
-            if "." in sid or "/" in sid:
-                raise InputError(f"sample id {sid!r} holds '.' or '/', which WebDataset keys cannot")
-            label = entry.get("label")
-            meta = {
-                "id": sid, "split": split, "kind": entry["kind"], "origin": entry["origin"], "label": label,
-                "label_id": class_id[label] if label is not None else -1,
-                "valence": entry.get("valence"), "arousal": entry.get("arousal"), "group": entry["group"],
-                "parent": entry.get("parent"), "transform": entry.get("transform"), "sha256": entry["sha256"],
-                "features_status": "ok" if sid in row else "missing",
-            }
-            features = np.ascontiguousarray(X[row[sid]], dtype=np.float64) if sid in row else None
-            records.append(ExportSample(meta, features, entry))
-        splits[split] = records
-    return ExportPlan(classes, list(columns), splits)
+    features = FeatureRowsFile(layout)
+    try:
+        positions: dict[str, np.ndarray] = {}
+        rows: dict[str, np.ndarray] = {}
+        for split in SPLITS:
+            at, row = [], []
+            for sid in lists[split]:
+                position = manifest.position(sid)
+                if position is None:
+                    raise InputError(f"splits/{split}.txt lists {sid}, which manifest.json does not hold; "
+                                     "run the splits stage again")
+                if "." in sid or "/" in sid:
+                    raise InputError(f"sample id {sid!r} holds '.' or '/', which WebDataset keys cannot")
+                at.append(position)
+                found = features.position(sid)
+                row.append(-1 if found is None else found)
+            positions[split], rows[split] = np.asarray(at, np.int64), np.asarray(row, np.int64)
+        return ExportPlan(layout, class_names(layout, labels), manifest, features,
+                          {split: lists[split] for split in SPLITS}, positions, rows)
+    except BaseException:
+        features.close()
+        raise
 
 
 def approx_size(layout: DatasetLayout, sample: ExportSample) -> int:

@@ -16,20 +16,21 @@ adding a sample to a split moves the cuts, so its shards are written again.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from penta_core.core.layout import DatasetLayout
 from penta_core.export.records import (
     SUFFIX,
+    ExportPlan,
     ExportSample,
-    approx_size,
     features_npy,
     order_key,
     payload,
     record_json,
 )
-from penta_core.store.tar_shard import build_tar
+from penta_core.store.tar_shard import build_tar, write_tar
 
 FOLDER = "webdataset"
 # Bytes a sample adds beside its own: three tar headers and paddings, the JSON record, the .npy features.
@@ -57,9 +58,10 @@ def shard_count(n_samples: int, n_bytes: int, shard_mb: float, multiple: int) ->
     return multiple * math.ceil(needed / multiple)
 
 
-def assign_shards(samples: list[ExportSample], seed: int, count: int) -> list[list[ExportSample]]:
-    """``samples`` in seeded-hash order, cut into ``count`` runs whose lengths differ by one at most."""
-    ordered = sorted(samples, key=lambda s: (order_key(seed, s.id), s.id))
+def assign_shards(ids: Sequence[str], seed: int, count: int) -> list[list[int]]:
+    """Indices of ``ids`` in seeded-hash order (:func:`order_key`, then id), cut into ``count`` runs whose
+    lengths differ by one at most."""
+    ordered = sorted(range(len(ids)), key=lambda i: (order_key(seed, ids[i]), ids[i]))
     base, extra = divmod(len(ordered), count) if count else (0, 0)
     shards, start = [], 0
     for index in range(count):
@@ -69,23 +71,34 @@ def assign_shards(samples: list[ExportSample], seed: int, count: int) -> list[li
     return shards
 
 
-def shard_bytes(layout: DatasetLayout, samples: list[ExportSample]) -> bytes:
-    """The tar holding ``samples`` in the given order: per sample its ``.json``, its bytes, its ``.npy``."""
-    members: list[tuple[str, bytes]] = []
+def shard_members(layout: DatasetLayout, samples: Iterable[ExportSample]) -> Iterator[tuple[str, bytes]]:
+    """The members of a shard holding ``samples`` in the given order: per sample its ``.json``, bytes, ``.npy``."""
     for sample in samples:
         # The record first, so a reader can judge a sample before reading (or skipping) its bytes.
-        members += [(f"{sample.id}.json", record_json(sample)),
-                    (f"{sample.id}.{SUFFIX[sample.kind]}", payload(layout, sample))]
+        yield f"{sample.id}.json", record_json(sample)
+        yield f"{sample.id}.{SUFFIX[sample.kind]}", payload(layout, sample)
         if sample.features is not None:
-            members.append((f"{sample.id}.npy", features_npy(sample.features)))
-    return build_tar(members)[0]
+            yield f"{sample.id}.npy", features_npy(sample.features)
 
 
-def plan_split(layout: DatasetLayout, samples: list[ExportSample], *, seed: int, shard_mb: float,
-               multiple: int) -> list[list[ExportSample]]:
-    """The shards of a split, each a list of its samples in order."""
-    total = sum(approx_size(layout, s) + MEMBER_OVERHEAD for s in samples)
-    return assign_shards(samples, seed, shard_count(len(samples), total, shard_mb, multiple))
+def shard_bytes(layout: DatasetLayout, samples: Iterable[ExportSample]) -> bytes:
+    """The tar holding ``samples`` in the given order (:func:`shard_members`)."""
+    return build_tar(shard_members(layout, samples))[0]
+
+
+def write_shard(layout: DatasetLayout, plan: ExportPlan, split: str, indices: Sequence[int], path: Path) -> None:
+    """Write the shard of the split's samples at ``indices`` to the new file ``path``, a batch of records
+    at a time: the same bytes as :func:`shard_bytes`."""
+    with open(path, "xb") as handle:
+        write_tar(handle, shard_members(layout, plan.iter_records(split, indices)))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def plan_split(plan: ExportPlan, split: str, *, seed: int, shard_mb: float, multiple: int) -> list[list[int]]:
+    """The shards of a split, each the indices of its samples (into the split's list) in order."""
+    total = plan.approx_bytes(split, MEMBER_OVERHEAD)
+    return assign_shards(plan.ids[split], seed, shard_count(plan.count(split), total, shard_mb, multiple))
 
 
 def iter_members(path: str | Path, want: Callable[[str], bool] | None = None) -> Iterator[tuple[str, bytes]]:

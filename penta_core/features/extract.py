@@ -35,7 +35,7 @@ from penta_core.engine.fingerprint import source_digest
 from penta_core.engine.numba_cache import NUMBA_CACHE, prepare_numba
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
-from penta_core.features.parts import PartSync, Row, canonical_details, read_parts
+from penta_core.features.parts import PartSync, Row, canonical_details, iter_parts
 from penta_core.store.access import is_packed, member_location, read_where, sample_where, where_as_file
 
 INDEX_STEPS = ("imported", "augmented", "synthetic")
@@ -170,7 +170,6 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
     samples, repeated = read_samples(layout)
     out_dir = layout.features_dir
     keys = {kind: feature_key(kind, params) for kind in KINDS}
-    old = read_parts(out_dir, TABLE_COLUMNS, unique=False)
     status: dict[str, dict[str, Any]] = {}
     wanted: list[dict[str, Any]] = []
     for sample in samples:
@@ -179,11 +178,6 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
             status[str(sample.get("id"))] = {"status": "failed", "reason": problem, "flags": []}
         else:
             wanted.append(sample)
-    # A row is reused when one stored for the sample (a journal of a killed run may hold a
-    # second) was computed from the same content under the same feature key.
-    reusable: dict[str, int] = {}
-    for i, sample_id in enumerate(old.ids):
-        reusable.setdefault(f"{sample_id}\0{old.sha256[i]}\0{old.feature_keys[i]}\0{old.kinds[i]}", i)
 
     def row_of(sample: dict[str, Any], flags: list[str], mode: str, details: str, x: np.ndarray) -> Row:
         status[sample["id"]] = {"status": "ok", "reason": None, "flags": flags}
@@ -191,17 +185,29 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
                    keys[sample["kind"]], flags, mode, details, x)
 
     sync = PartSync(out_dir, TABLE_COLUMNS, ((s["id"], str(s.get("group") or s["id"])) for s in wanted))
-    pending: list[dict[str, Any]] = []
-    reused = 0
     with sync:
-        for sample in wanted:
-            i = reusable.get(f"{sample['id']}\0{sample['sha256']}\0{keys[sample['kind']]}\0{sample['kind']}")
-            if i is None:
-                pending.append(sample)
-            else:
-                sync.put(row_of(sample, list(old.flags[i]), old.modes[i], old.details[i], old.X[i]))
-                reused += 1
-        del old, reusable
+        # A row is reused when one stored for the sample (a journal of a killed run may hold a
+        # second) was computed from the same content under the same feature key. The previous
+        # table is read a part at a time, so it is never whole in memory.
+        wanted_at = {s["id"]: n for n, s in enumerate(wanted)}
+        reused_at: set[int] = set()
+        for old in iter_parts(out_dir, TABLE_COLUMNS):
+            for i, sample_id in enumerate(old.ids):
+                n = wanted_at.get(sample_id)
+                if n is None or n in reused_at:
+                    continue
+                sample = wanted[n]
+                if (old.sha256[i], old.feature_keys[i], old.kinds[i]) == (sample["sha256"], keys[sample["kind"]],
+                                                                          sample["kind"]):
+                    sync.put(row_of(sample, list(old.flags[i]), old.modes[i], old.details[i], old.X[i].copy()))
+                    reused_at.add(n)
+            del old
+        # Extracted in the parts' order (group, then id), so each part is written, and its rows let go,
+        # as soon as its last sample is done, instead of every part waiting for the variants at the end.
+        pending = sorted((s for n, s in enumerate(wanted) if n not in reused_at),
+                         key=lambda s: (str(s.get("group") or s["id"]), s["id"]))
+        reused = len(reused_at)
+        del wanted_at, reused_at
 
         n_workers = resolve_jobs(opts["n_jobs"])
         n_audio = sum(1 for s in pending if s["kind"] == "audio")

@@ -17,9 +17,10 @@ import io
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -242,17 +243,19 @@ class PartSync:
         return self.written, removed
 
 
-def _readable_parts(folder: Path, columns: Sequence[str] | None) -> tuple[list, tuple[str, ...] | None]:
-    """The readable parts of ``folder`` (``pyarrow.parquet.ParquetFile``) and their feature columns.
+def _readable_parts(folder: Path, columns: Sequence[str] | None) -> Iterator[tuple[Any, tuple[str, ...]]]:
+    """The readable parts of ``folder`` (``pyarrow.parquet.ParquetFile``), one at a time, with their
+    feature columns.
 
     A part that cannot be read, whose bytes no longer hash to its name, or
     whose feature columns differ from ``columns`` (when given; else from the
-    first readable part's) is left out.
+    first readable part's) is left out. Each part's bytes are read when the
+    caller asks for the part and let go when it asks for the next, so at most
+    one part (a few MB) is held whatever the table's size.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    found = []
     names: tuple[str, ...] | None = tuple(columns) if columns is not None else None
     for path in part_files(folder):
         try:
@@ -270,8 +273,61 @@ def _readable_parts(folder: Path, columns: Sequence[str] | None) -> tuple[list, 
         if names is None:
             names = feature_names
         if feature_names == names:
-            found.append(part)
-    return found, names
+            yield part, names
+        del data, part
+
+
+def table_columns(folder: Path) -> tuple[str, ...] | None:
+    """The feature columns of the table in ``folder`` (its first readable part's); ``None`` when it has none."""
+    for _, names in _readable_parts(folder, None):
+        return names
+    return None
+
+
+# Feature columns decoded at once by iter_part_rows: pyarrow's buffers for a whole 170-column part
+# cost about 25 MB more at the peak than for 32 columns at a time.
+COLUMNS_PER_READ = 32
+
+
+def iter_part_rows(folder: Path) -> Iterator[tuple[list[str], np.ndarray, tuple[str, ...]]]:
+    """Each readable part's ids, its float64 feature matrix and the column names, a part at a time.
+
+    The parts of :func:`read_parts`, in the same order, for readers that need
+    every row but not all at once (the export); a part that cannot be read is
+    skipped as there.
+    """
+    for part, names in _readable_parts(folder, None):
+        try:
+            ids = part.read(columns=["id"], use_threads=False).column("id").to_pylist()
+            X = np.empty((len(ids), len(names)), dtype=np.float64)
+            for start in range(0, len(names), COLUMNS_PER_READ):
+                batch = list(names[start:start + COLUMNS_PER_READ])
+                table = part.read(columns=batch, use_threads=False)
+                for j, name in enumerate(batch):
+                    X[:, start + j] = table.column(name).to_numpy()
+                del table
+        except (OSError, ValueError):
+            continue
+        yield ids, X, names
+
+
+def iter_parts(folder: Path, columns: Sequence[str] | None = None) -> Iterator[FeatureRows]:
+    """The rows of each readable part of ``folder``, a part at a time, in the part's own order.
+
+    The rows :func:`read_parts` would return (with ``unique=False``), part by
+    part: a reader that looks at each row once (the features stage reusing
+    its previous rows) holds one part, a few MB, instead of the table.
+    """
+    for part, names in _readable_parts(folder, columns):
+        try:
+            table = part.read()
+        except (OSError, ValueError):
+            continue
+        text = {c: table.column(c).to_pylist() for c in META_COLUMNS}
+        X = np.column_stack([table.column(c).to_numpy() for c in names]) if names else np.zeros((table.num_rows, 0))
+        del table
+        yield FeatureRows(text["id"], text["group"], text["kind"], text["sha256"], text["feature_key"],
+                          text["flags"], text["mode"], text["details"], names, np.asarray(X, dtype=np.float64))
 
 
 def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bool = True) -> FeatureRows:
@@ -281,9 +337,10 @@ def read_parts(folder: Path, columns: Sequence[str] | None = None, *, unique: bo
     whose feature columns differ from ``columns`` (when given), is skipped:
     its samples count as not extracted.
     """
-    parts, names = _readable_parts(folder, columns)
+    names: tuple[str, ...] | None = tuple(columns) if columns is not None else None
     tables = []
-    for part in parts:
+    for part, part_names in _readable_parts(folder, columns):
+        names = part_names
         try:
             tables.append(part.read())
         except (OSError, ValueError):
@@ -310,13 +367,12 @@ def read_columns(folder: Path, select: Sequence[str]) -> tuple[list[str], np.nda
     validate stage needs three of 170 columns, and at 40,000 samples this
     is 1 MB instead of 54.
     """
-    parts, names = _readable_parts(folder, None)
-    missing = [c for c in select if c not in (names or ())]
-    if names is not None and missing:
-        raise KeyError(f"feature table has no column {missing[0]!r}")
     ids: list[str] = []
     blocks = []
-    for part in parts:
+    for part, names in _readable_parts(folder, None):
+        missing = [c for c in select if c not in names]
+        if missing:
+            raise KeyError(f"feature table has no column {missing[0]!r}")
         try:
             table = part.read(columns=["id", *select])
         except (OSError, ValueError):

@@ -7,7 +7,7 @@ from typing import Any
 from penta_core.core.io import write_json
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.steps import import_folder
-from penta_core.manifest.load import load_manifest
+from penta_core.manifest.load import iter_samples
 from penta_core.splits.assign import make_splits
 from penta_core.splits.family_table import join_families, load_family_keys
 from penta_core.splits.lists import SPLITS, read_previous_splits, write_placements, write_splits
@@ -47,9 +47,15 @@ def split_metrics(placement: dict[str, Any], ratios: dict[str, float], strategy:
     return metrics
 
 
+# The manifest fields the splits read (splits/assign, groups, published, family_table).
+SPLIT_FIELDS = ("id", "group", "origin", "label", "parent", "family", "source", "sources")
+
+
 def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     split_params = params["split"]
-    samples = load_manifest(layout)["samples"]
+    # Only the fields the split code reads are kept (not the transform, info, sha256, ...), so the
+    # samples held are a third of the manifest's records.
+    samples = [{k: s[k] for k in SPLIT_FIELDS if k in s} for s in iter_samples(layout)]
     joined = None
     if split_params["families"] is not None:
         keys, table, rows = load_family_keys(split_params["families"], import_folder(params, layout))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import io
 import os
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,21 @@ def build_tar(members: Iterable[tuple[str, bytes]]) -> tuple[bytes, list[Placed]
     >>> data[placed[0].offset:placed[0].offset + placed[0].size]
     b'MThd'
     """
-    out: list[bytes] = []
     placed: list[Placed] = []
+    return b"".join(_pieces(members, placed)), placed
+
+
+def write_tar(handle: BinaryIO, members: Iterable[tuple[str, bytes]]) -> None:
+    """Write the bytes :func:`build_tar` returns for ``members`` to ``handle``, a member at a time.
+
+    Only one member's data is held at once, however large the archive.
+    """
+    for piece in _pieces(members, []):
+        handle.write(piece)
+
+
+def _pieces(members: Iterable[tuple[str, bytes]], placed: list[Placed]) -> Iterator[bytes]:
+    """The archive's bytes in pieces (header, data, padding per member, then the end); fills ``placed``."""
     seen: set[str] = set()
     offset = 0
     for name, data in members:
@@ -72,13 +86,14 @@ def build_tar(members: Iterable[tuple[str, bytes]]) -> tuple[bytes, list[Placed]
         offset += len(header)
         placed.append(Placed(name, offset, len(data)))
         pad = -len(data) % tarfile.BLOCKSIZE
-        out += [header, data, _ZEROS[:pad]]
+        yield header
+        yield data
+        yield _ZEROS[:pad]
         offset += len(data) + pad
     # Two zero blocks end the archive, and tarfile pads it to a whole record.
     end = offset + 2 * tarfile.BLOCKSIZE
     end += -end % tarfile.RECORDSIZE
-    out.append(bytes(end - offset))
-    return b"".join(out), placed
+    yield bytes(end - offset)
 
 
 _ZEROS = bytes(tarfile.BLOCKSIZE)

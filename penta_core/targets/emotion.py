@@ -29,14 +29,19 @@ class EmotionRecognizer(TargetModel):
         """The random forest on the train split's feature rows, scored on val and test."""
         from penta_core.baseline.model import summary_line, train_score_predict, write_baseline
         from penta_core.baseline.predictions import write_predictions
-        from penta_core.features.table import load_feature_table
-        from penta_core.manifest.load import load_manifest
+        from penta_core.features.table import FeatureRowsFile
+        from penta_core.manifest.load import iter_samples
         from penta_core.splits.lists import read_splits
 
-        ids, columns, X = load_feature_table(layout)
-        labels = {s["id"]: s["label"] for s in load_manifest(layout)["samples"]}
-        metrics, pairs, predictions = train_score_predict(ids, columns, X, read_splits(layout), labels,
-                                                          params["seed"], params["baseline"]["max_train_rows"])
+        # The table stays on disk (the forest reads its train rows, the predictions a batch at a
+        # time) and the manifest streams past: the stage's memory does not grow with the samples'.
+        names: dict[str, str] = {}
+        labels = {s["id"]: names.setdefault(s["label"], s["label"]) if s["label"] is not None else None
+                  for s in iter_samples(layout)}
+        with FeatureRowsFile(layout) as table:
+            metrics, pairs, predictions = train_score_predict(table.ids, table.columns, table, read_splits(layout),
+                                                              labels, params["seed"],
+                                                              params["baseline"]["max_train_rows"])
         write_baseline(layout, metrics, pairs)
         write_predictions(layout, predictions)
         return [summary_line(metrics)]
