@@ -257,7 +257,8 @@ class Project:
         stages = yaml.safe_load((self.root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
         found = {}
         for name, stage in stages.items():
-            script = next((w for w in str(stage.get("cmd", "")).split() if w.endswith(".py")), None)
+            script = next((w for w in str(stage.get("cmd", "")).split()
+                           if w.startswith("stages/") and w.endswith(".py")), None)
             if script:
                 found[script] = name
         return found

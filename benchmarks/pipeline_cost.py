@@ -18,6 +18,13 @@ spread shows. ``--baseline DIR`` builds the pipeline of another checkout
 (``/work/main``, say) on the same corpus in the same run, alternating with
 this one's, so both see the same load.
 
+Under load even CPU time swings (a stage's CPU grows when another process
+shares its core's caches), so after the builds each stage of
+``--stages`` runs alone again ``--stage-repeat`` times on both projects of
+a pair (its outputs, and the import's record, cleared first) and its
+fewest CPU seconds count: ``(best on N - best on N/2) / (N/2)``, the
+steadiest per-stage figure.
+
 Baseline loop, same files, same run (before and after the builds, to bracket
 the noise; its best CPU time): one process reading each file with
 pretty_midi and computing pitch (mean, spread, range), velocity (mean,
@@ -27,12 +34,14 @@ Target: the pipeline's marginal CPU cost at most 1/5 of that loop's per file.
 
 Usage::
 
-    python benchmarks/pipeline_cost.py [--files 200] [--seed 0] [--repeat 1] [--baseline DIR] [--keep DIR]
+    python benchmarks/pipeline_cost.py [--files 200] [--seed 0] [--repeat 1] [--baseline DIR]
+        [--stages import,annotate,features,families,targets] [--stage-repeat 3] [--keep DIR]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -42,7 +51,8 @@ from pathlib import Path
 
 import numpy as np
 from _corpus import describe, write_corpus
-from _project import REPO, Project, Run, bench_params
+from _project import REPO, Project, Run, bench_params, run
+from _timing import best_cpu
 
 TARGET_RATIO = 0.20
 # Krumhansl-Kessler key profiles, C major and C minor.
@@ -86,6 +96,24 @@ def build_pair(work: Path, tag: str, code: Path, clips: tuple[Path, Path], overr
     return small, big
 
 
+def _children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def stage_alone_cpu(project: Project, stage: str, repeat: int) -> float:
+    """Fewest CPU seconds (script and workers) of ``repeat`` runs of ``stage`` alone, its outputs cleared first."""
+    script = {v: k for k, v in project.stage_scripts().items()}[stage]
+
+    def once() -> None:
+        project.clear_outputs(stage)
+        if stage == "import":  # the record would let it skip every check
+            shutil.rmtree(project.dataset_dir / ".cache", ignore_errors=True)
+        run([sys.executable, script], project.root, code=project.code)
+
+    return best_cpu(once, repeat, clock=_children_cpu)
+
+
 def marginal_ms(pairs: list[tuple[Run, Run]], files: int, of) -> list[float]:
     """``of(run)`` per pair as marginal milliseconds per file."""
     return [1000 * (of(big) - of(small)) / files for small, big in pairs]
@@ -103,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="pairs of builds (median marginal cost reported)")
     parser.add_argument("--baseline", type=Path, default=None,
                         help="another checkout whose pipeline is built too, alternating with this one's")
+    parser.add_argument("--stages", default="import,annotate,features,families,targets",
+                        help="stages run alone again after the builds (comma-separated; empty: none)")
+    parser.add_argument("--stage-repeat", type=int, default=3, help="runs of each of those stages (fewest CPU counts)")
     parser.add_argument("--keep", type=Path, default=None, help="build here and keep the projects")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -125,13 +156,19 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.repeat):
             for name, code in (codes.items() if r % 2 == 0 else reversed(codes.items())):
                 pairs[name].append(build_pair(work, f"{name}_{r}", code, (half_clips, clips), overrides))
+        alone: dict[str, dict[str, float]] = {name: {} for name in codes}  # name -> stage -> marginal ms
+        for stage in [s for s in args.stages.split(",") if s]:
+            for name in codes:
+                small, big = (Project(work / f"{size}_{name}_0", codes[name]) for size in ("half", "full"))
+                alone[name][stage] = 1000 * (stage_alone_cpu(big, stage, args.stage_repeat)
+                                             - stage_alone_cpu(small, stage, args.stage_repeat)) / (n - half)
         loop_after = loop_cpu_per_file(paths)
         load = os.getloadavg()
 
     loop_cpu = min(loop_before[0], loop_after[0])
     files = n - half
     print(f"\nmarginal cost per file, ms (median of {args.repeat} pair(s) of builds of {half} and {n} files)")
-    stages = [s for s in pairs["this"][0][1].stage_cpu if s in pairs["this"][0][0].stage_cpu]
+    stages = [s for s in pairs["this"][0][1].stages if s in pairs["this"][0][0].stage_cpu]
     header = "".join(f"{name:>{9 if args.repeat == 1 else 40}}" for name in codes)
     print(f"{'':<44}{header}")
     for stage in stages:
@@ -143,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     for label, of in rows.items():
         print(f"{label:<44}" + "".join(show(label, marginal_ms(pairs[name], files, of)).ljust(
             40 if args.repeat > 1 else 9) for name in codes))
+    if any(alone.values()):
+        print(f"\neach stage alone, best of {args.stage_repeat} runs on each size, marginal CPU ms/file")
+        print(f"{'':<44}" + "".join(f"{name:>10}" for name in codes))
+        for stage in alone["this"]:
+            print(f"  {stage:<42}" + "".join(f"{alone[name][stage]:10.2f}" for name in codes))
+        print(f"  {'sum':<42}" + "".join(f"{sum(alone[name].values()):10.2f}" for name in codes))
     print(f"{'straightforward pretty_midi loop, CPU':<44}{1000 * loop_cpu:9.2f}   (before "
           f"{1000 * loop_before[0]:.2f}, after {1000 * loop_after[0]:.2f}; wall {1000 * loop_before[1]:.2f}, "
           f"{1000 * loop_after[1]:.2f})")
