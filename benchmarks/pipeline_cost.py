@@ -101,14 +101,15 @@ def _children_cpu() -> float:
 
 
 def stages_alone(projects: dict[tuple[str, str], Project], stages: list[str], repeat: int, files: int
-                 ) -> dict[str, dict[str, float]]:
-    """Marginal CPU ms per file of each stage run alone: ``(fewest on full - fewest on half) / files``.
+                 ) -> dict[str, dict[str, tuple[float, float]]]:
+    """Marginal (CPU, wall) ms per file of each stage run alone: ``(fewest on full - fewest on half) / files``.
 
     ``projects``: (pipeline name, "half" or "full") -> project. Each round runs the stage once in
     every project, in turn, so a change of load hits all of them; outputs (and the import's
     record) are cleared before each run.
     """
     best: dict[tuple[str, str, str], float] = {}
+    wall: dict[tuple[str, str, str], float] = {}
     for stage in stages:
         for r in range(repeat):
             for key in (list(projects) if r % 2 == 0 else list(reversed(projects))):
@@ -117,12 +118,14 @@ def stages_alone(projects: dict[tuple[str, str], Project], stages: list[str], re
                 project.clear_outputs(stage)
                 if stage == "import":  # the record would let it skip every check
                     shutil.rmtree(project.dataset_dir / ".cache", ignore_errors=True)
-                start = _children_cpu()
+                start, started = _children_cpu(), time.perf_counter()
                 run([sys.executable, script], project.root, code=project.code)
-                seconds = _children_cpu() - start
+                seconds, elapsed = _children_cpu() - start, time.perf_counter() - started
                 best[(*key, stage)] = min(best.get((*key, stage), float("inf")), seconds)
+                wall[(*key, stage)] = min(wall.get((*key, stage), float("inf")), elapsed)
     names = sorted({name for name, _ in projects}, key=[name for name, _ in projects].index)
-    return {name: {stage: 1000 * (best[(name, "full", stage)] - best[(name, "half", stage)]) / files
+    return {name: {stage: tuple(1000 * (t[(name, "full", stage)] - t[(name, "half", stage)]) / files
+                               for t in (best, wall))
                    for stage in stages} for name in names}
 
 
@@ -180,11 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     if pairs["this"]:
         show_builds(pairs, args.repeat, codes, half, n)
     if any(alone.values()):
-        print(f"\neach stage alone, best of {args.stage_repeat} runs on each size, marginal CPU ms/file")
-        print(f"{'':<44}" + "".join(f"{name:>10}" for name in codes))
+        print(f"\neach stage alone, best of {args.stage_repeat} runs on each size, marginal ms/file, CPU (wall)")
+        print(f"{'':<44}" + "".join(f"{name:>18}" for name in codes))
         for stage in alone["this"]:
-            print(f"  {stage:<42}" + "".join(f"{alone[name][stage]:10.2f}" for name in codes))
-        print(f"  {'sum':<42}" + "".join(f"{sum(alone[name].values()):10.2f}" for name in codes))
+            print(f"  {stage:<42}" + "".join(f"{alone[name][stage][0]:10.2f} ({alone[name][stage][1]:5.2f})"
+                                             for name in codes))
+        print(f"  {'sum':<42}" + "".join(f"{sum(v[0] for v in alone[name].values()):10.2f} "
+                                         f"({sum(v[1] for v in alone[name].values()):5.2f})" for name in codes))
     print(f"{'straightforward pretty_midi loop, CPU':<44}{1000 * loop_cpu:9.2f}   (before "
           f"{1000 * loop_before[0]:.2f}, after {1000 * loop_after[0]:.2f}; wall {1000 * loop_before[1]:.2f}, "
           f"{1000 * loop_after[1]:.2f})")
