@@ -111,7 +111,12 @@ def test_a_path_too_long_fails_that_file_alone_with_its_reason(tmp_path):
 def test_linux_has_syncfs():
     if os.uname().sysname != "Linux":
         pytest.skip("syncfs is Linux's")
-    assert durable_batch._SYNCFS is not None
+    assert durable_batch.libc_syncfs() is not None
+    fd = os.open(".", os.O_RDONLY)
+    try:
+        assert durable_batch.libc_syncfs()(fd) == 0
+    finally:
+        os.close(fd)
 
 
 def test_an_import_killed_between_its_renames_is_completed_by_the_next_one_as_a_clean_import_writes_it(

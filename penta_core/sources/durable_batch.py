@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -31,20 +31,19 @@ BATCH_BYTES = 64 * 2**20
 _FILE_MODE = 0o644  # what atomic_write_bytes gives; the import record checks it
 
 
-def _load_syncfs() -> Callable[[int], int] | None:
-    """libc's ``syncfs(fd)``, or ``None`` where there is none (not Linux)."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return None
+@functools.cache
+def libc_syncfs() -> Callable[[int], int] | None:
+    """libc's ``syncfs(fd)``, or ``None`` where there is none (not Linux).
+
+    Looked up in the symbols the interpreter already has, on first use: no library search
+    (``ctypes.util.find_library`` runs a subprocess) at import time.
+    """
     try:
-        func = ctypes.CDLL(name, use_errno=True).syncfs
-    except (OSError, AttributeError):
+        func = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError, TypeError):
         return None
     func.argtypes, func.restype = [ctypes.c_int], ctypes.c_int
     return func
-
-
-_SYNCFS = _load_syncfs()
 
 
 class DurableBatch:
@@ -64,10 +63,10 @@ class DurableBatch:
 
     def __init__(self, on_done: Callable[[Any], None], on_failed: Callable[[Any, str], None],
                  max_files: int = BATCH_FILES, max_bytes: int = BATCH_BYTES,
-                 syncfs: Callable[[int], int] | None = _SYNCFS) -> None:
+                 syncfs: Callable[[int], int] | None = ...) -> None:
         self.on_done, self.on_failed = on_done, on_failed
         self.max_files, self.max_bytes = max_files, max_bytes
-        self.syncfs = syncfs
+        self.syncfs = libc_syncfs() if syncfs is ... else syncfs  # None: an fsync of each file
         self.pending: list[tuple[str, str, Any]] = []  # (temporary path, final path, key)
         self.bytes = 0
         self.folders: dict[str, int] = {}  # folder → its file system (st_dev): one sync per file system
