@@ -12,8 +12,10 @@ applies the parameter overrides and makes the first git commit. Then:
   a stage's time includes DVC hashing and caching its outputs and checking
   the next stage's dependencies), seconds of each stage's own
   ``python stages/X.py`` process (seen in ``/proc``, to 0.1 s), the peak RSS
-  of the largest process (``getrusage(RUSAGE_CHILDREN)`` in a wrapper, exact)
-  and the peak summed RSS of the whole process tree (sampled every 0.1 s);
+  of the largest process (``getrusage(RUSAGE_CHILDREN)`` in a wrapper, exact),
+  the peak summed RSS of the whole process tree (sampled every 0.1 s), the
+  CPU seconds of the whole run (the same wrapper, exact) and, in a project
+  created with ``cpu=True``, of each stage's script with its workers;
 * ``dataset_files()`` counts the files under the dataset folder and
   ``dvc_objects()`` the objects in ``.dvc/cache/files/md5``, whatever the
   storage layout is (nothing here reads a per-sample file);
@@ -43,27 +45,36 @@ COPIED = ("dvc.yaml", "params.yaml", "stages", "penta_core", "annotations", ".dv
           ".dvcignore", ".gitignore")
 _WRAPPER = ("import resource, subprocess, sys\n"
             "code = subprocess.run(sys.argv[2:]).returncode\n"
+            "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
             "with open(sys.argv[1], 'w') as out:\n"
-            "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+            "    out.write(f'{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}')\n"
             "sys.exit(code)\n")
+# With ``cpu=True`` each stage's command runs under this (``.bench/cpu.py STAGE CMD...``): it appends the
+# CPU seconds of the stage script and every process it waited for (its workers) to ``.bench/cpu-STAGE.txt``.
+_CPU_WRAPPER = ("import os, subprocess, sys\n"
+                "code = subprocess.run(sys.argv[2:]).returncode\n"
+                "times = os.times()\n"
+                "with open(f'.bench/cpu-{sys.argv[1]}.txt', 'a') as out:\n"
+                "    out.write(f'{times.children_user + times.children_system}\\n')\n"
+                "sys.exit(code)\n")
 _RUNNING = re.compile(r"^Running stage '([^']+)'")
 _SKIPPED = re.compile(r"^Stage '([^']+)' didn't change")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def child_env() -> dict[str, str]:
-    """The environment of every child: this checkout's penta_core, this interpreter first on PATH."""
+def child_env(code: Path = REPO) -> dict[str, str]:
+    """The environment of every child: ``code``'s penta_core (this checkout's), this interpreter first on PATH."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"  # DVC's lines and the stages' arrive when written, so the timestamps hold
     env["DVC_NO_ANALYTICS"] = "1"
     env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
     return env
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, cwd=cwd, env=child_env(), capture_output=True, text=True)
+def run(cmd: list[str], cwd: Path, check: bool = True, code: Path = REPO) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env=child_env(code), capture_output=True, text=True)
     if check and result.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed in {cwd} ({result.returncode}):\n"
                          f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -110,6 +121,8 @@ class Run:
     peak_tree_mb: float  # every process of the run together, sampled
     output: str = field(repr=False)
     stage_rss_mb: dict[str, float] = field(default_factory=dict)  # stage -> peak RSS of its script's process
+    cpu: float = 0.0  # CPU seconds of the whole run: DVC and every stage with its workers
+    stage_cpu: dict[str, float] = field(default_factory=dict)  # stage -> CPU seconds of its script and workers
 
     def dvc_share(self, stage: str) -> float:
         """Seconds of a stage that were DVC's, not the stage script's."""
@@ -169,17 +182,23 @@ class _TreeWatcher(threading.Thread):
 class Project:
     """A git + DVC copy of the pipeline whose import stage reads ``sources/``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, code: Path = REPO) -> None:
         self.root = Path(root)
+        self.code = Path(code)  # the checkout whose penta_core the stages import
         self.runs = 0
 
     @classmethod
     def create(cls, root: str | Path, clips: str | Path, overrides: dict[str, Any] | None = None,
-               name: str = "bench") -> Project:
-        root = Path(root)
+               name: str = "bench", code: str | Path = REPO, cpu: bool = False) -> Project:
+        """A project of ``code``'s pipeline (this checkout's by default) on ``clips``.
+
+        ``cpu=True`` runs each stage's command under a wrapper that records its CPU seconds
+        (:attr:`Run.stage_cpu`); it adds an interpreter start per stage.
+        """
+        root, code = Path(root), Path(code)
         root.mkdir(parents=True, exist_ok=True)
         for rel in COPIED:
-            src, dest = REPO / rel, root / rel
+            src, dest = code / rel, root / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             if src.is_dir():
                 shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
@@ -187,9 +206,16 @@ class Project:
                 shutil.copy2(src, dest)
         with (root / ".gitignore").open("a", encoding="utf-8") as f:
             f.write("/sources/\n/.bench/\n")
-        project = cls(root)
+        if cpu:
+            (root / ".bench").mkdir(exist_ok=True)
+            (root / ".bench" / "cpu.py").write_text(_CPU_WRAPPER, encoding="utf-8")
+            pipeline = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
+            for stage_name, stage in pipeline["stages"].items():
+                stage["cmd"] = f"python .bench/cpu.py {stage_name} {stage['cmd']}"
+            (root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False), encoding="utf-8")
+        project = cls(root, code)
         project.add_sources(clips)
-        params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+        params = yaml.safe_load((code / "params.yaml").read_text(encoding="utf-8"))
         params = merge(params, {"dataset": {"name": name, "source_dir": "sources"}})
         params = merge(params, overrides or {})
         (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
@@ -231,7 +257,8 @@ class Project:
         stages = yaml.safe_load((self.root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
         found = {}
         for name, stage in stages.items():
-            script = next((w for w in str(stage.get("cmd", "")).split() if w.endswith(".py")), None)
+            script = next((w for w in str(stage.get("cmd", "")).split()
+                           if w.startswith("stages/") and w.endswith(".py")), None)
             if script:
                 found[script] = name
         return found
@@ -242,9 +269,11 @@ class Project:
         logs = self.root / ".bench"
         logs.mkdir(exist_ok=True)
         rss_file = logs / f"rss-{self.runs}.txt"
+        for old in logs.glob("cpu-*.txt"):
+            old.unlink()
         cmd = [sys.executable, "-c", _WRAPPER, str(rss_file), "dvc", "repro", *args]
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=self.root, env=child_env(), stdout=subprocess.PIPE,
+        proc = subprocess.Popen(cmd, cwd=self.root, env=child_env(self.code), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
         watcher = _TreeWatcher(proc.pid, self.stage_scripts())
         watcher.start()
@@ -271,9 +300,11 @@ class Project:
             if stage:
                 stages[stage] = t1 - t0
         scripts = {stage: span[1] - span[0] for stage, span in watcher.seen.items()}
-        rss_kb = float(rss_file.read_text() or 0)
+        rss_kb, cpu = (float(v) for v in (rss_file.read_text() or "0 0").split())
+        stage_cpu = {f.stem[len("cpu-"):]: sum(float(v) for v in f.read_text().split())
+                     for f in logs.glob("cpu-*.txt")}
         return Run(end - start, stages, scripts, skipped, rss_kb / 1024, watcher.peak_bytes / 2**20, output,
-                   {stage: b / 2**20 for stage, b in watcher.stage_bytes.items()})
+                   {stage: b / 2**20 for stage, b in watcher.stage_bytes.items()}, cpu, stage_cpu)
 
     def outputs(self, stage: str) -> list[Path]:
         """The paths a stage declares in dvc.yaml (outs, metrics, plots), templates filled from params."""
@@ -307,7 +338,7 @@ class Project:
         """Seconds of ``python stages/<stage script>.py`` alone, outside DVC."""
         script = {v: k for k, v in self.stage_scripts().items()}[stage]
         start = time.perf_counter()
-        run([sys.executable, script], self.root)
+        run([sys.executable, script], self.root, code=self.code)
         return time.perf_counter() - start
 
     def dataset_files(self) -> int:

@@ -169,9 +169,11 @@ def time_limit(seconds: float) -> Iterator[None]:
 # --------------------------------------------------------------------------- run hooks
 
 # Loaded at interpreter start (``sitecustomize`` on PYTHONPATH) by a stage run by DVC and
-# by its worker processes. It wraps ``os.fsync``, which ``penta_core.io.atomic_write_bytes``
-# calls after the bytes are written and before the rename, i.e. in the middle of every
-# atomic write. Only writes of penta temp files below PENTA_TEST_HOOK_DIR are affected:
+# by its worker processes. It wraps ``os.replace``, the rename that ends every atomic write
+# (``penta_core.core.io.atomic_write_bytes``'s, and the import's batched copies of
+# ``penta_core.sources.durable_batch``, which sync a whole batch of temp files before renaming
+# them): the bytes are written and synced, the temp file is there under its temp name. Only
+# renames of penta temp files below PENTA_TEST_HOOK_DIR are affected:
 # each sleeps PENTA_TEST_HOOK_DELAY_S, and the PENTA_TEST_HOOK_KILL_AT-th one (counted
 # across processes in PENTA_TEST_HOOK_COUNTER) SIGKILLs the whole process group, which
 # is how an operator's `kill -9` of the run or a power cut leaves it. Library code is
@@ -181,17 +183,16 @@ SITECUSTOMIZE = textwrap.dedent('''
 
     _dir = os.environ.get("PENTA_TEST_HOOK_DIR")
     if _dir:
-        _fsync = os.fsync
+        _replace = os.replace
         _prefix = os.environ.get("PENTA_TEST_HOOK_TMP_PREFIX", ".penta-tmp-")
 
-        def fsync(fd):
-            _fsync(fd)
-            try:
-                target = os.readlink(f"/proc/self/fd/{fd}")
-            except OSError:
-                return
-            if not (os.path.basename(target).startswith(_prefix) and _dir in target):
-                return
+        def replace(src, dst, **kwargs):
+            target = os.path.abspath(os.fsdecode(src))
+            if os.path.basename(target).startswith(_prefix) and _dir in target:
+                _hook()
+            return _replace(src, dst, **kwargs)
+
+        def _hook():
             kill_at = int(os.environ.get("PENTA_TEST_HOOK_KILL_AT", "0"))
             if kill_at:
                 counter = os.open(os.environ["PENTA_TEST_HOOK_COUNTER"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
@@ -202,7 +203,7 @@ SITECUSTOMIZE = textwrap.dedent('''
                     os.killpg(os.getpgrp(), signal.SIGKILL)
             time.sleep(float(os.environ.get("PENTA_TEST_HOOK_DELAY_S", "0")))
 
-        os.fsync = fsync
+        os.replace = replace
 ''')
 
 

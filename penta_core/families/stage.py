@@ -26,7 +26,7 @@ from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
 from penta_core.families.detect import detect_families
 from penta_core.families.midi import informative, midi_print
-from penta_core.families.minhash import band_keys
+from penta_core.families.minhash import band_keys_of
 from penta_core.store.access import read_where, sample_where, where_as_file
 from penta_core.store.shards import Member, ShardStore
 
@@ -67,8 +67,9 @@ def fingerprint_file(task: tuple[str, tuple, str]) -> dict[str, Any]:
     if kind == "midi":
         p = midi_print(data)
         voices = informative(p.voices)
+        keys = band_keys_of(list(voices.values()))
         return {"normalised": p.normalised,
-                "bands": {name: _encode(band_keys(v).astype("<u8")) for name, v in voices.items()},
+                "bands": {name: _encode(k.astype("<u8")) for name, k in zip(voices, keys)},
                 "voices": {name: _encode(v.astype("<u4")) for name, v in voices.items()}}
     from penta_core.families.audio import audio_print  # librosa loads where audio is fingerprinted only
 
@@ -108,10 +109,10 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
                                          relative_to=[layout.root], engine=params.get("engine")):
         sample = pending[index]
         if outcome.ok:
-            data = dumps_json({"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
-                               "key": keys[sample["kind"]], **outcome.value}).encode("utf-8")
-            sync.put(sample["id"], data)
-            records[sample["id"]] = json.loads(data)
+            record = {"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],
+                      "key": keys[sample["kind"]], **outcome.value}
+            sync.put(sample["id"], dumps_json(record).encode("utf-8"))
+            records[sample["id"]] = record  # JSON values already (strings, ints): what reading it back gives
         else:
             failed[sample["id"]] = outcome.reason
             sync.drop([sample["id"]])

@@ -20,7 +20,6 @@ so a copy that still holds it is neither read nor made again.
 """
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 from collections.abc import Iterable, Iterator
@@ -28,10 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from penta_core.core.io import atomic_write_bytes, sha256_bytes
+from penta_core.core.io import sha256_bytes
 from penta_core.core.layout import DatasetLayout
 from penta_core.engine.incremental import sweep
 from penta_core.engine.parallel import supervised_map
+from penta_core.sources.durable_batch import DurableBatch
 from penta_core.sources.normalise import Normalisation, normalise_file, wav_names
 from penta_core.sources.record import ImportRecord
 from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, describe
@@ -78,28 +78,30 @@ def copy_originals(originals: list[Original], layout: DatasetLayout, record: Imp
     failed: dict[str, str] = {}
     copied = kept = 0
     plain = [o for o in originals if norm is None or o.kind != "audio"]
-    for original in plain:
-        folder = layout.raw_dir(original.kind)
-        dest, dest_rel = f"{os.fspath(folder)}/{original.rel}", f"{layout.rel(folder)}/{original.rel}"
-        if record.holds_copy(dest_rel, dest, original.sha, original.size):
-            kept += 1
-        else:
+    places = {o.sha: (f"{os.fspath(layout.raw_dir(o.kind))}/{o.rel}", f"{layout.rel(layout.raw_dir(o.kind))}/{o.rel}")
+              for o in plain}
+
+    def written(sha: str) -> None:
+        nonlocal copied
+        dest, dest_rel = places[sha]
+        record.remember_copy(dest_rel, dest, sha)
+        located[sha] = {"path": dest_rel}
+        copied += 1
+
+    # The copy's path is longer than the source's when the dataset folder is; only that is the
+    # file's fault (the batch reports it). Anything else (a full disk) stops the stage.
+    with DurableBatch(written, failed.__setitem__) as batch:
+        for original in plain:
+            dest, dest_rel = places[original.sha]
+            if record.holds_copy(dest_rel, dest, original.sha, original.size):
+                kept += 1
+                located[original.sha] = {"path": dest_rel}
+                continue
             data, reason = _read(original)
             if data is None:
                 failed[original.sha] = reason or "unreadable"
-                continue
-            try:
-                atomic_write_bytes(dest, data)
-            except OSError as err:
-                # The copy's path is longer than the source's when the dataset folder is; only
-                # that is the file's fault. Anything else (a full disk) must stop the stage.
-                if err.errno != errno.ENAMETOOLONG:
-                    raise
-                failed[original.sha] = "path too long to copy into the dataset folder"
-                continue
-            record.remember_copy(dest_rel, dest, original.sha)
-            copied += 1
-        located[original.sha] = {"path": dest_rel}
+            else:
+                batch.add(dest, data, original.sha)
     keep = {"midi": set(), "audio": set()}
     for o in plain:
         if o.sha in located:
