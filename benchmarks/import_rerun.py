@@ -41,6 +41,7 @@ import yaml
 
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
+from penta_core.midi.smf_write import vlq
 from penta_core.sources.importer import import_sources
 from penta_core.sources.record import RACY_WINDOW_NS
 
@@ -48,25 +49,16 @@ REPO = Path(__file__).resolve().parents[1]
 LABELS = ("happy", "sad", "angry", "calm")
 
 
-def _varlen(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
 def midi_piece(index: int, notes: int = 120) -> bytes:
     """A one-track Standard MIDI File of ``notes`` random notes, distinct for each ``index``."""
     rng = random.Random(index)
     name = f"piece {index}".encode()
-    body = bytearray(b"\x00\xff\x03" + _varlen(len(name)) + name)
+    body = bytearray(b"\x00\xff\x03" + vlq(len(name)) + name)
     body += b"\x00\xff\x51\x03" + (500_000 + rng.randrange(-100_000, 100_000)).to_bytes(3, "big")
     for _ in range(notes):
         pitch, velocity, length = 36 + rng.randrange(48), 40 + rng.randrange(80), 60 + rng.randrange(420)
-        body += _varlen(rng.choice((0, 120, 240))) + bytes((0x90, pitch, velocity))
-        body += _varlen(length) + bytes((0x80, pitch, 0))
+        body += vlq(rng.choice((0, 120, 240))) + bytes((0x90, pitch, velocity))
+        body += vlq(length) + bytes((0x80, pitch, 0))
     body += b"\x00\xff\x2f\x00"
     header = b"MThd" + (6).to_bytes(4, "big") + bytes((0, 0, 0, 1)) + (480).to_bytes(2, "big")  # format 0, 1 track
     return header + b"MTrk" + len(body).to_bytes(4, "big") + bytes(body)
