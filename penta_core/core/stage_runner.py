@@ -7,6 +7,7 @@ from collections.abc import Callable
 from penta_core.core.errors import PentaError
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.locking import dataset_lock
+from penta_core.core.no_pandas import keep_pandas_out
 from penta_core.core.params import load_params
 from penta_core.core.steps import STEP_MODULES, check_inputs, step_of
 
@@ -57,5 +58,9 @@ def run_stage(step: Callable, params_path: str = "params.yaml") -> int:
 
 
 def main_for(step: Callable) -> None:
-    """``sys.exit`` with the status of :func:`run_stage`: the body of every script in ``stages/``."""
+    """``sys.exit`` with the status of :func:`run_stage`: the body of every script in ``stages/``.
+
+    The script's process never loads pandas (:mod:`penta_core.core.no_pandas`).
+    """
+    keep_pandas_out()
     sys.exit(run_stage(step))
