@@ -122,3 +122,10 @@ def test_closure_follows_from_package_import_module(tmp_path):
 def test_closure_follows_relative_imports_inside_the_package():
     found = {p.relative_to(REPO).as_posix() for p in import_closure(REPO / "stages" / "splits.py")}
     assert {"penta_core/splits/stage.py", "penta_core/core/io.py"} <= found
+
+
+def test_the_closure_of_a_removed_stage_is_deleted(scratch):
+    stale = scratch / "stages" / "closures" / "retired.json"
+    stale.write_text("{}\n")
+    write_closures(scratch)
+    assert not stale.exists() and (scratch / "stages" / "closures" / "splits.json").exists()

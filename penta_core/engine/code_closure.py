@@ -124,7 +124,7 @@ def closure_record(script: Path, root: Path) -> dict[str, Any]:
 
 
 def stage_scripts(dvc_yaml: Path) -> dict[str, Path]:
-    """Stage name → script, for every stage of ``dvc_yaml`` whose command is ``python stages/<x>.py``.
+    """Stage name → script, for every stage of ``dvc_yaml`` whose command is ``python stages/<x>.py ...``.
 
     The ``code`` stage itself is left out: it depends on the whole package instead.
     """
@@ -136,7 +136,7 @@ def stage_scripts(dvc_yaml: Path) -> dict[str, Path]:
     for name, spec in stages.items():
         command = spec.get("cmd", "") if isinstance(spec, dict) else ""
         parts = command.split()
-        if name != "code" and len(parts) == 2 and parts[0] == "python" and parts[1].startswith("stages/"):
+        if name != "code" and len(parts) >= 2 and parts[0] == "python" and parts[1].startswith("stages/"):
             scripts[name] = dvc_yaml.parent / parts[1]
     return scripts
 
@@ -144,7 +144,8 @@ def stage_scripts(dvc_yaml: Path) -> dict[str, Path]:
 def write_closures(root: Path, out_dir: Path | None = None) -> list[str]:
     """Write ``<out_dir>/<stage>.json`` (:func:`closure_record`) for every stage of ``root/dvc.yaml``.
 
-    Returns one line per stage for the console.
+    Returns one line per stage for the console. A closure file of a stage that
+    ``dvc.yaml`` no longer has is deleted.
 
     Raises
     ------
@@ -154,7 +155,8 @@ def write_closures(root: Path, out_dir: Path | None = None) -> list[str]:
 
     out_dir = out_dir or root / "stages" / "closures"
     lines = []
-    for name, script in sorted(stage_scripts(root / "dvc.yaml").items()):
+    scripts = stage_scripts(root / "dvc.yaml")
+    for name, script in sorted(scripts.items()):
         try:
             record = closure_record(script, root)
         except SyntaxError as err:
@@ -164,4 +166,7 @@ def write_closures(root: Path, out_dir: Path | None = None) -> list[str]:
                              ) from None
         write_json(out_dir / f"{name}.json", record)
         lines.append(f"{name}: {len(record['files'])} files")
+    for stale in sorted(out_dir.glob("*.json")):  # the closure of a stage dvc.yaml no longer has
+        if stale.stem not in scripts:
+            stale.unlink()
     return lines
