@@ -117,15 +117,17 @@ def _wait_for(proc: subprocess.Popen, condition, what: str, limit_s: float = 300
 
 
 def _workers(pid: int) -> list[int]:
-    """Pool workers among the children of ``pid`` (multiprocessing's spawned interpreters)."""
+    """Pool workers among the children of ``pid``: spawned interpreters, or forked copies (MIDI-only work)."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return []
     found = []
     for child in children:
         try:
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+            line = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"spawn_main" in line or line == command:
                 found.append(int(child))
         except OSError:
             continue
@@ -191,7 +193,8 @@ def test_ctrl_c_mid_extraction_in_a_stage_script_is_one_line_and_the_rerun_resum
 def test_ctrl_c_while_the_cli_starts_its_workers_is_one_line_and_the_rerun_completes(work, slow_hook):
     cmd = [sys.executable, "-m", "penta_core.cli", "--extract-features", "--dataset", "ds"]
     proc = _start(cmd, work, slow_hook)
-    # Workers spend their first seconds importing librosa: the signal must not reach them there either.
+    # Spawned workers spend their first seconds importing librosa, forked ones (this MIDI-only
+    # work) start at once: the signal must not reach them there either.
     _wait_for(proc, lambda: _workers(proc.pid), "worker process")
     out, err = _ctrl_c(proc)
     _assert_one_quiet_line(proc.returncode, out, err)

@@ -24,6 +24,7 @@ from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
+from penta_core.engine.parallel import start_method_for
 from penta_core.families.detect import detect_families
 from penta_core.families.midi import informative, midi_print
 from penta_core.families.minhash import band_keys_of
@@ -106,7 +107,8 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     tasks = ((s["kind"], sample_where(layout, s), s["sha256"]) for s in pending)
     for index, outcome in parallel_map(fingerprint_file, tasks, n_jobs=n_jobs,
                                          timeout_s=opts["timeout_s"], desc="families", total=len(pending),
-                                         relative_to=[layout.root], engine=params.get("engine")):
+                                         relative_to=[layout.root], engine=params.get("engine"),
+                                         start_method=start_method_for(s["kind"] for s in pending)):
         sample = pending[index]
         if outcome.ok:
             record = {"id": sample["id"], "kind": sample["kind"], "sha256": sample["sha256"],

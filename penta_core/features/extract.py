@@ -33,6 +33,7 @@ from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import source_digest
 from penta_core.engine.numba_cache import NUMBA_CACHE, prepare_numba
+from penta_core.engine.parallel import start_method_for
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
 from penta_core.features.parts import PartSync, Row, canonical_details, iter_parts
@@ -220,6 +221,7 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
         for index, outcome in parallel_map(
             _extract_one, tasks, n_jobs=n_workers, timeout_s=opts["timeout_s"],
             desc="features", total=len(pending), relative_to=[layout.root], engine=params.get("engine"),
+            start_method=start_method_for(s["kind"] for s in pending),
         ):
             sample = pending[index]
             if outcome.ok:

@@ -31,6 +31,7 @@ from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.core.steps import check_source_dir
 from penta_core.engine.executor import parallel_map
+from penta_core.engine.parallel import start_method_for
 from penta_core.harmony.sidecars import is_sidecar
 from penta_core.sources.checks import CONDITION, check_source, kind_for
 from penta_core.sources.normalise import Normalisation
@@ -298,6 +299,7 @@ def _import_candidates(candidates: list[Candidate], source: Path, layout: Datase
     for position, outcome in parallel_map(
         check_source, tasks, n_jobs=resolve_jobs(opts["n_jobs"]), timeout_s=opts["timeout_s"],
         desc="import", total=len(to_check), relative_to=[source], engine=engine,
+        start_method=start_method_for(candidates[i][3] for i in to_check),
     ):
         index = to_check[position]
         report.checked += 1
