@@ -51,6 +51,7 @@ GM_FAMILY_RANGES: tuple[tuple[int, int], ...] = (
 
 _FAMILY_LOW = np.array([lo for lo, _ in GM_FAMILY_RANGES], dtype=np.int64)
 _FAMILY_HIGH = np.array([hi for _, hi in GM_FAMILY_RANGES], dtype=np.int64)
+_FAR = int(np.iinfo(np.int64).max)  # a bound that never binds (np.iinfo costs microseconds a call)
 
 
 # -- events other than paired notes ------------------------------------------------------
@@ -139,12 +140,11 @@ class Transpose(MIDITransform):
         pitches = n["pitch"][pitched]
         if pitches.size:
             # Per family present: its lowest and highest pitch, the range widened to them, the room left.
-            low = np.full(16, np.iinfo(np.int64).max)
-            high = np.full(16, np.iinfo(np.int64).min)
-            np.minimum.at(low, families, pitches)
-            np.maximum.at(high, families, pitches)
-            present = high >= low
-            low, high = low[present], high[present]
+            # A family x pitch table of the notes present gives both in a few calls (ufunc.at costs more).
+            table = np.bincount(families * 128 + pitches, minlength=16 * 128).reshape(16, 128) > 0
+            present = table.any(axis=1)
+            table = table[present]
+            low, high = table.argmax(axis=1), 127 - table[:, ::-1].argmax(axis=1)
             lowest = max(lowest, int((np.minimum(_FAMILY_LOW[present], low) - low).max()))
             highest = min(highest, int((np.maximum(_FAMILY_HIGH[present], high) - high).min()))
         for _, _, e in _keyed_events(piece):  # unmatched note messages and poly aftertouch
@@ -197,9 +197,12 @@ class DurationScale(MIDITransform):
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
         factor = float(rng.uniform(self.low, self.high))
         events = piece.tempo_events()
-        tempos = [e.tempo() for e in events] or [DEFAULT_MSPQ]
-        first = float(piece.tempo_map(events).mspq[0])
-        factor = min(factor, MAX_MSPQ / max(max(tempos), DEFAULT_MSPQ))
+        tempos = [e.tempo() for e in events]
+        # The tempo map's first tempo, without building the map: the last event at tick 0 (events are in
+        # playing order), else the default; a non-positive tempo reads as the default.
+        at_zero = [tempo for e, tempo in zip(events, tempos, strict=True) if e.tick <= 0]
+        first = float(at_zero[-1] if at_zero and at_zero[-1] > 0 else DEFAULT_MSPQ)
+        factor = min(factor, MAX_MSPQ / max([*tempos, DEFAULT_MSPQ]))
         # The first tempo is an integer after scaling; record the factor it got.
         self.parameters = {self.name: float(max(1, round(first * factor)) / first)}
 
@@ -314,35 +317,36 @@ class TimingJitter(MIDITransform):
             raise ValueError("timing jitter drawn for a different piece (note count changed)")
         start, end = n["start"], n["end"]
         horizon = int(start.max()) + 1
-        voice = n["channel"] * 128 + n["pitch"]
         # One entry per (channel, pitch, onset): notes doubled at one tick move as one. This is
         # np.unique(..., return_index=True, return_inverse=True) spelled out (the same stable sort),
         # without its per-call overhead.
-        key = voice * horizon + start
+        key = (n["channel"] * 128 + n["pitch"]) * horizon + start
         order = key.argsort(kind="stable")
         ordered = key[order]
         new_key = np.empty(ordered.size, dtype=bool)
-        new_key[:1] = True
+        new_key[0] = True
         np.not_equal(ordered[1:], ordered[:-1], out=new_key[1:])
         keys, first = ordered[new_key], order[new_key]
         inverse = np.empty(ordered.size, dtype=np.intp)
         inverse[order] = np.cumsum(new_key) - 1
-        u_voice, u_start = keys // horizon, keys % horizon
+        u_voice, u_start = np.divmod(keys, horizon)
         tempo = piece.tempo_map()
         target = tempo.ticks(tempo.seconds(u_start) + offsets[first] / 1000.0)
         moved = np.where(target >= u_start, np.floor(target), np.ceil(target)).astype(np.int64)
-        lo, hi = np.zeros_like(u_start), np.full_like(u_start, np.iinfo(np.int64).max)
         same = u_voice[1:] == u_voice[:-1]
-        gap = u_start[1:] - u_start[:-1]
+        gap = np.diff(u_start)
         # Split the gap between neighbouring onsets: order is kept, no two meet.
-        hi[:-1] = np.where(same, u_start[:-1] + (gap - 1) // 2, hi[:-1])
-        lo[1:] = np.where(same, u_start[1:] - gap // 2, lo[1:])
+        far = _FAR
+        lo, hi = np.empty_like(u_start), np.empty_like(u_start)
+        lo[0], hi[-1] = 0, far
+        np.copyto(hi[:-1], np.where(same, u_start[:-1] + (gap - 1) // 2, far))
+        np.copyto(lo[1:], np.where(same, u_start[1:] - gap // 2, 0))
         new_start = np.minimum(np.maximum(moved, lo), hi)  # np.clip, for integers, without its wrapper
-        nxt = np.full_like(new_start, np.iinfo(np.int64).max)
-        nxt[:-1] = np.where(same, new_start[1:], nxt[:-1])
-        shift = new_start[inverse] - start
-        n["start"] = start + shift
-        n["end"] = np.minimum(end + shift, nxt[inverse])
+        nxt = np.empty_like(new_start)
+        nxt[-1] = far
+        np.copyto(nxt[:-1], np.where(same, new_start[1:], far))
+        n["start"] = new_start[inverse]
+        n["end"] = np.minimum(end + (n["start"] - start), nxt[inverse])
         return piece
 
 
