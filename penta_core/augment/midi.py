@@ -245,7 +245,8 @@ class VelocityScale(MIDITransform):
         if scale == 1.0:
             return piece
         n = piece.notes
-        n["velocity"] = np.clip(np.rint(n["velocity"] * scale), 1, 127).astype(np.int64)
+        # np.clip's values, without its wrapper (an errstate context per call)
+        n["velocity"] = np.minimum(np.maximum(np.rint(n["velocity"] * scale), 1), 127).astype(np.int64)
         for kept, i, e in _keyed_events(piece, ("note_on",)):
             velocity = e.raw[2] if e.raw is not None else e._peek().velocity
             if velocity > 0:
