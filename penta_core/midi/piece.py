@@ -14,8 +14,8 @@ messages a transform replaced.
 from __future__ import annotations
 
 import io
+import itertools
 import operator
-from array import array
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +110,8 @@ _EVENT_ORDER = operator.attrgetter("tick", "seq")
 
 def _split_track(items: list[tuple[int, Any]]) -> Track:
     """A :class:`Track` from ``(delta, item)`` pairs, item a ``(status, note, velocity)`` tuple or a message."""
-    deltas = array("q")
-    notes = array("q")
+    deltas: list[int] = []
+    notes: list[int] = []
     others: list[tuple[int, Any]] = []
     for seq, (delta, item) in enumerate(items):
         deltas.append(delta)
@@ -224,11 +224,11 @@ class MidiPiece:
         n_events = [len(t.deltas) for t in tracks]
         event_base = np.zeros(len(tracks) + 1, dtype=np.int64)
         np.cumsum(n_events, out=event_base[1:])
-        ticks = np.concatenate([np.cumsum(np.frombuffer(t.deltas, dtype=np.int64)) for t in tracks]) \
+        ticks = np.concatenate([np.cumsum(np.asarray(t.deltas, dtype=np.int64)) for t in tracks]) \
             if tracks else np.zeros(0, dtype=np.int64)
         counts = [len(t.notes) // 4 for t in tracks]
-        flat = np.concatenate([np.frombuffer(t.notes, dtype=np.int64) for t in tracks]) \
-            if tracks else np.zeros(0, dtype=np.int64)
+        flat = np.fromiter(itertools.chain.from_iterable(t.notes for t in tracks), dtype=np.int64,
+                           count=4 * sum(counts))
         seq, status, pitch, velocity = flat.reshape(-1, 4).T
         track = np.repeat(np.arange(len(tracks), dtype=np.int64), counts)
         tick = ticks[event_base[track] + seq]

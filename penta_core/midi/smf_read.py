@@ -15,7 +15,6 @@ which accepts or refuses it as it always did.
 from __future__ import annotations
 
 import struct
-from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +34,8 @@ class Unusual(Exception):
 class Track:
     """One track as read: a delta per event, note messages flat, the other events."""
 
-    # int64 arrays (``array("q")``), which numpy reads without a copy (``np.frombuffer``):
-    deltas: array  # ticks since the previous event, for every event
-    notes: array  # seq, status, note, velocity of each note-on/off message, one after another
+    deltas: list[int]  # ticks since the previous event, for every event
+    notes: list[int]  # seq, status, note, velocity of each note-on/off message, one after another
     # (seq, item) of every other event: item is (kind, raw bytes or None, prototype) from this reader,
     # or a mido message when mido read the file.
     others: list[tuple[int, Any]]
@@ -124,8 +122,8 @@ def read_smf(data: bytes) -> tuple[int, int, list[Track]]:
             end = pos + length
             if end > len(data):
                 raise Unusual("truncated track")
-            deltas = array("q")
-            notes = array("q")
+            deltas: list[int] = []
+            notes: list[int] = []
             others: list[tuple[int, Any]] = []
             add_delta, add_note, add_other = deltas.append, notes.extend, others.append
             running = None
