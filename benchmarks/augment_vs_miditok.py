@@ -82,9 +82,13 @@ def ours_in_process(paths: list[Path], multiplier: int, ranges: dict, seed: int,
     pieces = [MidiPiece.from_bytes(d) for d in data]
     augmenter.augment(pieces[0], np.random.default_rng(seed))  # first-call costs (compilation, caches) not timed
 
+    # A parent's variants through each transform at once, as the stage's workers make them (older checkouts:
+    # one by one).
+    many = getattr(augmenter, "augment_many", None) or (lambda piece, rngs: [augmenter.augment(piece, r) for r in rngs])
+
     def variants(serialise: bool) -> None:
         for i, piece in enumerate(pieces):
-            made = [augmenter.augment(piece, np.random.default_rng([seed, i, k]))[0] for k in range(multiplier)]
+            made = [v for v, _ in many(piece, [np.random.default_rng([seed, i, k]) for k in range(multiplier)])]
             if serialise:  # a parent's variants in one pass, as the stage's workers write them
                 write_all(made)
 
