@@ -43,6 +43,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -267,6 +268,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{ours_cpu / theirs_cpu:.1f}x CPU   target <= 1.0x: {'met' if ours_cpu <= theirs_cpu else 'MISSED'}")
     for tag, (_, transform, _) in in_process.items():
         print(f"ratio {tag} (five transforms) / MidiTok augment_score, in process: {transform / tok_variant:.1f}x")
+    if args.rounds > 1:
+        print(f"\nstage script alone, CPU ms/variant over {args.rounds} runs each (median, range):")
+        for tag, found in runs.items():
+            cpu = [1000 * r["script_cpu"] / variants for r in found]
+            print(f"    {tag + ':':<10}{statistics.median(cpu):.3f} ({min(cpu):.3f}-{max(cpu):.3f})")
+        if args.baseline:
+            # Round by round, the two ran next to each other: the difference cancels most of the load's swing.
+            diff = [1000 * (a["script_cpu"] - b["script_cpu"]) / variants
+                    for a, b in zip(runs["ours"], runs["baseline"], strict=True)]
+            print(f"    ours - baseline, run by run: median {statistics.median(diff):+.3f} "
+                  f"({min(diff):+.3f} to {max(diff):+.3f}); ours lower in {sum(d < 0 for d in diff)} of {len(diff)}")
     if args.baseline:
         ours, base = stages["ours"], stages["baseline"]
         print(f"\nours / baseline, CPU: stage through DVC {ours['dvc_cpu'] / base['dvc_cpu']:.2f}x, "
