@@ -335,7 +335,8 @@ class TimingJitter(MIDITransform):
             offsets.append(parameters["offsets_ms"])
         if moving:
             _jitter(moving, offsets)
-        self.parameters = drawn[-1]
+        if drawn:
+            self.parameters = drawn[-1]
 
 
 def _jitter(pieces: list[MidiPiece], offsets: list[np.ndarray]) -> None:
