@@ -316,6 +316,23 @@ def test_same_generator_gives_identical_bytes_and_others_differ():
     assert a[0] != c[0]
 
 
+FIXTURE_MIDI = sorted((Path(__file__).parent / "fixtures").rglob("*.mid"))
+
+
+@pytest.mark.parametrize("ranges", [{}, {"transpose_semitones": (-12, 12), "duration_factor": (0.5, 2.0),
+                                        "timing_jitter_ms": (0.0, 60.0), "note_dropout": (0.0, 0.4)}])
+def test_variants_made_together_are_the_variants_made_one_by_one(ranges):
+    # Many tempo changes, drums, several tracks on one channel: the fixtures and music21's test files.
+    aug = MIDIAugmenter(**ranges)
+    for index, path in enumerate([*FIXTURE_MIDI, *MUSIC21_MIDI]):
+        parent = MidiPiece.from_bytes(path.read_bytes())
+        seeds = [[7, index, k] for k in range(4)]
+        together = aug.augment_many(parent, [np.random.default_rng(s) for s in seeds])
+        alone = [aug.augment(parent, np.random.default_rng(s)) for s in seeds]
+        assert [r for _, r in together] == [r for _, r in alone], path.name
+        assert MidiPiece.to_bytes_many([v for v, _ in together]) == [v.to_bytes() for v, _ in alone], path.name
+
+
 def test_parse_and_write_without_transforms_keeps_every_note():
     for path in MUSIC21_MIDI:
         data = path.read_bytes()

@@ -51,6 +51,7 @@ GM_FAMILY_RANGES: tuple[tuple[int, int], ...] = (
 
 _FAMILY_LOW = np.array([lo for lo, _ in GM_FAMILY_RANGES], dtype=np.int64)
 _FAMILY_HIGH = np.array([hi for _, hi in GM_FAMILY_RANGES], dtype=np.int64)
+_FAR = int(np.iinfo(np.int64).max)  # a bound that never binds (np.iinfo costs microseconds a call)
 
 
 # -- events other than paired notes ------------------------------------------------------
@@ -106,6 +107,17 @@ class MIDITransform(Transform):
         self.randomize_parameters(piece, rng)
         return self.apply(piece)
 
+    def apply_many(self, pieces: list[MidiPiece], drawn: list[dict[str, Any]]) -> None:
+        """Apply to each piece, in place, the parameters drawn for it (``parameters`` after its draw).
+
+        The same as :meth:`apply` on each in turn; a transform whose per-call
+        cost dominates may do them in one pass. ``parameters`` ends as the last
+        piece's.
+        """
+        for piece, parameters in zip(pieces, drawn, strict=True):
+            self.parameters = parameters
+            self.apply(piece)
+
 
 class Transpose(MIDITransform):
     """Shift every non-drum note by a whole number of semitones.
@@ -139,12 +151,11 @@ class Transpose(MIDITransform):
         pitches = n["pitch"][pitched]
         if pitches.size:
             # Per family present: its lowest and highest pitch, the range widened to them, the room left.
-            low = np.full(16, np.iinfo(np.int64).max)
-            high = np.full(16, np.iinfo(np.int64).min)
-            np.minimum.at(low, families, pitches)
-            np.maximum.at(high, families, pitches)
-            present = high >= low
-            low, high = low[present], high[present]
+            # A family x pitch table of the notes present gives both in a few calls (ufunc.at costs more).
+            table = np.bincount(families * 128 + pitches, minlength=16 * 128).reshape(16, 128) > 0
+            present = table.any(axis=1)
+            table = table[present]
+            low, high = table.argmax(axis=1), 127 - table[:, ::-1].argmax(axis=1)
             lowest = max(lowest, int((np.minimum(_FAMILY_LOW[present], low) - low).max()))
             highest = min(highest, int((np.maximum(_FAMILY_HIGH[present], high) - high).min()))
         for _, _, e in _keyed_events(piece):  # unmatched note messages and poly aftertouch
@@ -197,9 +208,12 @@ class DurationScale(MIDITransform):
     def randomize_parameters(self, piece: MidiPiece, rng: np.random.Generator) -> None:
         factor = float(rng.uniform(self.low, self.high))
         events = piece.tempo_events()
-        tempos = [e.tempo() for e in events] or [DEFAULT_MSPQ]
-        first = float(piece.tempo_map(events).mspq[0])
-        factor = min(factor, MAX_MSPQ / max(max(tempos), DEFAULT_MSPQ))
+        tempos = [e.tempo() for e in events]
+        # The tempo map's first tempo, without building the map: the last event at tick 0 (events are in
+        # playing order), else the default; a non-positive tempo reads as the default.
+        at_zero = [tempo for e, tempo in zip(events, tempos, strict=True) if e.tick <= 0]
+        first = float(at_zero[-1] if at_zero and at_zero[-1] > 0 else DEFAULT_MSPQ)
+        factor = min(factor, MAX_MSPQ / max([*tempos, DEFAULT_MSPQ]))
         # The first tempo is an integer after scaling; record the factor it got.
         self.parameters = {self.name: float(max(1, round(first * factor)) / first)}
 
@@ -242,7 +256,8 @@ class VelocityScale(MIDITransform):
         if scale == 1.0:
             return piece
         n = piece.notes
-        n["velocity"] = np.clip(np.rint(n["velocity"] * scale), 1, 127).astype(np.int64)
+        # np.clip's values, without its wrapper (an errstate context per call)
+        n["velocity"] = np.minimum(np.maximum(np.rint(n["velocity"] * scale), 1), 127).astype(np.int64)
         for kept, i, e in _keyed_events(piece, ("note_on",)):
             velocity = e.raw[2] if e.raw is not None else e._peek().velocity
             if velocity > 0:
@@ -305,45 +320,96 @@ class TimingJitter(MIDITransform):
         self.parameters = {self.name: bound, "offsets_ms": offsets}
 
     def apply(self, piece: MidiPiece) -> MidiPiece:
-        bound = self.parameters[self.name]
-        offsets = self.parameters["offsets_ms"]
-        n = piece.notes
-        if bound == 0.0 or piece.n_notes == 0:
-            return piece
-        if offsets.size != piece.n_notes:
-            raise ValueError("timing jitter drawn for a different piece (note count changed)")
-        start, end = n["start"], n["end"]
-        horizon = int(start.max()) + 1
-        voice = n["channel"] * 128 + n["pitch"]
-        # One entry per (channel, pitch, onset): notes doubled at one tick move as one. This is
-        # np.unique(..., return_index=True, return_inverse=True) spelled out (the same stable sort),
-        # without its per-call overhead.
-        key = voice * horizon + start
-        order = key.argsort(kind="stable")
-        ordered = key[order]
-        new_key = np.empty(ordered.size, dtype=bool)
-        new_key[:1] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=new_key[1:])
-        keys, first = ordered[new_key], order[new_key]
-        inverse = np.empty(ordered.size, dtype=np.intp)
-        inverse[order] = np.cumsum(new_key) - 1
-        u_voice, u_start = keys // horizon, keys % horizon
-        tempo = piece.tempo_map()
-        target = tempo.ticks(tempo.seconds(u_start) + offsets[first] / 1000.0)
-        moved = np.where(target >= u_start, np.floor(target), np.ceil(target)).astype(np.int64)
-        lo, hi = np.zeros_like(u_start), np.full_like(u_start, np.iinfo(np.int64).max)
-        same = u_voice[1:] == u_voice[:-1]
-        gap = u_start[1:] - u_start[:-1]
-        # Split the gap between neighbouring onsets: order is kept, no two meet.
-        hi[:-1] = np.where(same, u_start[:-1] + (gap - 1) // 2, hi[:-1])
-        lo[1:] = np.where(same, u_start[1:] - gap // 2, lo[1:])
-        new_start = np.minimum(np.maximum(moved, lo), hi)  # np.clip, for integers, without its wrapper
-        nxt = np.full_like(new_start, np.iinfo(np.int64).max)
-        nxt[:-1] = np.where(same, new_start[1:], nxt[:-1])
-        shift = new_start[inverse] - start
-        n["start"] = start + shift
-        n["end"] = np.minimum(end + shift, nxt[inverse])
+        self.apply_many([piece], [self.parameters])
         return piece
+
+    def apply_many(self, pieces: list[MidiPiece], drawn: list[dict[str, Any]]) -> None:
+        """:meth:`apply` on several pieces (a parent's variants) in one pass of array operations."""
+        moving, offsets = [], []
+        for piece, parameters in zip(pieces, drawn, strict=True):
+            if parameters[self.name] == 0.0 or piece.n_notes == 0:
+                continue
+            if parameters["offsets_ms"].size != piece.n_notes:
+                raise ValueError("timing jitter drawn for a different piece (note count changed)")
+            moving.append(piece)
+            offsets.append(parameters["offsets_ms"])
+        if moving:
+            _jitter(moving, offsets)
+        if drawn:
+            self.parameters = drawn[-1]
+
+
+def _jitter(pieces: list[MidiPiece], offsets: list[np.ndarray]) -> None:
+    """Move every note of each piece by its offset in milliseconds (see :class:`TimingJitter`), in place.
+
+    All pieces go through one pass: their notes are stacked with the piece's
+    index as the most significant part of every key, so no two pieces'
+    notes are ever neighbours, and each piece's tempo map converts its own.
+    """
+    count = len(pieces)
+    notes = [p.notes for p in pieces]
+    if count == 1:
+        start, end, offset = notes[0]["start"], notes[0]["end"], offsets[0]
+        voice = notes[0]["channel"] * 128 + notes[0]["pitch"]
+    else:
+        start, end, channel, pitch = (np.concatenate([n[name] for n in notes])
+                                      for name in ("start", "end", "channel", "pitch"))
+        offset = np.concatenate(offsets)
+        sizes = [n["start"].size for n in notes]
+        voice = (np.repeat(np.arange(count) * 16, sizes) + channel) * 128 + pitch
+    horizon = int(start.max()) + 1
+    if count > 1 and count * 2048 * horizon >= 1 << 62:  # keys would overflow: one piece at a time
+        for piece, piece_offsets in zip(pieces, offsets, strict=True):
+            _jitter([piece], [piece_offsets])
+        return
+    # One entry per (piece, channel, pitch, onset): notes doubled at one tick move as one. This is
+    # np.unique(..., return_index=True, return_inverse=True) spelled out (the same stable sort),
+    # without its per-call overhead.
+    key = voice * horizon + start
+    order = key.argsort(kind="stable")
+    ordered = key[order]
+    new_key = np.empty(ordered.size, dtype=bool)
+    new_key[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new_key[1:])
+    keys, first = ordered[new_key], order[new_key]
+    inverse = np.empty(ordered.size, dtype=np.intp)
+    inverse[order] = np.cumsum(new_key) - 1
+    u_voice, u_start = np.divmod(keys, horizon)
+    shift_s = offset[first] / 1000.0
+    maps = [p.tempo_map() for p in pieces]
+    if count == 1:
+        target = maps[0].ticks(maps[0].seconds(u_start) + shift_s)
+    elif all(m.times.size == 1 for m in maps):
+        # TempoMap.seconds and .ticks of one tempo each, the same operations elementwise
+        per_tick = np.array([m.sec_per_tick[0] for m in maps])[u_voice >> 11]
+        target = (u_start * per_tick + 0.0 + shift_s) / per_tick + 0.0
+    else:
+        bounds = np.searchsorted(u_voice >> 11, np.arange(count + 1)).tolist()
+        target = np.empty(u_start.size)
+        for k, tempo in enumerate(maps):
+            at = slice(bounds[k], bounds[k + 1])
+            target[at] = tempo.ticks(tempo.seconds(u_start[at]) + shift_s[at])
+    moved = np.where(target >= u_start, np.floor(target), np.ceil(target)).astype(np.int64)
+    same = u_voice[1:] == u_voice[:-1]
+    gap = np.diff(u_start)
+    # Split the gap between neighbouring onsets: order is kept, no two meet.
+    far = _FAR
+    lo, hi = np.empty_like(u_start), np.empty_like(u_start)
+    lo[0], hi[-1] = 0, far
+    np.copyto(hi[:-1], np.where(same, u_start[:-1] + (gap - 1) // 2, far))
+    np.copyto(lo[1:], np.where(same, u_start[1:] - gap // 2, 0))
+    new_start = np.minimum(np.maximum(moved, lo), hi)  # np.clip, for integers, without its wrapper
+    nxt = np.empty_like(new_start)
+    nxt[-1] = far
+    np.copyto(nxt[:-1], np.where(same, new_start[1:], far))
+    moved_start = new_start[inverse]
+    moved_end = np.minimum(end + (moved_start - start), nxt[inverse])
+    if count == 1:
+        notes[0]["start"], notes[0]["end"] = moved_start, moved_end
+        return
+    bounds = np.cumsum([0, *sizes]).tolist()
+    for k, n in enumerate(notes):
+        n["start"], n["end"] = moved_start[bounds[k]:bounds[k + 1]], moved_end[bounds[k]:bounds[k + 1]]
 
 
 # -- the augmenter --------------------------------------------------------------
@@ -393,6 +459,27 @@ class MIDIAugmenter:
             transform(variant, rng)
             record[transform.name] = transform.record()
         return variant, record
+
+    def augment_many(self, piece: MidiPiece, rngs: list[np.random.Generator]
+                     ) -> list[tuple[MidiPiece, dict[str, Any]]]:
+        """``[augment(piece, rng) for rng in rngs]``, each transform applied to all variants at once.
+
+        Each variant draws from its own generator in the same order as in
+        :meth:`augment`, so variants and records are the same; a transform
+        with a costly apply (:meth:`TimingJitter.apply_many`) does them in one
+        pass of array operations.
+        """
+        variants = [piece.copy() for _ in rngs]
+        records: list[dict[str, Any]] = [{} for _ in rngs]
+        for transform in self.transforms:
+            drawn = []
+            for variant, rng, record in zip(variants, rngs, records, strict=True):
+                transform.randomize_parameters(variant, rng)
+                drawn.append(transform.parameters)
+                record[transform.name] = transform.record()
+            if drawn:
+                transform.apply_many(variants, drawn)
+        return list(zip(variants, records, strict=True))
 
     def augment_bytes(self, data: bytes, rng: np.random.Generator) -> tuple[bytes, dict[str, Any]]:
         """:meth:`augment` on MIDI file bytes; returns the variant's bytes."""

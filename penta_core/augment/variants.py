@@ -168,11 +168,16 @@ def augment_parent(task: dict[str, Any]) -> list[dict[str, Any]]:
         augmenter = _midi_augmenter(task["ranges"])
         piece = MidiPiece.from_bytes(data)
         made, failure = [], None
-        try:
-            for k in task["variants"]:
-                made.append((k, *augmenter.augment(piece, variant_rng(task["seed"], parent["id"], k))))  # noqa: PERF401
-        except Exception as err:  # raised after the variants before it are written, as one by one
-            failure = err
+        try:  # every variant through each transform at once; on any error, one by one as below
+            rngs = [variant_rng(task["seed"], parent["id"], k) for k in task["variants"]]
+            made = [(k, *out) for k, out in zip(task["variants"], augmenter.augment_many(piece, rngs), strict=True)]
+        except Exception:
+            made = []
+            try:
+                for k in task["variants"]:
+                    made.append((k, *augmenter.augment(piece, variant_rng(task["seed"], parent["id"], k))))
+            except Exception as err:  # raised after the variants before it are written, as one by one
+                failure = err
         # All variants serialised in one pass; the first that cannot be written raises, as one by one.
         encoded = MidiPiece.to_bytes_many([variant for _, variant, _ in made])
         if failure is not None:

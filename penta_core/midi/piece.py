@@ -363,8 +363,7 @@ class MidiPiece:
         """
         if events is None:
             events = self.tempo_events()
-        return TempoMap(np.array([e.tick for e in events], dtype=np.int64),
-                        np.array([e.tempo() for e in events], dtype=np.int64), self.ticks_per_beat)
+        return TempoMap([e.tick for e in events], [e.tempo() for e in events], self.ticks_per_beat)
 
     def keep_notes(self, mask: np.ndarray) -> None:
         self.notes = {name: array[mask] for name, array in self.notes.items()}

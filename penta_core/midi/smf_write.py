@@ -256,7 +256,7 @@ def encode_files(files: list[tuple[int, int, list[list], dict[str, np.ndarray]]]
 
     # Per track: rows' bytes, then the end-of-track delta and event.
     rows_in = np.bincount(track, minlength=n_tracks)
-    bytes_in = np.bincount(track, weights=row_len, minlength=n_tracks).astype(np.int64)
+    bytes_in = np.bincount(track, weights=row_len, minlength=n_tracks).astype(np.int64).tolist()
     last_tick = (tick[np.maximum(np.cumsum(rows_in) - 1, 0)] * (rows_in > 0)).tolist() if n_rows else [0] * n_tracks
     trailers = []
     for g in range(n_tracks):
@@ -264,40 +264,42 @@ def encode_files(files: list[tuple[int, int, list[list], dict[str, np.ndarray]]]
         if gap > MAX_VLQ:
             return _one_by_one(files)
         trailers.append(vlq(gap) + END_OF_TRACK)
-    chunk_len = 8 + bytes_in + np.fromiter(map(len, trailers), dtype=np.int64, count=n_tracks)
-    # Files one after another, each its header then its tracks' chunks.
-    track_file = np.repeat(np.arange(len(files)), n_tracks_of)
-    file_len = 14 + np.bincount(track_file, weights=chunk_len, minlength=len(files)).astype(np.int64)
-    file_at = np.cumsum(file_len) - file_len
-    chunk_at = np.cumsum(chunk_len) - chunk_len
-    chunk_at += (file_at + 14)[track_file] - np.append(chunk_at, 0)[track_base][track_file]
-    out = np.empty(int(file_len.sum()), dtype=np.uint8)
-    spans = []  # (position, bytes) of every header and trailer
-    for f, at in enumerate(file_at.tolist()):
-        spans.append((at, headers[f]))
-    for g, at in enumerate(chunk_at.tolist()):
-        size = int(chunk_len[g])
-        spans.append((at, b"MTrk" + struct.pack(">I", size - 8)))
-        spans.append((at + size - len(trailers[g]), trailers[g]))
-    for at, blob in spans:
-        out[at:at + len(blob)] = np.frombuffer(blob, dtype=np.uint8)
-    if n_rows:
-        row_at = np.cumsum(row_len) - row_len  # within all rows
-        rows_before = np.cumsum(bytes_in) - bytes_in
-        row_at += (chunk_at + 8 - rows_before)[track]
-        # Deltas: most significant 7 bits first, high bit set on all but the last byte.
-        for k in range(int(n_vlq.max())):
-            sel = np.flatnonzero(n_vlq > k) if k else slice(None)
-            shift = 7 * (n_vlq[sel] - 1 - k)
-            out[row_at[sel] + k] = (delta[sel] >> shift) & 0x7F | (shift > 0) << 7
-        # Payloads (less a skipped status byte): ragged copies in one gather.
-        size = plen - skip
-        total = int(size.sum())
-        offset = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
-        out[np.repeat(row_at + n_vlq, size) + offset] = payload[np.repeat(pstart + skip, size) + offset]
-    data = out.tobytes()
-    bounds = [*file_at.tolist(), len(data)]
-    return [data[bounds[f]:bounds[f + 1]] for f in range(len(files))]
+    body = _row_bytes(payload, delta, n_vlq, pstart + skip, plen - skip) if n_rows else b""
+    # Sorted by track first, the rows' bytes are every track's body one after another, files in order.
+    out, at, g = [], 0, 0
+    for f, header in enumerate(headers):
+        parts = [header]
+        for _ in range(n_tracks_of[f]):
+            size, trailer = bytes_in[g], trailers[g]
+            parts += [b"MTrk", struct.pack(">I", size + len(trailer)), body[at:at + size], trailer]
+            at, g = at + size, g + 1
+        out.append(b"".join(parts))
+    return out
+
+
+def _row_bytes(payload: np.ndarray, delta: np.ndarray, n_vlq: np.ndarray, start: np.ndarray,
+               length: np.ndarray) -> bytes:
+    """Every row's delta (``n_vlq`` bytes) then its ``length`` payload bytes from ``start``, in one gather."""
+    n_rows = delta.size
+    width = int(n_vlq.max())
+    if width == 1:  # every delta below 128: its one byte is itself
+        vlq_bytes = delta.astype(np.uint8)
+    else:  # row r's VLQ in its first n_vlq[r] bytes: most significant 7 bits first, high bit on all but the last
+        table = np.empty((n_rows, width), dtype=np.uint8)
+        for k in range(width):
+            rest = n_vlq - 1 - k
+            table[:, k] = (delta >> 7 * np.maximum(rest, 0)) & 0x7F | (rest > 0) << 7
+        vlq_bytes = table.ravel()
+    # Two ragged pieces per row, in one gather from the payloads and the VLQ bytes side by side.
+    piece_start = np.empty(2 * n_rows, dtype=np.int64)
+    piece_start[0::2] = payload.size + width * np.arange(n_rows)
+    piece_start[1::2] = start
+    piece_len = np.empty(2 * n_rows, dtype=np.int64)
+    piece_len[0::2] = n_vlq
+    piece_len[1::2] = length
+    piece_end = np.cumsum(piece_len)
+    index = np.arange(int(piece_end[-1])) + np.repeat(piece_start - piece_end + piece_len, piece_len)
+    return np.concatenate((payload, vlq_bytes))[index].tobytes()
 
 
 def _one_by_one(files: list[tuple[int, int, list[list], dict[str, np.ndarray]]]) -> list[bytes | None]:

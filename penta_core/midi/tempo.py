@@ -72,8 +72,8 @@ class TempoMap:
 
     Parameters
     ----------
-    ticks : tick of each tempo event, in playing order.
-    mspq : microseconds per quarter note of each event. A non-positive
+    ticks : tick of each tempo event, in playing order (an array, or a list of ints).
+    mspq : microseconds per quarter note of each event (likewise). A non-positive
         tempo has no meaning: it is read as 120 BPM and ``invalid`` is set.
     tpq : ticks per quarter note (> 0).
 
@@ -94,11 +94,12 @@ class TempoMap:
         if tpq <= 0:
             raise ValueError(f"ticks per quarter note must be positive, got {tpq}")
         self.tpq = tpq
-        ticks, mspq = np.asarray(ticks), np.asarray(mspq)
-        if ticks.size <= _SMALL_MAP:
-            self._build_small(ticks.tolist(), mspq.tolist(), tpq)
+        if ticks.__class__ is list and mspq.__class__ is list and len(ticks) <= _SMALL_MAP:
+            self._build_small(ticks, mspq, tpq)  # a few events given as lists: no array round trip
+        elif (ticks := np.asarray(ticks)).size <= _SMALL_MAP:
+            self._build_small(ticks.tolist(), np.asarray(mspq).tolist(), tpq)
         else:
-            mspq = mspq.astype(np.float64)
+            mspq = np.asarray(mspq).astype(np.float64)
             self.invalid = bool((mspq <= 0).any())
             mspq = np.where(mspq > 0, mspq, DEFAULT_MSPQ)
             self.times, self.mspq = breakpoints(ticks.astype(np.int64), mspq, np.float64(DEFAULT_MSPQ))
@@ -136,6 +137,9 @@ class TempoMap:
     def ticks(self, seconds: np.ndarray | float) -> np.ndarray:
         """Fractional tick at each time in seconds (the inverse of :meth:`seconds`)."""
         seconds = np.asarray(seconds, dtype=np.float64)
+        if self._single is not None:
+            # times[0] + (seconds - start_sec[0]) / sec_per_tick[0], whose other terms are 0 and 0.0
+            return seconds / self._single + 0.0
         seg = np.clip(np.searchsorted(self.start_sec, seconds, side="right") - 1, 0, None)
         return self.times[seg] + (seconds - self.start_sec[seg]) / self.sec_per_tick[seg]
 
