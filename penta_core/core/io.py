@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -94,7 +95,46 @@ def _key_text(key: Any) -> str:
     return whole[1:whole.rindex(": ")]
 
 
+class StreamedList:
+    """A list whose items come from an iterable as they are written (:func:`write_json_streamed`).
+
+    Written exactly as the list of the same items, one item a line; the items are never all held.
+    """
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+
+class Deferred:
+    """A value computed when the writer reaches it: e.g. a summary of a :class:`StreamedList`
+    that sorts after it (keys are written in sorted order)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def _dump_streamed(items: Iterable[Any], depth: int, in_list: bool, out: list[str]) -> None:
+    # A list of fewer than INLINE_WIDTH / 3 items may fit on one line: those are held and written as
+    # _dump writes a list; a longer one never fits and goes one item a line as the items come.
+    items = iter(items)
+    head = list(itertools.islice(items, INLINE_WIDTH // 3 + 1))
+    if in_list or len(head) <= INLINE_WIDTH // 3:
+        _dump([*head, *items], depth, in_list, out)
+        return
+    pad, end = "  " * (depth + 1), "  " * depth
+    out.append("[\n")
+    for i, value in enumerate(itertools.chain(head, items)):
+        out.append(f",\n{pad}" if i else pad)
+        _dump(value, depth + 1, True, out)
+    out.append(f"\n{end}]")
+
+
 def _dump(obj: Any, depth: int, in_list: bool, out: list[str]) -> None:
+    if isinstance(obj, Deferred):
+        obj = obj.make()
+    if isinstance(obj, StreamedList):
+        _dump_streamed(obj.items, depth, in_list, out)
+        return
     if not isinstance(obj, dict | list | tuple) or not obj:
         out.append(_COMPACT.encode(obj))
         return
@@ -166,7 +206,11 @@ class _PieceWriter:
 
 
 def write_json_streamed(path: str | os.PathLike, obj: Any) -> Path:
-    """:func:`write_json`'s bytes, written a block at a time: a large manifest is never one string in memory."""
+    """:func:`write_json`'s bytes, written a block at a time: a large manifest is never one string in memory.
+
+    ``obj`` may hold :class:`StreamedList` and :class:`Deferred` values, written as the list and
+    the value they stand for; then the items of the list are never all in memory either.
+    """
     def fill(handle: BinaryIO) -> None:
         out = _PieceWriter(handle)
         _dump(obj, 0, False, out)  # type: ignore[arg-type]
