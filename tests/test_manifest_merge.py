@@ -31,6 +31,7 @@ def _indexes(n: int, seed: int = 0, derives: bool = False) -> dict[str, dict]:
                  "transform": {"transpose_semitones": v}} for i in ids for v in (1, 2)]
     synthetic = [{"id": f"syn_happy_{k:05d}", "group": f"syn_happy_{k:05d}", "kind": "midi", "origin": "synthetic",
                   "label": "happy", "valence": 0.8, "arousal": 0.3} for k in range(1, 4)]
+    synthetic[0]["family"] = synthetic[2]["family"] = "f"  # a family an index names is joined too, as in memory
     every = sorted([*ids, *(v["id"] for v in variants), *(s["id"] for s in synthetic)])
     features = {i: ({"status": "failed", "reason": f"could not parse {i}: " + "x" * 120, "flags": []} if k % 9 == 0
                     else {"status": "ok", "reason": None, "flags": ["short"] if k % 4 else []})

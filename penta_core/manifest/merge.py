@@ -83,10 +83,11 @@ def _join_groups(indexes: dict[str, _Index], group_by: str | None, use_families:
                                ((s, False) for s in indexes["synthetic"].samples()),
                                key=lambda pair: pair[0]["id"])
     for sample, imported in non_variants:
-        family = None
         if imported and use_families:
             member = families.get(sample["id"])
             family = member["family"] if member else sample["id"]
+        else:
+            family = sample.get("family")
         if family:
             uf.union(family_group.setdefault(family, sample["group"]), sample["group"])
         if pattern is not None:
