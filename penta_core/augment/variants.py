@@ -210,18 +210,23 @@ def _plan(parents: list[dict[str, Any]], multiplier: int, ranges: dict[str, dict
     return wanted
 
 
-def _tasks(missing: list[Member], by_id: dict[str, dict[str, Any]], layout: DatasetLayout, seed: int,
-           ranges: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One worker task per parent with variants to make, in the order their shards need them."""
+def _to_make(missing: list[Member]) -> dict[str, list[int]]:
+    """Parent id -> the variant numbers it still needs, parents in the order their shards need them."""
     variants: dict[str, list[int]] = {}
     for member in missing:
         variants.setdefault(member.group, []).append(int(member.id.rsplit("_aug", 1)[1]))
-    return [{
-        "seed": seed, "ranges": ranges[by_id[pid]["kind"]],
-        "parent": {**{field: by_id[pid][field] for field in ("id", "kind", "sha256")},
-                   "where": sample_where(layout, by_id[pid]), "location": sample_location(by_id[pid])},
+    return variants
+
+
+def _task(parent: dict[str, Any], ks: list[int], layout: DatasetLayout, seed: int,
+          ranges: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The worker task of one parent (made as the pool asks for it, not all before the first is sent)."""
+    return {
+        "seed": seed, "ranges": ranges[parent["kind"]],
+        "parent": {**{field: parent[field] for field in ("id", "kind", "sha256")},
+                   "where": sample_where(layout, parent), "location": sample_location(parent)},
         "variants": ks,
-    } for pid, ks in variants.items()]
+    }
 
 
 def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
@@ -264,37 +269,37 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
                               max_members=4 * SAMPLES_PER_SHARD[kind],
                               hashes=layout.hash_cache(folder, kind)).begin(members)
              for kind, members in wanted.items()}
-    tasks = [task for kind, sync in syncs.items()
-             for task in _tasks(sync.missing, by_id, layout, seed, ranges)]
+    to_make = {kind: _to_make(sync.missing) for kind, sync in syncs.items()}
     reused = sum(len(sync.reused) for sync in syncs.values())
 
     failed: list[dict[str, str]] = []
     generated = 0
-    if tasks:
+    if any(to_make.values()):
         folder.mkdir(parents=True, exist_ok=True)
         per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
-        timeout = per_variant * max(len(t["variants"]) for t in tasks)
+        timeout = per_variant * max(len(ks) for todo in to_make.values() for ks in todo.values())
         for kind in ("midi", "audio"):  # one pool per kind: each starts its workers its own way
-            batch = [t for t in tasks if t["parent"]["kind"] == kind]
-            if not batch:
+            todo = to_make.get(kind)
+            if not todo:
                 continue
-            jobs = min(resolve_jobs(opts["n_jobs"]), len(batch))
+            pids = list(todo)
+            batch = (_task(by_id[pid], todo[pid], layout, seed, ranges) for pid in pids)
+            jobs = min(resolve_jobs(opts["n_jobs"]), len(pids))
             if kind == "audio":
                 prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
             else:
                 _midi_augmenter(ranges["midi"])  # built before the workers fork, so they inherit it
             for index, outcome in parallel_map(
-                augment_parent, batch, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(batch),
+                augment_parent, batch, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(pids),
                 relative_to=[layout.root], engine=params.get("engine"), start_method=START_METHOD[kind],
             ):
-                task = batch[index]
-                pid = task["parent"]["id"]
+                pid = pids[index]
                 if outcome.ok:
                     for made in outcome.value:
                         syncs[kind].put(variant_id(pid, made["k"]), made["data"], {"transform": made["transform"]})
                     generated += len(outcome.value)
                 else:
-                    failed.append({"parent": pid, "path": task["parent"]["location"],
+                    failed.append({"parent": pid, "path": sample_location(by_id[pid]),
                                    "reason": outcome.reason or "augmentation failed"})
                     # A parent that failed keeps none of its variants (kept ones included), as in a clean run.
                     syncs[kind].drop(m.id for m in wanted[kind] if m.group == pid)
@@ -335,6 +340,6 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
         "reused": reused,
         "removed": removed,
         "shards_written": sum(sync.written for sync in syncs.values()),
-        "regenerated_parents": sorted({t["parent"]["id"] for t in tasks}),
+        "regenerated_parents": sorted(pid for todo in to_make.values() for pid in todo),
         "failed": failed,
     }
