@@ -17,10 +17,18 @@ Usage::
 
     python benchmarks/scale.py [--sizes 100 300] [--multiplier 3] [--seed 0]
     python benchmarks/scale.py --sizes 1000 10000 [--pack]
+    python benchmarks/scale.py --sizes 1000 10000 --code /work/main --keep /tmp/scale-main
+
+``--code DIR`` builds another checkout's pipeline (a baseline, run beside
+this one's in the same hour); ``--keep DIR`` keeps each project in
+``DIR/<size>`` so single stages can be measured again in it (e.g.
+``/usr/bin/time -v python stages/manifest.py`` there, with ``PYTHONPATH``
+naming the checkout to run).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import sys
@@ -29,7 +37,7 @@ import time
 from pathlib import Path
 
 from _corpus import describe, write_corpus
-from _project import Project, bench_params, fmt_stages
+from _project import REPO, Project, bench_params, fmt_stages
 
 TARGET_NOOP_S = 3.0
 
@@ -40,20 +48,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--multiplier", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pack", action="store_true", help="import.pack: true (originals in shards too)")
+    parser.add_argument("--code", type=Path, default=None, help="build this checkout's pipeline instead")
+    parser.add_argument("--keep", type=Path, default=None, help="keep each project in KEEP/<size>")
     args = parser.parse_args(argv)
     results = []
     print(f"corpus: {describe(args.seed)}; augment.multiplier {args.multiplier}, other params as in "
-          f"params.yaml; {os.cpu_count()} cores")
+          f"params.yaml; {os.cpu_count()} cores; pipeline of {args.code or 'this checkout'}")
     for n in sorted(args.sizes):
-        with tempfile.TemporaryDirectory(prefix=f"penta-scale-{n}-") as tmp:
-            work = Path(tmp)
+        with contextlib.ExitStack() as stack:
+            if args.keep is not None:
+                work = args.keep / str(n)
+                if work.exists():
+                    raise SystemExit(f"{work} exists: --keep wants a folder it can create")
+            else:
+                work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"penta-scale-{n}-")))
             start = time.perf_counter()
             clips = write_corpus(work / "corpus", n, args.seed)
             corpus_s = time.perf_counter() - start
             overrides = bench_params(multiplier=args.multiplier, synth=None)
             if args.pack:
                 overrides["import"] = {**overrides.get("import", {}), "pack": True}
-            project = Project.create(work / "project", clips, overrides)
+            project = Project.create(work / "project", clips, overrides, code=args.code or REPO)
             synth = project.params["synthesize"]["count"]
             full = project.repro()
             noop = project.repro()

@@ -11,6 +11,7 @@ from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import resolve
 from penta_core.families import stage as families_stage
 from penta_core.manifest.build import build_manifest
+from penta_core.manifest.load import load_manifest
 from penta_core.sources.importer import import_sources
 
 POP909 = Path(__file__).parent / "fixtures" / "pop909"
@@ -49,7 +50,7 @@ def test_families_stage_joins_copies_and_the_manifest_groups_them(tmp_path):
     _source(tmp_path)
     params, layout, _ = _build(tmp_path, "ds")
     manifest = build_manifest(layout, params)
-    by_source = {s["source"]: s for s in manifest["samples"]}
+    by_source = {s["source"]: s for s in load_manifest(layout)["samples"]}
     assert by_source["happy/001.mid"]["group"] == by_source["sad/001-v1.mid"]["group"]
     assert by_source["happy/003.mid"]["group"] == by_source["sad/003-up2.mid"]["group"]
     assert by_source["happy/002.mid"]["group"] != by_source["happy/001.mid"]["group"]

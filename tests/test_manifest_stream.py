@@ -6,7 +6,7 @@ import json
 import pytest
 
 from penta_core.core.errors import MissingInput
-from penta_core.core.io import dumps_json, write_json, write_json_streamed
+from penta_core.core.io import Deferred, StreamedDict, StreamedList, dumps_json, write_json, write_json_streamed
 from penta_core.manifest.load import ManifestIndex, iter_samples, load_manifest, load_manifest_head
 
 
@@ -72,3 +72,23 @@ def test_a_container_that_fits_on_a_line_is_still_inlined():
     # 33 one-digit items are 99 characters on one line, 34 are 102: the cut is INLINE_WIDTH (100).
     text = dumps_json({"a": [0] * 33, "b": [0] * 34})
     assert '"a": [0, 0' in text and '"b": [\n' in text
+
+
+@pytest.mark.parametrize("n", [0, 1, 33, 34, 500])
+def test_streamed_containers_are_written_as_the_containers_they_stand_for(tmp_path, n):
+    # 33 items may fit on one line and 34 never do: both sides of the cut, and one item a line.
+    items = [{"id": f"s{i:04d}", "tags": ["x"] * (i % 3)} for i in range(n)]
+    pairs = {f"k{i:04d}": {"status": "failed", "reason": "r" * (i % 150)} for i in range(n)}
+    obj = {"a": items, "b": pairs, "c": {"total": n}}
+    streamed = {"a": StreamedList(iter(items)), "b": StreamedDict(iter(sorted(pairs.items()))),
+                "c": Deferred(lambda: {"total": n})}
+    write_json_streamed(tmp_path / "s.json", streamed)
+    assert (tmp_path / "s.json").read_text(encoding="utf-8") == dumps_json(obj)
+
+
+def test_a_streamed_dict_refuses_keys_out_of_order(tmp_path):
+    pairs = [(f"k{i:03d}", i) for i in range(40)]
+    pairs[20], pairs[21] = pairs[21], pairs[20]
+    with pytest.raises(ValueError, match="keys must ascend"):
+        write_json_streamed(tmp_path / "s.json", {"b": StreamedDict(iter(pairs))})
+    assert not (tmp_path / "s.json").exists()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -33,7 +34,7 @@ from penta_core.augment.audio import OUTPUT_SUFFIX as AUDIO_SUFFIX
 from penta_core.augment.audio import AudioAugmenter, encode_audio, load_audio
 from penta_core.augment.midi import MIDIAugmenter
 from penta_core.core.errors import MissingInput
-from penta_core.core.io import read_json, sha256_bytes, write_json
+from penta_core.core.io import StreamedList, sha256_bytes, write_json_streamed
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.executor import parallel_map
@@ -41,6 +42,7 @@ from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
 from penta_core.engine.seeding import rng_for
+from penta_core.manifest.index_stream import MemberStream
 from penta_core.midi.piece import MidiPiece
 from penta_core.store.access import read_where, sample_location, sample_path, sample_where
 from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, describe
@@ -60,6 +62,8 @@ _MODULES = {
 # of the fixed cost of a run of a few thousand variants). Audio keeps spawned workers:
 # librosa and numba load there with one native thread each (engine.parallel.SINGLE_THREADED).
 START_METHOD = {"midi": "fork", "audio": "spawn"}
+# What the stage reads of an imported entry: its content, group and where its bytes are.
+_PARENT_FIELDS = ("id", "kind", "sha256", "group", "path", "shard", "member")
 # Seconds per variant (``augment.timeout_s`` when the params define it); a
 # parent's limit is this times the number of variants it still needs.
 TIMEOUT_PER_VARIANT_S = 120.0
@@ -211,18 +215,23 @@ def _plan(parents: list[dict[str, Any]], multiplier: int, ranges: dict[str, dict
     return wanted
 
 
-def _tasks(missing: list[Member], by_id: dict[str, dict[str, Any]], layout: DatasetLayout, seed: int,
-           ranges: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One worker task per parent with variants to make, in the order their shards need them."""
+def _to_make(missing: list[Member]) -> dict[str, list[int]]:
+    """Parent id -> the variant numbers it still needs, parents in the order their shards need them."""
     variants: dict[str, list[int]] = {}
     for member in missing:
         variants.setdefault(member.group, []).append(int(member.id.rsplit("_aug", 1)[1]))
-    return [{
-        "seed": seed, "ranges": ranges[by_id[pid]["kind"]],
-        "parent": {**{field: by_id[pid][field] for field in ("id", "kind", "sha256")},
-                   "where": sample_where(layout, by_id[pid]), "location": sample_location(by_id[pid])},
+    return variants
+
+
+def _task(parent: dict[str, Any], ks: list[int], layout: DatasetLayout, seed: int,
+          ranges: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The worker task of one parent (made as the pool asks for it, not all before the first is sent)."""
+    return {
+        "seed": seed, "ranges": ranges[parent["kind"]],
+        "parent": {**{field: parent[field] for field in ("id", "kind", "sha256")},
+                   "where": sample_where(layout, parent), "location": sample_location(parent)},
         "variants": ks,
-    } for pid, ks in variants.items()]
+    }
 
 
 def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
@@ -254,8 +263,10 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     ranges = {"midi": dict(sorted(opts["midi"].items())), "audio": dict(sorted(opts["audio"].items()))}
     MIDIAugmenter.from_params(ranges["midi"])  # fail on a bad range before any work
     AudioAugmenter.from_params(ranges["audio"])
-    parents = sorted((s for s in read_json(record_path)["samples"] if s["kind"] in ranges),
-                     key=lambda s: s["id"])
+    # Only the fields a parent's variants are planned and read from: the import's whole entries
+    # (sources, info) are read past one at a time, not held.
+    parents = sorted(({k: s[k] for k in _PARENT_FIELDS if k in s} for s in MemberStream(record_path, "samples")
+                      if s["kind"] in ranges), key=lambda s: s["id"])
     by_id = {s["id"]: s for s in parents}
     folder = layout.augmented_dir
     wanted = _plan(parents, multiplier, ranges, seed)
@@ -263,37 +274,37 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
                               max_members=4 * SAMPLES_PER_SHARD[kind],
                               hashes=layout.hash_cache(folder, kind)).begin(members)
              for kind, members in wanted.items()}
-    tasks = [task for kind, sync in syncs.items()
-             for task in _tasks(sync.missing, by_id, layout, seed, ranges)]
+    to_make = {kind: _to_make(sync.missing) for kind, sync in syncs.items()}
     reused = sum(len(sync.reused) for sync in syncs.values())
 
     failed: list[dict[str, str]] = []
     generated = 0
-    if tasks:
+    if any(to_make.values()):
         folder.mkdir(parents=True, exist_ok=True)
         per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
-        timeout = per_variant * max(len(t["variants"]) for t in tasks)
+        timeout = per_variant * max(len(ks) for todo in to_make.values() for ks in todo.values())
         for kind in ("midi", "audio"):  # one pool per kind: each starts its workers its own way
-            batch = [t for t in tasks if t["parent"]["kind"] == kind]
-            if not batch:
+            todo = to_make.get(kind)
+            if not todo:
                 continue
-            jobs = min(resolve_jobs(opts["n_jobs"]), len(batch))
+            pids = list(todo)
+            batch = (_task(by_id[pid], todo[pid], layout, seed, ranges) for pid in pids)
+            jobs = min(resolve_jobs(opts["n_jobs"]), len(pids))
             if kind == "audio":
                 prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
             else:
                 _midi_augmenter(ranges["midi"])  # built before the workers fork, so they inherit it
             for index, outcome in parallel_map(
-                augment_parent, batch, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(batch),
+                augment_parent, batch, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(pids),
                 relative_to=[layout.root], engine=params.get("engine"), start_method=START_METHOD[kind],
             ):
-                task = batch[index]
-                pid = task["parent"]["id"]
+                pid = pids[index]
                 if outcome.ok:
                     for made in outcome.value:
                         syncs[kind].put(variant_id(pid, made["k"]), made["data"], {"transform": made["transform"]})
                     generated += len(outcome.value)
                 else:
-                    failed.append({"parent": pid, "path": task["parent"]["location"],
+                    failed.append({"parent": pid, "path": sample_location(by_id[pid]),
                                    "reason": outcome.reason or "augmentation failed"})
                     # A parent that failed keeps none of its variants (kept ones included), as in a clean run.
                     syncs[kind].drop(m.id for m in wanted[kind] if m.group == pid)
@@ -302,37 +313,38 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
     removed = sum(sync.removed for sync in syncs.values()) + sweep(folder, keep)
     folder.mkdir(parents=True, exist_ok=True)  # an empty store is still an output
 
-    samples = []
+    # index/augmented.json is written as its entries are made, in (parent, id) order: the
+    # entries (30,000 dicts at 10,000 sources) and their text are never all in memory.
     folder_rel = PurePosixPath("processed", "augmented").as_posix()
-    for kind in sorted(stored):
-        for vid, member in stored[kind].items():
-            parent = by_id[member.group]
-            samples.append({
-                "id": vid, **describe(member, folder_rel), "kind": kind, "origin": "augmented",
-                "parent": parent["id"], "group": parent["group"], "transform": member.meta["transform"],
-            })
-    samples.sort(key=lambda s: (s["parent"], s["id"]))
+    order = sorted((member.group, vid, kind) for kind in stored for vid, member in stored[kind].items())
+
+    def entries() -> Iterator[dict[str, Any]]:
+        for pid, vid, kind in order:
+            member = stored[kind][vid]
+            yield {"id": vid, **describe(member, folder_rel), "kind": kind, "origin": "augmented",
+                   "parent": pid, "group": by_id[pid]["group"], "transform": member.meta["transform"]}
+
     failed.sort(key=lambda f: f["parent"])
     summary = {
         "multiplier": multiplier,
         "parents": len(parents),
-        "augmented_parents": len({s["parent"] for s in samples}),
-        "variants": len(samples),
-        "per_kind": {kind: sum(1 for s in samples if s["kind"] == kind) for kind in ("audio", "midi")},
-        "shards": len({s["shard"] for s in samples}),
+        "augmented_parents": sum(1 for n, item in enumerate(order) if n == 0 or item[0] != order[n - 1][0]),
+        "variants": len(order),
+        "per_kind": {kind: len(stored.get(kind, ())) for kind in ("audio", "midi")},
+        "shards": len({m.shard for kind in stored for m in stored[kind].values()}),
         "failed": len(failed),
     }
     # The offline policy, carried into the manifest so a trainer can see what was applied before it
     # adds its own (online) augmentation, and nothing is applied twice.
     policy = {"multiplier": multiplier, "seed": seed, **(ranges if multiplier else {})}
-    write_json(layout.index("augmented"), {"samples": samples, "failed": failed, "summary": summary,
-                                           "policy": policy})
+    write_json_streamed(layout.index("augmented"), {"samples": StreamedList(entries()), "failed": failed,
+                                                    "summary": summary, "policy": policy})
     return {
         "summary": summary,
         "generated": generated,
         "reused": reused,
         "removed": removed,
         "shards_written": sum(sync.written for sync in syncs.values()),
-        "regenerated_parents": sorted({t["parent"]["id"] for t in tasks}),
+        "regenerated_parents": sorted(pid for todo in to_make.values() for pid in todo),
         "failed": failed,
     }

@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -94,7 +95,64 @@ def _key_text(key: Any) -> str:
     return whole[1:whole.rindex(": ")]
 
 
+class StreamedList:
+    """A list whose items come from an iterable as they are written (:func:`write_json_streamed`).
+
+    Written exactly as the list of the same items, one item a line; the items are never all held.
+    """
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+
+class StreamedDict:
+    """An object whose ``(key, value)`` pairs come from an iterable, in ascending key order, as they
+    are written (:func:`write_json_streamed`): the bytes of the dict of the same pairs."""
+
+    def __init__(self, pairs: Iterable[tuple[str, Any]]) -> None:
+        self.items = pairs
+
+
+class Deferred:
+    """A value computed when the writer reaches it: e.g. a summary of a :class:`StreamedList`
+    that sorts after it (keys are written in sorted order)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def _dump_streamed(obj: StreamedList | StreamedDict, depth: int, in_list: bool, out: list[str]) -> None:
+    # A container of fewer than INLINE_WIDTH / 3 items may fit on one line: those are held and written
+    # as _dump writes them; a longer one never fits and goes one item a line as the items come.
+    items = iter(obj.items)
+    head = list(itertools.islice(items, INLINE_WIDTH // 3 + 1))
+    is_dict = isinstance(obj, StreamedDict)
+    if in_list or len(head) <= INLINE_WIDTH // 3:
+        _dump(dict(head) if is_dict else [*head, *items], depth, in_list, out)  # items: left only if in_list
+        return
+    pad, end = "  " * (depth + 1), "  " * depth
+    out.append("{\n" if is_dict else "[\n")
+    last = None
+    for i, item in enumerate(itertools.chain(head, items)):
+        out.append(f",\n{pad}" if i else pad)
+        if is_dict:
+            key, value = item
+            if i and not last < key:  # dumps_json writes a dict's items sorted
+                raise ValueError(f"StreamedDict: key {key!r} after {last!r} (keys must ascend)")
+            last = key
+            out.append(f"{_key_text(key)}: ")
+            _dump(value, depth + 1, False, out)
+        else:
+            _dump(item, depth + 1, True, out)
+    out.append(f"\n{end}}}" if is_dict else f"\n{end}]")
+
+
 def _dump(obj: Any, depth: int, in_list: bool, out: list[str]) -> None:
+    if isinstance(obj, Deferred):
+        obj = obj.make()
+    if isinstance(obj, StreamedList | StreamedDict):
+        _dump_streamed(obj, depth, in_list, out)
+        return
     if not isinstance(obj, dict | list | tuple) or not obj:
         out.append(_COMPACT.encode(obj))
         return
@@ -166,7 +224,11 @@ class _PieceWriter:
 
 
 def write_json_streamed(path: str | os.PathLike, obj: Any) -> Path:
-    """:func:`write_json`'s bytes, written a block at a time: a large manifest is never one string in memory."""
+    """:func:`write_json`'s bytes, written a block at a time: a large manifest is never one string in memory.
+
+    ``obj`` may hold :class:`StreamedList`, :class:`StreamedDict` and :class:`Deferred` values,
+    written as the list, object and value they stand for; their items are never all in memory either.
+    """
     def fill(handle: BinaryIO) -> None:
         out = _PieceWriter(handle)
         _dump(obj, 0, False, out)  # type: ignore[arg-type]

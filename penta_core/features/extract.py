@@ -18,16 +18,18 @@ on every run, so an incremental run and a clean run write the same bytes.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from penta_core.core.errors import MissingInput
-from penta_core.core.io import read_json, write_json
+from penta_core.core.io import StreamedDict, write_json_streamed
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.executor import parallel_map
@@ -37,6 +39,7 @@ from penta_core.engine.parallel import start_method_for
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
 from penta_core.features.parts import PartSync, Row, canonical_details, iter_parts
+from penta_core.manifest.index_stream import MemberStream
 from penta_core.store.access import is_packed, member_location, read_where, sample_where, where_as_file
 
 INDEX_STEPS = ("imported", "augmented", "synthetic")
@@ -93,8 +96,14 @@ def _extract_one(task: tuple[str, str, int, float, tuple]) -> dict[str, Any]:
         return audio_features.extract_audio_features(path, sample_rate=sample_rate, max_audio_s=max_audio_s)
 
 
+# What the stage reads of an index entry: what to extract, from which bytes, and the part it goes to.
+# The rest (sources, info, transforms: most of an entry) is read past, not held.
+SAMPLE_FIELDS = ("id", "kind", "sha256", "group", "path", "shard", "member")
+
+
 def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]]:
-    """Samples of every existing index file, in index order; second item lists repeated ids."""
+    """Samples of every existing index file, in index order, each with its ``SAMPLE_FIELDS`` only;
+    second item lists repeated ids."""
     found = [layout.index(step) for step in INDEX_STEPS if layout.index(step).exists()]
     if not found:
         raise MissingInput(
@@ -103,13 +112,13 @@ def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]
         )
     samples, seen, repeated = [], set(), []
     for path in found:
-        for sample in read_json(path).get("samples", []):
+        for sample in MemberStream(path, "samples"):
             sample_id = str(sample.get("id"))
             if sample_id in seen:
                 repeated.append(sample_id)
                 continue
             seen.add(sample_id)
-            samples.append(sample)
+            samples.append({k: sample[k] for k in SAMPLE_FIELDS if k in sample})
     return samples, sorted(repeated)
 
 
@@ -171,17 +180,23 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
     samples, repeated = read_samples(layout)
     out_dir = layout.features_dir
     keys = {kind: feature_key(kind, params) for kind in KINDS}
-    status: dict[str, dict[str, Any]] = {}
+    # Each sample's status: the flags of a row (one shared tuple for the many without), or why it failed.
+    ok_flags: dict[str, tuple[str, ...]] = {}
+    failed: dict[str, str] = {}
+    kinds: Counter[str] = Counter()
     wanted: list[dict[str, Any]] = []
     for sample in samples:
         problem = _problem(layout, sample)
         if problem:
-            status[str(sample.get("id"))] = {"status": "failed", "reason": problem, "flags": []}
+            failed[str(sample.get("id"))] = problem
         else:
             wanted.append(sample)
+    total = len(samples)
+    del samples
 
     def row_of(sample: dict[str, Any], flags: list[str], mode: str, details: str, x: np.ndarray) -> Row:
-        status[sample["id"]] = {"status": "ok", "reason": None, "flags": flags}
+        ok_flags[sample["id"]] = tuple(flags) if flags else ()
+        kinds[sample["kind"]] += 1
         return Row(sample["id"], str(sample.get("group") or sample["id"]), sample["kind"], sample["sha256"],
                    keys[sample["kind"]], flags, mode, details, x)
 
@@ -207,7 +222,7 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
         # as soon as its last sample is done, instead of every part waiting for the variants at the end.
         pending = sorted((s for n, s in enumerate(wanted) if n not in reused_at),
                          key=lambda s: (str(s.get("group") or s["id"]), s["id"]))
-        reused = len(reused_at)
+        reused, extracted = len(reused_at), len(pending)
         del wanted_at, reused_at
 
         n_workers = resolve_jobs(opts["n_jobs"])
@@ -232,26 +247,33 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
                 sync.put(row_of(sample, list(record["flags"]), str(record["features"].get("mode", "")),
                                 canonical_details(record["details"]), x))
             else:
-                status[sample["id"]] = {"status": "failed", "reason": outcome.reason, "flags": []}
+                failed[sample["id"]] = outcome.reason
                 sync.drop(sample["id"])
     written, removed = sync.finish()
 
-    ok = [s for s in wanted if status[s["id"]]["status"] == "ok"]
-    kinds = Counter(s["kind"] for s in ok)
-    flag_counts: Counter[str] = Counter(f for s in ok for f in status[s["id"]]["flags"])
-    failures = sorted([i, s["reason"]] for i, s in status.items() if s["status"] == "failed")
+    n_parts = len(sync.keep)
+    del sync, wanted, pending
+    flag_counts: Counter[str] = Counter(f for flags in ok_flags.values() for f in flags)
+    failures = sorted([i, reason] for i, reason in failed.items())
     summary = {
-        "total": len(samples), "ok": len(ok), "failed": len(failures),
+        "total": total, "ok": len(ok_flags), "failed": len(failures),
         "ok_midi": kinds["midi"], "ok_audio": kinds["audio"],
-        "flagged": sum(1 for s in ok if status[s["id"]]["flags"]),
+        "flagged": sum(1 for flags in ok_flags.values() if flags),
         "flags": dict(sorted(flag_counts.items())), "repeated_ids": repeated,
         "columns": len(TABLE_COLUMNS), "table": layout.rel(out_dir),
-        "parts": len(sync.keep),
+        "parts": n_parts,
     }
-    write_json(layout.index("features"), {
+
+    def statuses() -> Iterator[tuple[str, dict[str, Any]]]:
+        for sample_id in sorted(itertools.chain(ok_flags, failed)):
+            flags = ok_flags.get(sample_id)
+            yield sample_id, ({"status": "ok", "reason": None, "flags": list(flags)} if flags is not None
+                              else {"status": "failed", "reason": failed[sample_id], "flags": []})
+
+    write_json_streamed(layout.index("features"), {
         "columns": list(TABLE_COLUMNS),
-        "samples": dict(sorted(status.items())),
+        "samples": StreamedDict(statuses()),
         "summary": summary,
     })
-    return {**summary, "extracted": len(pending), "reused": reused, "parts_written": written, "removed": removed,
+    return {**summary, "extracted": extracted, "reused": reused, "parts_written": written, "removed": removed,
             "failures": failures}

@@ -289,6 +289,18 @@ def table_columns(folder: Path) -> tuple[str, ...] | None:
 COLUMNS_PER_READ = 32
 
 
+def _read_matrix(part: Any, names: Sequence[str], n_rows: int) -> np.ndarray:
+    """The float64 feature matrix of a part, decoded ``COLUMNS_PER_READ`` columns at a time."""
+    X = np.empty((n_rows, len(names)), dtype=np.float64)
+    for start in range(0, len(names), COLUMNS_PER_READ):
+        batch = list(names[start:start + COLUMNS_PER_READ])
+        table = part.read(columns=batch, use_threads=False)
+        for j, name in enumerate(batch):
+            X[:, start + j] = table.column(name).to_numpy()
+        del table
+    return X
+
+
 def iter_part_rows(folder: Path) -> Iterator[tuple[list[str], np.ndarray, tuple[str, ...]]]:
     """Each readable part's ids, its float64 feature matrix and the column names, a part at a time.
 
@@ -299,13 +311,7 @@ def iter_part_rows(folder: Path) -> Iterator[tuple[list[str], np.ndarray, tuple[
     for part, names in _readable_parts(folder, None):
         try:
             ids = part.read(columns=["id"], use_threads=False).column("id").to_pylist()
-            X = np.empty((len(ids), len(names)), dtype=np.float64)
-            for start in range(0, len(names), COLUMNS_PER_READ):
-                batch = list(names[start:start + COLUMNS_PER_READ])
-                table = part.read(columns=batch, use_threads=False)
-                for j, name in enumerate(batch):
-                    X[:, start + j] = table.column(name).to_numpy()
-                del table
+            X = _read_matrix(part, names, len(ids))
         except (OSError, ValueError):
             continue
         yield ids, X, names
@@ -320,12 +326,12 @@ def iter_parts(folder: Path, columns: Sequence[str] | None = None) -> Iterator[F
     """
     for part, names in _readable_parts(folder, columns):
         try:
-            table = part.read()
+            table = part.read(columns=list(META_COLUMNS), use_threads=False)
+            text = {c: table.column(c).to_pylist() for c in META_COLUMNS}
+            del table
+            X = _read_matrix(part, names, len(text["id"]))
         except (OSError, ValueError):
             continue
-        text = {c: table.column(c).to_pylist() for c in META_COLUMNS}
-        X = np.column_stack([table.column(c).to_numpy() for c in names]) if names else np.zeros((table.num_rows, 0))
-        del table
         yield FeatureRows(text["id"], text["group"], text["kind"], text["sha256"], text["feature_key"],
                           text["flags"], text["mode"], text["details"], names, np.asarray(X, dtype=np.float64))
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from penta_core.core.io import read_json, write_json_streamed
 from penta_core.core.layout import DatasetLayout
+from penta_core.manifest.index_stream import NotSorted
+from penta_core.manifest.merge import SCHEMA_VERSION, write_manifest_streamed
 from penta_core.splits.groups import assign_groups, group_stats
-
-SCHEMA_VERSION = 1
 
 
 def _read_index(layout: DatasetLayout, step: str) -> dict[str, Any] | None:
@@ -23,7 +23,23 @@ def _read_index(layout: DatasetLayout, step: str) -> dict[str, Any] | None:
 
 
 def build_manifest(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
-    """Merge the stage records of ``layout`` into a manifest and write ``manifest.json``."""
+    """Merge the stage records of ``layout`` into ``manifest.json``; return its head.
+
+    The samples are merged and written one at a time from the index files,
+    which the stages write sorted by id (:mod:`penta_core.manifest.merge`); the
+    returned head is the manifest without its samples (``"samples"`` is
+    empty: read them with :func:`~penta_core.manifest.load.iter_samples`).
+    Indexes not sorted that way are merged in memory, with the same result.
+    """
+    try:
+        return write_manifest_streamed(layout, params, target_entry)
+    except NotSorted:
+        manifest = build_manifest_in_memory(layout, params)
+        return {**manifest, "samples": []}
+
+
+def build_manifest_in_memory(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, Any]:
+    """Merge the stage records of ``layout`` into a manifest held whole; write ``manifest.json``."""
     imported = _read_index(layout, "imported") or {"samples": [], "duplicates": []}
     annotated = (_read_index(layout, "annotated") or {}).get("annotations", {})
     samples: list[dict[str, Any]] = []
@@ -93,17 +109,21 @@ def merge_targets(samples: list[dict[str, Any]], records: dict[str, dict[str, An
     ``annotated`` (annotation files) or ``estimated``.
     """
     for entry in samples:
-        record = records.get(entry["id"])
-        entry["label"] = entry["valence"] = entry["arousal"] = None
-        if record is None:
-            continue
-        if record["status"] != "ok":
-            entry["target"] = {"status": "failed", "reason": record["reason"]}
-            continue
-        entry["label"] = record["label"]
-        entry["target"] = {"status": "ok", "shard": record["shard"], "member": record["member"],
-                           "labels": record["stats"].get("chords_source", "estimated"),
-                           "examples": record["stats"]["examples"]}
+        target_entry(entry, records.get(entry["id"]))
+
+
+def target_entry(entry: dict[str, Any], record: dict[str, Any] | None) -> None:
+    """Give one manifest entry what the targets stage derived for it (``record``, ``None`` if nothing)."""
+    entry["label"] = entry["valence"] = entry["arousal"] = None
+    if record is None:
+        return
+    if record["status"] != "ok":
+        entry["target"] = {"status": "failed", "reason": record["reason"]}
+        return
+    entry["label"] = record["label"]
+    entry["target"] = {"status": "ok", "shard": record["shard"], "member": record["member"],
+                       "labels": record["stats"].get("chords_source", "estimated"),
+                       "examples": record["stats"]["examples"]}
 
 
 def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from penta_core.splits.groups import _UnionFind
+from penta_core.splits.groups import UnionFind
 from penta_core.tables.rows import find_table, lookup, normal_key, read_rows, require_columns
 
 WHAT = "split.families"
@@ -57,11 +57,10 @@ def join_families(samples: list[dict[str, Any]], keys: dict[str, str]) -> tuple[
     >>> join_families(s, {"p1.mid": "Bach / Fugue", "p2.mid": "Bach / Fugue"})[0]
     {'a': 'a', 'b': 'a'}
     """
-    uf = _UnionFind()
+    uf = UnionFind()
     first: dict[str, str] = {}  # family key → the group of its first sample
     members: Counter = Counter()
     for sample in samples:
-        uf.find(sample["group"])
         if sample["origin"] != "imported":
             continue
         key = next((k for k in (lookup(keys, p) for p in sample.get("sources") or []) if k), None)

@@ -13,16 +13,19 @@ from collections.abc import Iterable
 from typing import Any
 
 
-class _UnionFind:
+class UnionFind:
+    """Groups joined so far; holds only the groups that were joined to another, not every group."""
+
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
 
     def find(self, x: str) -> str:
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
+        root = x
+        while (up := self.parent.get(root, root)) != root:
+            root = up
+        while x != root:  # path compression
+            self.parent[x], x = root, self.parent[x]
+        return root
 
     def union(self, a: str, b: str) -> None:
         ra, rb = self.find(a), self.find(b)
@@ -47,12 +50,11 @@ def assign_groups(samples: list[dict[str, Any]], group_by: str | None = None) ->
     {'a': 'name:song1', 'b': 'name:song1'}
     """
     pattern = re.compile(group_by) if group_by else None
-    uf = _UnionFind()
+    uf = UnionFind()
     family_group: dict[str, str] = {}
     for sample in samples:
         if sample["origin"] == "augmented":
             continue
-        uf.find(sample["group"])
         if sample.get("family"):
             uf.union(family_group.setdefault(sample["family"], sample["group"]), sample["group"])
         if pattern is not None:
