@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 from itertools import pairwise
 
 import numpy as np
@@ -117,35 +116,6 @@ def test_candidate_pairs_equal_the_bucket_by_bucket_form(alphabet):
     assert candidate_pairs(keys) == _plain_pairs(keys)
     assert candidate_pairs([]) == set()
     assert candidate_pairs([(0, np.arange(32, dtype=np.uint64))] * 2) == set()  # one item's two voices
-
-
-def _plain_similarity(a: dict[str, np.ndarray], b: dict[str, np.ndarray], min_shared: int = midi.MIN_SHINGLES) -> float:
-    best = 0.0
-    for va in midi.informative(a).values():
-        for vb in midi.informative(b).values():
-            shared = len(np.intersect1d(va, vb, assume_unique=True))
-            if shared >= min_shared:
-                best = max(best, shared / (len(va) + len(vb) - shared))
-    return best
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_table_similarity_equals_one_intersection_per_pair_of_voices(seed):
-    # Voices drawn from a small alphabet overlap a lot (every pair scores), from a large one
-    # hardly (most pairs fall under min_shared); some are too short to be informative.
-    rng = np.random.default_rng(seed)
-
-    def voices(alphabet: int) -> dict[str, np.ndarray]:
-        return {f"v{k}": np.unique(rng.integers(0, alphabet, int(rng.integers(5, 400)))).astype(np.uint32)
-                for k in range(int(rng.integers(0, 6)))}
-
-    files = [voices(alphabet) for alphabet in (200, 500, 10**6) for _ in range(6)]
-    tables = [midi.voice_table(v) for v in files]
-    for i, j in itertools.combinations(range(len(files)), 2):
-        want = _plain_similarity(files[i], files[j])
-        assert midi.table_similarity(tables[i], tables[j]) == want
-        assert midi.similarity(files[i], files[j]) == want
-    assert midi.similarity({}, files[0]) == 0.0
 
 
 def _voice_by_voice(tracks) -> dict[str, np.ndarray]:

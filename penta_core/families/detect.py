@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from penta_core.families import audio as audio_fp
-from penta_core.families.midi import VoiceTable, table_similarity, voice_table
+from penta_core.families.midi import similarity as midi_similarity
 from penta_core.families.minhash import candidate_pairs
 
 # Sub-fingerprint values shared by more frames than this across the index are
@@ -139,16 +139,16 @@ def detect_families(midi: dict[str, dict[str, Any]], audio: dict[str, tuple[np.n
              for keys in midi[sid]["bands"].values())
     pairs = sorted(candidate_pairs(keyed))
     stats["midi_candidate_pairs"] = len(pairs)
-    tables: dict[str, VoiceTable] = {}  # built once per file, however many pairs it is in
+    voices: dict[str, dict[str, np.ndarray]] = {}
     for i, j in pairs:
         a, b = midi_ids[i], midi_ids[j]
         if uf.find(a) == uf.find(b):
             continue
         stats["midi_verified_pairs"] += 1
         for sid in (a, b):
-            if sid not in tables:
-                tables[sid] = voice_table(load_voices(sid))
-        score = table_similarity(tables[a], tables[b])
+            if sid not in voices:
+                voices[sid] = load_voices(sid)
+        score = midi_similarity(voices[a], voices[b])
         if score >= midi_threshold:
             join(Link(a, b, "midi-melody", round(score, 3)))
 

@@ -194,57 +194,16 @@ def informative(voices: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: v for name, v in voices.items() if len(v) >= MIN_SHINGLES}
 
 
-@dataclass(frozen=True)
-class VoiceTable:
-    """A file's informative voices as one table, so a pair of files is compared in one pass.
-
-    ``codes``: the sorted distinct shingles of all the voices; ``member``: ``(codes, voices)``,
-    whether each code is in each voice; ``sizes``: each voice's distinct shingles.
-    """
-
-    codes: np.ndarray
-    member: np.ndarray
-    sizes: np.ndarray
-
-
-def voice_table(voices: dict[str, np.ndarray]) -> VoiceTable:
-    """The :class:`VoiceTable` of the informative ones of ``voices`` (each a sorted set of distinct codes)."""
-    kept = list(informative(voices).values())
-    sizes = np.array([len(v) for v in kept], np.int64)
-    if not kept:
-        return VoiceTable(np.zeros(0, np.uint32), np.zeros((0, 0), np.int64), sizes)
-    codes, inverse = np.unique(np.concatenate(kept), return_inverse=True)
-    member = np.zeros((len(codes), len(kept)), np.int64)
-    member[inverse, np.repeat(np.arange(len(kept)), sizes)] = 1
-    return VoiceTable(codes, member, sizes)
-
-
-def table_similarity(a: VoiceTable, b: VoiceTable, min_shared: int = MIN_SHINGLES) -> float:
-    """:func:`similarity` of two files' :class:`VoiceTable`: every pair of voices counted at once.
-
-    The shared shingles of voice i of ``a`` and voice j of ``b`` are the codes found in both
-    tables whose rows mark i and j: one product of the matched rows counts them all, where one
-    intersection per pair of voices (about ten per pair of files) cost ten times as much.
-    """
-    if not (len(a.sizes) and len(b.sizes)):
-        return 0.0
-    at = np.searchsorted(b.codes, a.codes)
-    found = b.codes[np.minimum(at, len(b.codes) - 1)] == a.codes
-    shared = a.member[found].T @ b.member[at[found]]
-    enough = shared >= min_shared
-    if not enough.any():
-        return 0.0
-    # Integer counts below 2**53 convert exactly, so each quotient is the one Python's int / int gives.
-    union = a.sizes[:, None] + b.sizes[None, :] - shared
-    return float((shared[enough] / union[enough]).max())
-
-
 def similarity(a: dict[str, np.ndarray], b: dict[str, np.ndarray], min_shared: int = MIN_SHINGLES) -> float:
     """Best Jaccard similarity between an informative voice of ``a`` and one of ``b``.
 
     Pairs sharing fewer than ``min_shared`` distinct shingles score 0: a
     common loop, progression or run is not enough to call two pieces one.
-    Verifying many pairs, build each file's :func:`voice_table` once and call
-    :func:`table_similarity`.
     """
-    return table_similarity(voice_table(a), voice_table(b), min_shared)
+    best = 0.0
+    for va in informative(a).values():
+        for vb in informative(b).values():
+            shared = len(np.intersect1d(va, vb, assume_unique=True))
+            if shared >= min_shared:
+                best = max(best, shared / (len(va) + len(vb) - shared))
+    return best
