@@ -155,3 +155,14 @@ def test_voices_in_one_pass_equal_each_voice_on_its_own_on_real_files():
         tracks, _, _, tpq = midi._notes(path)
         got, want = midi.voices_of(tracks, tpq), _voice_by_voice(tracks)
         assert list(got) == list(want) and all(np.array_equal(got[k], want[k]) for k in want), path
+
+
+def test_voices_outside_the_packed_key_still_equal_each_voice_on_its_own():
+    # A pitch below 0 (no MIDI file gives one) does not fit the one-integer sort key.
+    rng = np.random.default_rng(11)
+    ticks = [np.sort(rng.integers(0, 5000, 80)) for _ in range(2)]
+    tracks = [(f"track{k}", t.astype(np.float64) / 96.0, rng.integers(-20, 100, 80).astype(np.int64), t)
+              for k, t in enumerate(ticks)]
+    got, want = midi.voices_of(tracks, 96.0), _voice_by_voice(tracks)
+    assert list(got) == list(want) == ["track0", "track1", "all"]
+    assert all(len(want[k]) and np.array_equal(got[k], want[k]) for k in want)
