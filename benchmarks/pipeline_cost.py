@@ -32,6 +32,14 @@ spread), note density, key (Krumhansl-Schmuckler on the duration-weighted
 pitch-class histogram) and tempo (duration-weighted mean of the tempo map).
 Target: the pipeline's marginal CPU cost at most 1/5 of that loop's per file.
 
+Creating a file costs CPU in the kernel, and on some file systems a lot: on
+this machine's ext4 an empty file costs 15-70 µs of CPU in one folder and
+350-1,000 µs in another (the folder's block group decides, not the code), and
+every imported source makes two (its raw copy, and DVC's cache object of it).
+So the script also prints, for each project, the median CPU of creating an
+empty file in a folder of its raw copies: read the import's figure (and the
+whole ``dvc repro``'s) against it.
+
 Usage::
 
     python benchmarks/pipeline_cost.py [--files 200] [--seed 0] [--repeat 1] [--baseline DIR]
@@ -129,6 +137,28 @@ def stages_alone(projects: dict[tuple[str, str], Project], stages: list[str], re
                    for stage in stages} for name in names}
 
 
+def create_cpu_us(folder: Path, files: int = 200) -> float:
+    """Median CPU microseconds of creating one empty file in ``folder`` (the files are deleted again)."""
+    spent, made = [], []
+    try:
+        for i in range(files):
+            path = folder / f".create-probe-{os.getpid()}-{i}"
+            start = time.process_time_ns()
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            spent.append(time.process_time_ns() - start)
+            made.append(path)
+    finally:
+        for path in made:
+            path.unlink()
+    return statistics.median(spent) / 1000
+
+
+def raw_folder(project: Project) -> Path | None:
+    """A folder of the import's raw copies (the first, by name), or None before any import."""
+    folders = sorted(p.parent for p in (project.dataset_dir / "raw" / "midi").rglob("*.mid"))
+    return folders[0] if folders else None
+
+
 def marginal_ms(pairs: list[tuple[Run, Run]], files: int, of) -> list[float]:
     """``of(run)`` per pair as marginal milliseconds per file."""
     return [1000 * (of(big) - of(small)) / files for small, big in pairs]
@@ -176,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         projects = {(name, size): Project(work / f"{size}_{name}_0", code)
                     for name, code in codes.items() for size in ("half", "full")}
         alone = stages_alone(projects, [s for s in args.stages.split(",") if s], args.stage_repeat, n - half)
+        creates = {key: create_cpu_us(folder) for key, project in projects.items()
+                   if (folder := raw_folder(project)) is not None}
         loop_after = loop_cpu_per_file(paths)
         load = os.getloadavg()
 
@@ -190,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
                                              for name in codes))
         print(f"  {'sum':<42}" + "".join(f"{sum(v[0] for v in alone[name].values()):10.2f} "
                                          f"({sum(v[1] for v in alone[name].values()):5.2f})" for name in codes))
+    if creates:
+        print("CPU to create one empty file among the raw copies (median of 200; the import makes one per "
+              "source, DVC's cache another): " + ", ".join(f"{name} {size} {us:.0f} µs"
+                                                           for (name, size), us in creates.items()))
     print(f"{'straightforward pretty_midi loop, CPU':<44}{1000 * loop_cpu:9.2f}   (before "
           f"{1000 * loop_before[0]:.2f}, after {1000 * loop_after[0]:.2f}; wall {1000 * loop_before[1]:.2f}, "
           f"{1000 * loop_after[1]:.2f})")

@@ -116,3 +116,53 @@ def test_candidate_pairs_equal_the_bucket_by_bucket_form(alphabet):
     assert candidate_pairs(keys) == _plain_pairs(keys)
     assert candidate_pairs([]) == set()
     assert candidate_pairs([(0, np.arange(32, dtype=np.uint64))] * 2) == set()  # one item's two voices
+
+
+def _voice_by_voice(tracks) -> dict[str, np.ndarray]:
+    voices = {name: midi.shingles(midi.skyline(on, pitch)) for name, on, pitch, _ in tracks}
+    if len(tracks) > 1:
+        voices["all"] = midi.shingles(midi.skyline(np.concatenate([t[1] for t in tracks]),
+                                                   np.concatenate([t[2] for t in tracks])))
+    return voices
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_voices_in_one_pass_equal_each_voice_on_its_own(seed):
+    # Chords, equal onsets across tracks, onsets just over and under a cluster apart, lines too
+    # short for a shingle, repeated notes, negative ticks, a resolution that does not divide them.
+    rng = np.random.default_rng(seed)
+    for n_tracks in (0, 1, 2, 5):
+        for tpq in (480.0, 96.0, 7.0):
+            tracks = []
+            for k in range(n_tracks):
+                n = int(rng.choice([1, 5, 6, 40, 300]))
+                ticks = np.round(rng.uniform(-2, 60, n) * tpq / 4).astype(np.int64) * int(rng.choice([1, 4]))
+                ticks += rng.choice([0, 0, 1, int(tpq) // 8, int(tpq) // 8 + 1], n)
+                pitch = rng.integers(0, 128, n) if k % 2 else np.full(n, 60) + rng.integers(0, 2, n)
+                tracks.append((f"track{k}", ticks.astype(np.float64) / tpq, pitch.astype(np.int64), ticks))
+            got, want = midi.voices_of(tracks, tpq), _voice_by_voice(tracks)
+            assert list(got) == list(want)
+            for name in want:
+                assert got[name].dtype == want[name].dtype and np.array_equal(got[name], want[name]), name
+
+
+def test_voices_in_one_pass_equal_each_voice_on_its_own_on_real_files():
+    from pathlib import Path
+
+    files = sorted((Path(__file__).parent / "fixtures" / "pop909").rglob("*.mid"))
+    assert files
+    for path in files:
+        tracks, _, _, tpq = midi._notes(path)
+        got, want = midi.voices_of(tracks, tpq), _voice_by_voice(tracks)
+        assert list(got) == list(want) and all(np.array_equal(got[k], want[k]) for k in want), path
+
+
+def test_voices_outside_the_packed_key_still_equal_each_voice_on_its_own():
+    # A pitch below 0 (no MIDI file gives one) does not fit the one-integer sort key.
+    rng = np.random.default_rng(11)
+    ticks = [np.sort(rng.integers(0, 5000, 80)) for _ in range(2)]
+    tracks = [(f"track{k}", t.astype(np.float64) / 96.0, rng.integers(-20, 100, 80).astype(np.int64), t)
+              for k, t in enumerate(ticks)]
+    got, want = midi.voices_of(tracks, 96.0), _voice_by_voice(tracks)
+    assert list(got) == list(want) == ["track0", "track1", "all"]
+    assert all(len(want[k]) and np.array_equal(got[k], want[k]) for k in want)

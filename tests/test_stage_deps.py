@@ -129,3 +129,12 @@ def test_the_closure_of_a_removed_stage_is_deleted(scratch):
     stale.write_text("{}\n")
     write_closures(scratch)
     assert not stale.exists() and (scratch / "stages" / "closures" / "splits.json").exists()
+
+
+def test_a_wrapped_stage_command_still_names_its_script(tmp_path):
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n"
+        "  code:\n    cmd: python stages/code.py\n"
+        "  splits:\n    cmd: python .bench/cpu.py splits python stages/splits.py --verbose\n"
+        "  notes:\n    cmd: echo done\n")
+    assert stage_scripts(tmp_path / "dvc.yaml") == {"splits": tmp_path / "stages" / "splits.py"}

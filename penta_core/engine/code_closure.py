@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,7 @@ def closure_record(script: Path, root: Path) -> dict[str, Any]:
 
 
 def stage_scripts(dvc_yaml: Path) -> dict[str, Path]:
-    """Stage name → script, for every stage of ``dvc_yaml`` whose command is ``python stages/<x>.py ...``.
+    """Stage name → script, for every stage of ``dvc_yaml`` whose command runs a ``stages/<x>.py``.
 
     The ``code`` stage itself is left out: it depends on the whole package instead.
     """
@@ -135,9 +136,11 @@ def stage_scripts(dvc_yaml: Path) -> dict[str, Path]:
     scripts = {}
     for name, spec in stages.items():
         command = spec.get("cmd", "") if isinstance(spec, dict) else ""
-        parts = command.split()
-        if name != "code" and len(parts) >= 2 and parts[0] == "python" and parts[1].startswith("stages/"):
-            scripts[name] = dvc_yaml.parent / parts[1]
+        # The first ``stages/<x>.py`` of the command: a wrapper in front of the script (a profiler,
+        # the CPU recorder of benchmarks/_project.py) does not hide it.
+        script = next((part for part in command.split() if re.fullmatch(r"stages/\w+\.py", part)), None)
+        if name != "code" and script is not None:
+            scripts[name] = dvc_yaml.parent / script
     return scripts
 
 

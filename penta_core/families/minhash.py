@@ -74,14 +74,17 @@ def candidate_pairs(keys: Iterable[tuple[int, np.ndarray]]) -> set[tuple[int, in
     ----------
     keys : ``(item, band keys)`` per indexed set; an item may have several sets (voices).
     """
-    owners, bands, values = [], [], []
+    items, values = [], []
     for item, k in keys:
-        owners.append(np.full(len(k), item, np.int64))
-        bands.append(np.arange(len(k), dtype=np.int64))
+        items.append(item)
         values.append(np.asarray(k, np.uint64))
-    if not owners:
+    if not items:
         return set()
-    owner, band, value = np.concatenate(owners), np.concatenate(bands), np.concatenate(values)
+    # Three arrays built at once, not three per set: a few thousand sets are a few thousand calls less.
+    sizes = np.array([len(v) for v in values], np.int64)
+    owner = np.repeat(np.array(items, np.int64), sizes)
+    band = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    value = np.concatenate(values)
     order = np.lexsort((owner, value, band))
     owner, band, value = owner[order], band[order], value[order]
     same_bucket = (band[1:] == band[:-1]) & (value[1:] == value[:-1])
