@@ -8,9 +8,9 @@ import random
 import pytest
 
 from penta_core.core.io import dumps_json, write_json
+from penta_core.core.json_stream import MemberStream, NotSorted, SortedLookup, read_head
 from penta_core.manifest import merge
 from penta_core.manifest.build import build_manifest, build_manifest_in_memory, target_entry
-from penta_core.manifest.index_stream import MemberStream, NotSorted, SortedLookup, read_head
 from penta_core.manifest.load import load_manifest
 
 
@@ -111,7 +111,7 @@ def test_a_variant_without_an_imported_parent_falls_back(layout, params):
 
 @pytest.mark.parametrize("dump", [dumps_json, json.dumps, lambda o: json.dumps(o, indent=3, ensure_ascii=False)])
 def test_a_member_streams_the_items_json_load_gives(tmp_path, monkeypatch, dump):
-    monkeypatch.setattr("penta_core.manifest.index_stream._CHUNK", 5)  # values cut across every read
+    monkeypatch.setattr("penta_core.core.json_stream._CHUNK", 5)  # values cut across every read
     obj = {"a": [1, "é"], "samples": {f"k{i}": {"x": 10.0 ** i, "s": '"\\' * i} for i in range(25)},
            "t": {"n": 123456789}, "u": 7}
     path = tmp_path / "i.json"

@@ -35,6 +35,7 @@ from penta_core.augment.audio import AudioAugmenter, encode_audio, load_audio
 from penta_core.augment.midi import MIDIAugmenter
 from penta_core.core.errors import MissingInput
 from penta_core.core.io import StreamedList, sha256_bytes, write_json_streamed
+from penta_core.core.json_stream import MemberStream
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.executor import parallel_map
@@ -42,7 +43,6 @@ from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
 from penta_core.engine.seeding import rng_for
-from penta_core.manifest.index_stream import MemberStream
 from penta_core.midi.piece import MidiPiece
 from penta_core.store.access import read_where, sample_location, sample_path, sample_where
 from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, describe

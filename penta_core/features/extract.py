@@ -30,6 +30,7 @@ import numpy as np
 
 from penta_core.core.errors import MissingInput
 from penta_core.core.io import StreamedDict, write_json_streamed
+from penta_core.core.json_stream import MemberStream
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.executor import parallel_map
@@ -39,7 +40,6 @@ from penta_core.engine.parallel import start_method_for
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
 from penta_core.features.parts import PartSync, Row, canonical_details, iter_parts
-from penta_core.manifest.index_stream import MemberStream
 from penta_core.store.access import is_packed, member_location, read_where, sample_where, where_as_file
 
 INDEX_STEPS = ("imported", "augmented", "synthetic")

@@ -11,8 +11,8 @@ from collections import Counter
 from typing import Any
 
 from penta_core.core.io import read_json, write_json_streamed
+from penta_core.core.json_stream import NotSorted
 from penta_core.core.layout import DatasetLayout
-from penta_core.manifest.index_stream import NotSorted
 from penta_core.manifest.merge import SCHEMA_VERSION, write_manifest_streamed
 from penta_core.splits.groups import assign_groups, group_stats
 

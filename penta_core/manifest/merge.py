@@ -4,7 +4,7 @@ Every index the pipeline writes lists its samples sorted by id (``imported``,
 ``synthetic``; ``augmented`` by parent then id, which is id order for the
 pipeline's ids) or keys them by id in a sorted object (``annotated``,
 ``features``, ``families``, ``targets``). So the manifest is a merge join:
-each index is read an item at a time (:class:`~penta_core.manifest.index_stream.MemberStream`),
+each index is read an item at a time (:class:`~penta_core.core.json_stream.MemberStream`),
 and ``manifest.json`` is written as the merged samples come
 (:class:`~penta_core.core.io.StreamedList`). Two passes: the first joins the
 groups of originals (families, ``split.group_by``); the second writes.
@@ -12,7 +12,7 @@ groups of originals (families, ``split.group_by``); the second writes.
 What is held grows with the originals whose groups were joined (the
 union-find), the distinct families and groups (the summary counts them), not
 with the samples and never with the variants. Input that is not sorted as
-above raises :class:`~penta_core.manifest.index_stream.NotSorted` before the
+above raises :class:`~penta_core.core.json_stream.NotSorted` before the
 manifest is replaced; the caller then merges in memory, as before.
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from penta_core.core.io import Deferred, StreamedList, write_json_streamed
+from penta_core.core.json_stream import MemberStream, NotSorted, SortedLookup, ascending, read_head
 from penta_core.core.layout import DatasetLayout
-from penta_core.manifest.index_stream import MemberStream, NotSorted, SortedLookup, ascending, read_head
 from penta_core.splits.groups import UnionFind
 
 SCHEMA_VERSION = 1
