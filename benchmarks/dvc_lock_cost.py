@@ -35,7 +35,7 @@ def lock_before(rev: str | None) -> tuple[str, str]:
                                cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
         if not added:
             raise SystemExit("stages/code.py is not committed yet: name the revision to compare with --before REV")
-        rev = added[-1] + "^"
+        rev = added[-1][:9] + "^"
     shown = subprocess.run(["git", "show", f"{rev}:dvc.lock"], cwd=REPO, capture_output=True, text=True)
     if shown.returncode != 0:
         raise SystemExit(f"no dvc.lock at {rev}: {shown.stderr.strip()}")
