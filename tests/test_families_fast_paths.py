@@ -7,8 +7,8 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from penta_core.families import midi
-from penta_core.families.minhash import MAX_BUCKET, band_keys, band_keys_of, candidate_pairs
+from penta_core.families import midi, minhash
+from penta_core.families.minhash import MAX_BUCKET, band_keys, band_keys_of, candidate_pair_array, candidate_pairs
 
 
 def _plain_shingles(line: np.ndarray) -> np.ndarray:
@@ -116,6 +116,18 @@ def test_candidate_pairs_equal_the_bucket_by_bucket_form(alphabet):
     assert candidate_pairs(keys) == _plain_pairs(keys)
     assert candidate_pairs([]) == set()
     assert candidate_pairs([(0, np.arange(32, dtype=np.uint64))] * 2) == set()  # one item's two voices
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+def test_pairs_gathered_a_chunk_at_a_time_are_the_same_pairs_in_ascending_order(monkeypatch, chunk):
+    """Small chunks merge many times (a pair found in several bands, and in several chunks, is kept once)."""
+    monkeypatch.setattr(minhash, "PAIR_CHUNK", chunk)
+    rng = np.random.default_rng(5)
+    keys = [(int(rng.integers(0, 120)), rng.integers(0, 6, 32).astype(np.uint64)) for _ in range(300)]
+    pairs = candidate_pair_array(keys)
+    assert pairs.dtype == np.int64 and pairs.shape[1] == 2 and len(pairs) > 100
+    assert [tuple(p) for p in pairs.tolist()] == sorted(_plain_pairs(keys))
+    assert candidate_pair_array([]).shape == (0, 2)
 
 
 def _voice_by_voice(tracks) -> dict[str, np.ndarray]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from penta_core.families import audio as audio_fp
 from penta_core.families.midi import similarity as midi_similarity
-from penta_core.families.minhash import candidate_pairs
+from penta_core.families.minhash import candidate_pair_array
 
 # Sub-fingerprint values shared by more frames than this across the index are
 # common sounds (silence, a steady tone), not evidence of one recording.
@@ -137,10 +137,10 @@ def detect_families(midi: dict[str, dict[str, Any]], audio: dict[str, tuple[np.n
     midi_ids = sorted(midi)
     keyed = ((i, np.asarray(keys, np.uint64)) for i, sid in enumerate(midi_ids)
              for keys in midi[sid]["bands"].values())
-    pairs = sorted(candidate_pairs(keyed))
+    pairs = candidate_pair_array(keyed)  # ascending (i, j), as sorted() of the set of pairs gave
     stats["midi_candidate_pairs"] = len(pairs)
     voices: dict[str, dict[str, np.ndarray]] = {}
-    for i, j in pairs:
+    for i, j in (pair for at in range(0, len(pairs), 4096) for pair in pairs[at:at + 4096].tolist()):
         a, b = midi_ids[i], midi_ids[j]
         if uf.find(a) == uf.find(b):
             continue

@@ -20,6 +20,9 @@ ROWS = 4
 # Band keys shared by more sets than this come from material common to many
 # pieces; only consecutive members of such a bucket become candidates.
 MAX_BUCKET = 64
+# Pair codes made at most this many at a time before merging them into the distinct ones: a pair
+# found in several bands (up to BANDS times) is held once, so memory follows the distinct pairs.
+PAIR_CHUNK = 1 << 20
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 _rng = np.random.default_rng(20240917)
 _A = _rng.integers(1, 2**63, size=BANDS * ROWS, dtype=np.uint64) | np.uint64(1)
@@ -74,12 +77,22 @@ def candidate_pairs(keys: Iterable[tuple[int, np.ndarray]]) -> set[tuple[int, in
     ----------
     keys : ``(item, band keys)`` per indexed set; an item may have several sets (voices).
     """
+    return {(i, j) for i, j in candidate_pair_array(keys).tolist()}
+
+
+def candidate_pair_array(keys: Iterable[tuple[int, np.ndarray]]) -> np.ndarray:
+    """:func:`candidate_pairs` as an ``(n, 2)`` int64 array, rows in ascending ``(i, j)`` order.
+
+    Sixteen bytes a pair, against about 120 for a set of tuples; and the pairs are
+    gathered :data:`PAIR_CHUNK` at a time and merged into the distinct ones as they
+    come, instead of every band's copy of a pair at once.
+    """
     items, values = [], []
     for item, k in keys:
         items.append(item)
         values.append(np.asarray(k, np.uint64))
     if not items:
-        return set()
+        return np.zeros((0, 2), np.int64)
     # Three arrays built at once, not three per set: a few thousand sets are a few thousand calls less.
     sizes = np.array([len(v) for v in values], np.int64)
     owner = np.repeat(np.array(items, np.int64), sizes)
@@ -94,16 +107,23 @@ def candidate_pairs(keys: Iterable[tuple[int, np.ndarray]]) -> set[tuple[int, in
     new_run = np.concatenate([[True], ~same_bucket[keep[1:]]])
     starts = np.flatnonzero(new_run)
     sizes = np.diff(np.append(starts, len(owner)))
-    found = [np.zeros(0, np.int64)]
     width = np.int64(owner.max()) + 1
+    codes, pending, held = np.zeros(0, np.int64), [], 0
     for size in np.unique(sizes[sizes > 1]).tolist():
-        first = starts[sizes == size]
-        if size > MAX_BUCKET:  # consecutive members only
-            rows = first[:, None] + np.arange(size - 1)
-            a, b = owner[rows], owner[rows + 1]
-        else:
-            i, j = np.triu_indices(size, 1)
-            a, b = owner[first[:, None] + i], owner[first[:, None] + j]
-        found.append((a * width + b).ravel())
-    codes = np.unique(np.concatenate(found))
-    return set(zip((codes // width).tolist(), (codes % width).tolist()))
+        per_bucket = size - 1 if size > MAX_BUCKET else size * (size - 1) // 2
+        firsts = starts[sizes == size]
+        step = max(1, PAIR_CHUNK // per_bucket)
+        for at in range(0, len(firsts), step):
+            first = firsts[at:at + step]
+            if size > MAX_BUCKET:  # consecutive members only
+                rows = first[:, None] + np.arange(size - 1)
+                a, b = owner[rows], owner[rows + 1]
+            else:
+                i, j = np.triu_indices(size, 1)
+                a, b = owner[first[:, None] + i], owner[first[:, None] + j]
+            pending.append(np.unique(a * width + b))
+            held += len(pending[-1])
+            if held > max(len(codes), PAIR_CHUNK):  # merged when what waits outgrows what is merged
+                codes, pending, held = np.unique(np.concatenate([codes, *pending])), [], 0
+    codes = np.unique(np.concatenate([codes, *pending]))
+    return np.stack([codes // width, codes % width], axis=1)
