@@ -130,6 +130,13 @@ def test_pairs_gathered_a_chunk_at_a_time_are_the_same_pairs_in_ascending_order(
     assert candidate_pair_array([]).shape == (0, 2)
 
 
+def test_sets_of_different_lengths_pair_only_within_each_band():
+    rng = np.random.default_rng(11)
+    keys = [(int(rng.integers(0, 60)), rng.integers(0, 4, int(rng.integers(1, 40))).astype(np.uint64))
+            for _ in range(150)]
+    assert [tuple(p) for p in candidate_pair_array(keys).tolist()] == sorted(_plain_pairs(keys))
+
+
 def _voice_by_voice(tracks) -> dict[str, np.ndarray]:
     voices = {name: midi.shingles(midi.skyline(on, pitch)) for name, on, pitch, _ in tracks}
     if len(tracks) > 1:

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from penta_core.core.io import dumps_json, read_json, sha256_bytes, write_json
+from penta_core.core.io import dumps_json, sha256_bytes, write_json
+from penta_core.core.json_stream import MemberStream
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
 from penta_core.engine.executor import parallel_map
@@ -79,6 +80,10 @@ def fingerprint_file(task: tuple[str, tuple, str]) -> dict[str, Any]:
     return {"prints": _encode(prints.astype("<u4")), "loud": _encode(np.packbits(loud)), "frames": len(loud)}
 
 
+# What the stage reads of an imported entry: its content and where its bytes are.
+_SAMPLE_FIELDS = ("id", "kind", "sha256", "path", "shard", "member")
+
+
 def _unpack_audio(record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     prints = _decode(record["prints"], "<u4").astype(np.uint32)
     loud = np.unpackbits(_decode(record["loud"], "u1"))[: record["frames"]].astype(bool)
@@ -87,8 +92,10 @@ def _unpack_audio(record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 
 def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     opts = params["families"]
-    imported = read_json(layout.index("imported"))["samples"] if layout.index("imported").exists() else []
-    samples = [s for s in imported if s["kind"] in ("midi", "audio")] if opts["detect"] else []
+    # The imported entries read one at a time, each kept to what fingerprinting reads (not its sources and info).
+    imported = MemberStream(layout.index("imported"), "samples") if layout.index("imported").exists() else []
+    samples = [{k: s[k] for k in _SAMPLE_FIELDS if k in s} for s in imported
+               if s["kind"] in ("midi", "audio")] if opts["detect"] else []
     cache = fingerprints_dir(layout)
     keys = {kind: print_key(kind) for kind in ("midi", "audio") if any(s["kind"] == kind for s in samples)}
     store = ShardStore(cache, "prints", groups_per_shard=PRINTS_PER_SHARD, hashes=layout.hash_cache(cache, "prints"))
@@ -96,6 +103,7 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
                               cache_key({"sha256": s["sha256"], "key": keys[s["kind"]]})) for s in samples)
     kept = store.read_many(sync.old[sid] for sid in sorted(sync.reused))
     records: dict[str, dict[str, Any]] = {sid: json.loads(kept[sid]) for sid in sorted(kept)}
+    del kept  # their text, decoded now
     by_id = {s["id"]: s for s in samples}
     pending = [by_id[m.id] for m in sync.missing]
     reused = len(records)
@@ -125,8 +133,13 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
     midi = {sid: {"normalised": r["normalised"], "bands": {v: _decode(b, "<u8") for v, b in r["bands"].items()}}
             for sid, r in records.items() if r["kind"] == "midi"}
     audio = {sid: _unpack_audio(r) for sid, r in records.items() if r["kind"] == "audio"}
+    # Of the records, detection still needs the MIDI voices (read for candidate pairs only).
+    voice_text = {sid: r["voices"] for sid, r in records.items() if r["kind"] == "midi"}
+    fingerprinted = len(records)
+    del records
+
     def voices(sid: str) -> dict[str, np.ndarray]:
-        return {name: _decode(text, "<u4") for name, text in records[sid]["voices"].items()}
+        return {name: _decode(text, "<u4") for name, text in voice_text[sid].items()}
 
     found = detect_families(midi, audio, voices,
                             midi_threshold=opts["midi_similarity"], audio_threshold=opts["audio_similarity"])
@@ -140,7 +153,7 @@ def run(params: dict[str, Any], layout: DatasetLayout) -> list[str]:
             members[sid] = {"family": fam, "joined_by": {"with": link.b if link.a == sid else link.a,
                                                          "reason": link.reason, "similarity": link.similarity}}
     summary = {
-        "fingerprinted": len(records), "failed": len(failed),
+        "fingerprinted": fingerprinted, "failed": len(failed),
         "families_of_two_or_more": sum(1 for n in sizes.values() if n > 1),
         "largest_family": max(sizes.values(), default=0),
         "samples_in_shared_families": len(members),
