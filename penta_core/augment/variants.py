@@ -42,6 +42,7 @@ from penta_core.engine.executor import parallel_map
 from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.numba_cache import prepare_numba
+from penta_core.engine.parallel import start_method_for
 from penta_core.engine.seeding import rng_for
 from penta_core.midi.piece import MidiPiece
 from penta_core.store.access import read_where, sample_location, sample_path, sample_where
@@ -56,12 +57,6 @@ _MODULES = {
     "audio": ("penta_core.augment.audio", "penta_core.augment.transform",
               "penta_core.augment.registry", "penta_core.engine.seeding"),
 }
-# How each kind's workers start. MIDI work (numpy on integers, mido, this package) is safe
-# in a copy of the stage process and runs no native thread pool, and a forked worker skips
-# the interpreter start-up and imports a spawned one pays (about 0.5 s of CPU a worker, most
-# of the fixed cost of a run of a few thousand variants). Audio keeps spawned workers:
-# librosa and numba load there with one native thread each (engine.parallel.SINGLE_THREADED).
-START_METHOD = {"midi": "fork", "audio": "spawn"}
 # What the stage reads of an imported entry: its content, group and where its bytes are.
 _PARENT_FIELDS = ("id", "kind", "sha256", "group", "path", "shard", "member")
 # Seconds per variant (``augment.timeout_s`` when the params define it); a
@@ -296,7 +291,7 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
                 _midi_augmenter(ranges["midi"])  # built before the workers fork, so they inherit it
             for index, outcome in parallel_map(
                 augment_parent, batch, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(pids),
-                relative_to=[layout.root], engine=params.get("engine"), start_method=START_METHOD[kind],
+                relative_to=[layout.root], engine=params.get("engine"), start_method=start_method_for([kind]),
             ):
                 pid = pids[index]
                 if outcome.ok:

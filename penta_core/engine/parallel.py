@@ -58,7 +58,10 @@ TARGET_CHUNK_S = 0.1
 # The ways a worker may start (``multiprocessing`` start methods); spawn is the default.
 START_METHODS = ("spawn", "fork")
 # Kinds of sample whose per-sample work (numpy on integers, symusic, mido, this package) is safe in a
-# forked copy of the stage process: no threads of its own, no native thread pool it depends on.
+# forked copy of the stage process: no threads of its own, no native thread pool it depends on. A
+# forked worker skips the interpreter start-up and imports a spawned one pays (about 0.3-0.5 s of CPU
+# a worker). Audio work keeps spawned workers: librosa and numba load there with one native thread
+# each (SINGLE_THREADED).
 FORK_SAFE_KINDS = frozenset({"midi"})
 # Items per chunk at most: bounds what is read ahead of ``items`` and held in flight.
 MAX_CHUNK = 1000

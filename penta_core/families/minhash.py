@@ -70,24 +70,18 @@ def band_keys_of(sets: list[np.ndarray]) -> list[np.ndarray]:
     return list(keys)
 
 
-def candidate_pairs(keys: Iterable[tuple[int, np.ndarray]]) -> set[tuple[int, int]]:
-    """Pairs ``(i, j)``, ``i < j``, of items that share a band key.
-
-    Parameters
-    ----------
-    keys : ``(item, band keys)`` per indexed set; an item may have several sets (voices).
-    """
-    return {(i, j) for i, j in candidate_pair_array(keys).tolist()}
-
-
 def candidate_pair_array(keys: Iterable[tuple[int, np.ndarray]]) -> np.ndarray:
-    """:func:`candidate_pairs` as an ``(n, 2)`` int64 array, rows in ascending ``(i, j)`` order.
+    """Pairs ``(i, j)``, ``i < j``, of items that share a band key: an ``(n, 2)`` int64 array, rows ascending.
 
     Sixteen bytes a pair, against about 120 for a set of tuples. Buckets are
     found one band at a time (a bucket never spans two bands), and the pairs are
     gathered :data:`PAIR_CHUNK` at a time and merged into the distinct ones as
     they come: memory follows one band's keys and the distinct pairs, not every
     band's keys and every band's copy of a pair at once.
+
+    Parameters
+    ----------
+    keys : ``(item, band keys)`` per indexed set; an item may have several sets (voices).
     """
     items, values = [], []
     for item, k in keys:
