@@ -22,9 +22,12 @@ same bytes as a clean one.
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -34,7 +37,7 @@ from penta_core.augment.audio import OUTPUT_SUFFIX as AUDIO_SUFFIX
 from penta_core.augment.audio import AudioAugmenter, encode_audio, load_audio
 from penta_core.augment.midi import MIDIAugmenter
 from penta_core.core.errors import MissingInput
-from penta_core.core.io import StreamedList, sha256_bytes, write_json_streamed
+from penta_core.core.io import Deferred, StreamedList, sha256_bytes, write_json_streamed
 from penta_core.core.json_stream import MemberStream
 from penta_core.core.layout import DatasetLayout
 from penta_core.core.params import n_jobs as resolve_jobs
@@ -47,6 +50,7 @@ from penta_core.engine.seeding import rng_for
 from penta_core.midi.piece import MidiPiece
 from penta_core.store.access import read_where, sample_location, sample_path, sample_where
 from penta_core.store.shards import SAMPLES_PER_SHARD, Member, ShardStore, describe
+from penta_core.store.stream_sync import StreamSync
 
 # The modules a variant's bytes go through, per kind: their source is part of
 # every cache key, so editing one remakes that kind's variants.
@@ -194,20 +198,20 @@ def augment_parent(task: dict[str, Any]) -> list[dict[str, Any]]:
     return results
 
 
-def _plan(parents: list[dict[str, Any]], multiplier: int, ranges: dict[str, dict[str, Any]], seed: int
-          ) -> dict[str, list[Member]]:
-    """The members each kind's store must hold: every variant of every parent, keyed."""
-    fingerprint = {kind: code_fingerprint(kind) for kind in {p["kind"] for p in parents}}
-    stems = variant_stems(parents)
-    wanted: dict[str, list[Member]] = {kind: [] for kind in ranges}
+def _plan(parents: list[dict[str, Any]], kind: str, multiplier: int, ranges: dict[str, Any], seed: int,
+          stems: dict[str, tuple[str, str]]) -> Iterator[Member]:
+    """The members ``kind``'s store must hold, made as they are read: every variant of every parent of
+    that kind, keyed, in ``(parent id, variant id)`` order (``parents`` sorted by id)."""
+    fingerprint = code_fingerprint(kind) if any(p["kind"] == kind for p in parents) else {}
     for parent in parents:
+        if parent["kind"] != kind:
+            continue
         folder, stem = stems[parent["id"]]
-        suffix = AUDIO_SUFFIX if parent["kind"] == "audio" else PurePosixPath(sample_path(parent)).suffix
+        suffix = AUDIO_SUFFIX if kind == "audio" else PurePosixPath(sample_path(parent)).suffix
         for k in range(1, multiplier + 1):
             name = variant_path(folder, stem, suffix, k)
-            key = _key(parent, k, name, ranges[parent["kind"]], seed, fingerprint[parent["kind"]])
-            wanted[parent["kind"]].append(Member(variant_id(parent["id"], k), name, parent["id"], key))
-    return wanted
+            key = _key(parent, k, name, ranges, seed, fingerprint)
+            yield Member(variant_id(parent["id"], k), name, parent["id"], key)
 
 
 def _to_make(missing: list[Member]) -> dict[str, list[int]]:
@@ -264,82 +268,119 @@ def augment_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, 
                       if s["kind"] in ranges), key=lambda s: s["id"])
     by_id = {s["id"]: s for s in parents}
     folder = layout.augmented_dir
-    wanted = _plan(parents, multiplier, ranges, seed)
-    syncs = {kind: ShardStore(folder, kind, groups_per_shard=SAMPLES_PER_SHARD[kind] / max(multiplier, 1),
-                              max_members=4 * SAMPLES_PER_SHARD[kind],
-                              hashes=layout.hash_cache(folder, kind)).begin(members)
-             for kind, members in wanted.items()}
-    to_make = {kind: _to_make(sync.missing) for kind, sync in syncs.items()}
-    reused = sum(len(sync.reused) for sync in syncs.values())
-
-    failed: list[dict[str, str]] = []
-    generated = 0
-    if any(to_make.values()):
-        folder.mkdir(parents=True, exist_ok=True)
-        per_variant = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S))
-        timeout = per_variant * max(len(ks) for todo in to_make.values() for ks in todo.values())
-        for kind in ("midi", "audio"):  # one pool per kind: each starts its workers its own way
-            todo = to_make.get(kind)
-            if not todo:
-                continue
-            pids = list(todo)
-            batch = (_task(by_id[pid], todo[pid], layout, seed, ranges) for pid in pids)
-            jobs = min(resolve_jobs(opts["n_jobs"]), len(pids))
-            if kind == "audio":
-                prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
-            else:
-                _midi_augmenter(ranges["midi"])  # built before the workers fork, so they inherit it
-            for index, outcome in parallel_map(
-                augment_parent, batch, n_jobs=jobs, timeout_s=timeout, desc="augment", total=len(pids),
-                relative_to=[layout.root], engine=params.get("engine"), start_method=start_method_for([kind]),
-            ):
-                pid = pids[index]
-                if outcome.ok:
-                    for made in outcome.value:
-                        syncs[kind].put(variant_id(pid, made["k"]), made["data"], {"transform": made["transform"]})
-                    generated += len(outcome.value)
-                else:
-                    failed.append({"parent": pid, "path": sample_location(by_id[pid]),
-                                   "reason": outcome.reason or "augmentation failed"})
-                    # A parent that failed keeps none of its variants (kept ones included), as in a clean run.
-                    syncs[kind].drop(m.id for m in wanted[kind] if m.group == pid)
-    stored = {kind: sync.finish() for kind, sync in syncs.items()}
+    stems = variant_stems(parents)
+    # Each kind's store is synced a chunk at a time (store.stream_sync): the variants' members,
+    # records and results are never all in memory, only the chunks in flight.
+    syncs = {kind: StreamSync(ShardStore(folder, kind, groups_per_shard=SAMPLES_PER_SHARD[kind] / max(multiplier, 1),
+                                         max_members=4 * SAMPLES_PER_SHARD[kind],
+                                         hashes=layout.hash_cache(folder, kind)),
+                              _plan(parents, kind, multiplier, ranges[kind], seed, stems))
+             for kind in ("midi", "audio")}
+    made = _Made()
+    for kind in ("midi", "audio"):  # one pool per kind: each starts its workers its own way
+        _make(kind, syncs[kind], made, by_id, layout, params, ranges)
+    for sync in syncs.values():
+        sync.finish()
     keep = set().union(*(sync.files() for sync in syncs.values()))
     removed = sum(sync.removed for sync in syncs.values()) + sweep(folder, keep)
     folder.mkdir(parents=True, exist_ok=True)  # an empty store is still an output
 
-    # index/augmented.json is written as its entries are made, in (parent, id) order: the
-    # entries (30,000 dicts at 10,000 sources) and their text are never all in memory.
+    # index/augmented.json is written as its entries are read back from the catalogues, in
+    # (parent, id) order: the entries (30,000 dicts at 10,000 sources) are never all in memory.
     folder_rel = PurePosixPath("processed", "augmented").as_posix()
-    order = sorted((member.group, vid, kind) for kind in stored for vid, member in stored[kind].items())
+    counted: Counter[str] = Counter()
 
     def entries() -> Iterator[dict[str, Any]]:
-        for pid, vid, kind in order:
-            member = stored[kind][vid]
-            yield {"id": vid, **describe(member, folder_rel), "kind": kind, "origin": "augmented",
-                   "parent": pid, "group": by_id[pid]["group"], "transform": member.meta["transform"]}
+        previous = None
+        streams = [zip(sync.members(), itertools.repeat(kind)) for kind, sync in syncs.items()]
+        for member, kind in heapq.merge(*streams, key=lambda item: (item[0].group, item[0].id)):
+            counted[kind] += 1
+            counted["parents"] += member.group != previous
+            previous = member.group
+            yield {"id": member.id, **describe(member, folder_rel), "kind": kind, "origin": "augmented",
+                   "parent": member.group, "group": by_id[member.group]["group"],
+                   "transform": member.meta["transform"]}
 
-    failed.sort(key=lambda f: f["parent"])
-    summary = {
-        "multiplier": multiplier,
-        "parents": len(parents),
-        "augmented_parents": sum(1 for n, item in enumerate(order) if n == 0 or item[0] != order[n - 1][0]),
-        "variants": len(order),
-        "per_kind": {kind: len(stored.get(kind, ())) for kind in ("audio", "midi")},
-        "shards": len({m.shard for kind in stored for m in stored[kind].values()}),
-        "failed": len(failed),
-    }
+    made.failed.sort(key=lambda f: f["parent"])
+    summary: dict[str, Any] = {}
+
+    def summarise() -> dict[str, Any]:
+        summary.update({
+            "multiplier": multiplier,
+            "parents": len(parents),
+            "augmented_parents": counted["parents"],
+            "variants": counted["midi"] + counted["audio"],
+            "per_kind": {kind: counted[kind] for kind in ("audio", "midi")},
+            "shards": sum(sync.shards for sync in syncs.values()),
+            "failed": len(made.failed),
+        })
+        return summary
+
     # The offline policy, carried into the manifest so a trainer can see what was applied before it
     # adds its own (online) augmentation, and nothing is applied twice.
     policy = {"multiplier": multiplier, "seed": seed, **(ranges if multiplier else {})}
-    write_json_streamed(layout.index("augmented"), {"samples": StreamedList(entries()), "failed": failed,
-                                                    "summary": summary, "policy": policy})
+    write_json_streamed(layout.index("augmented"), {"samples": StreamedList(entries()), "failed": made.failed,
+                                                    "summary": Deferred(summarise), "policy": policy})
     return {
         "summary": summary,
-        "generated": generated,
-        "reused": reused,
+        "generated": made.generated,
+        "reused": sum(sync.reused for sync in syncs.values()),
         "removed": removed,
         "shards_written": sum(sync.written for sync in syncs.values()),
-        "regenerated_parents": sorted(pid for todo in to_make.values() for pid in todo),
-        "failed": failed,
+        "regenerated_parents": sorted(made.parents),
+        "failed": made.failed,
     }
+
+
+@dataclass
+class _Made:
+    """What the workers made, over both kinds: variants handed to the stores, parents, failures."""
+
+    generated: int = 0
+    parents: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+
+def _make(kind: str, sync: StreamSync, made: _Made, by_id: dict[str, dict[str, Any]], layout: DatasetLayout,
+          params: dict[str, Any], ranges: dict[str, dict[str, Any]]) -> None:
+    """Make the ``kind`` variants ``sync`` still needs, in workers, a chunk of the store at a time.
+
+    Workers start only when some parent needs variants; a chunk whose variants are all kept is
+    written (or found unchanged) as the walk reaches it.
+    """
+    opts, seed = params["augment"], int(params["seed"])
+    todo: list[tuple[str, str]] = []  # (parent id, a variant it still needs) of each task, in task order
+
+    def tasks() -> Iterator[dict[str, Any]]:
+        for missing in sync.chunks():
+            for pid, ks in _to_make(missing).items():
+                todo.append((pid, variant_id(pid, ks[0])))
+                yield _task(by_id[pid], ks, layout, seed, ranges)
+
+    work = tasks()
+    n_jobs = resolve_jobs(opts["n_jobs"])
+    head = list(itertools.islice(work, n_jobs))  # enough to know whether, and how many, workers are needed
+    if not head:
+        return
+    jobs = len(head)
+    if kind == "audio":
+        prepare_numba(warm_up=jobs > 1)  # one compilation before several workers share numba's cache
+    else:
+        _midi_augmenter(ranges["midi"])  # built before the workers fork, so they inherit it
+    # Seconds per variant times the most variants a parent can need.
+    timeout = float(opts.get("timeout_s", TIMEOUT_PER_VARIANT_S)) * max(int(opts["multiplier"]), 1)
+    for index, outcome in parallel_map(
+        augment_parent, itertools.chain(head, work), n_jobs=jobs, timeout_s=timeout, desc="augment",
+        relative_to=[layout.root], engine=params.get("engine"), start_method=start_method_for([kind]),
+    ):
+        pid, pending = todo[index]
+        made.parents.append(pid)
+        if outcome.ok:
+            for variant in outcome.value:
+                sync.put(variant_id(pid, variant["k"]), variant["data"], {"transform": variant["transform"]})
+            made.generated += len(outcome.value)
+        else:
+            made.failed.append({"parent": pid, "path": sample_location(by_id[pid]),
+                                "reason": outcome.reason or "augmentation failed"})
+            # A parent that failed keeps none of its variants (kept ones included), as in a clean run.
+            sync.drop_group(pending)

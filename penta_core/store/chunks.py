@@ -10,7 +10,7 @@ and its variants) never straddles two chunks.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -43,7 +43,12 @@ def chunk(items: Sequence[T], group_of: Callable[[T], str], *, groups_per_chunk:
     >>> [len(c) for c in chunk(list("aabbcc"), str, groups_per_chunk=1, max_items=10)]
     [2, 2, 2]
     """
-    chunks: list[list[T]] = []
+    return list(iter_chunks(items, group_of, groups_per_chunk=groups_per_chunk, max_items=max_items))
+
+
+def iter_chunks(items: Iterable[T], group_of: Callable[[T], str], *, groups_per_chunk: float,
+                max_items: int) -> Iterator[list[T]]:
+    """:func:`chunk` one chunk at a time: ``items`` is read as the chunks are taken, never all held."""
     current: list[T] = []
     previous: str | None = None
     for item in items:
@@ -52,10 +57,9 @@ def chunk(items: Sequence[T], group_of: Callable[[T], str], *, groups_per_chunk:
             if previous is not None and group < previous:
                 raise ValueError(f"items are not sorted by group: {group!r} after {previous!r}")
             if current and (starts_chunk(group, groups_per_chunk) or len(current) >= max_items):
-                chunks.append(current)
+                yield current
                 current = []
             previous = group
         current.append(item)
     if current:
-        chunks.append(current)
-    return chunks
+        yield current

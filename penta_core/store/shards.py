@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -99,13 +99,20 @@ class ShardStore:
         return sorted(self.folder.glob(f"{self.prefix}-*.json")) if self.folder.is_dir() else []
 
     def load(self, verify: bool = True) -> dict[str, Stored]:
-        """Every member of every intact shard, by sample id.
+        """Every member of every intact shard (:meth:`intact`), by sample id (the first shard by name wins)."""
+        found: dict[str, Stored] = {}
+        for _, members in self.intact(verify):
+            for member in members:
+                found.setdefault(member.id, member)
+        return found
+
+    def intact(self, verify: bool = True) -> Iterator[tuple[Path, list[Stored]]]:
+        """``(catalogue, its members)`` of each intact shard, catalogues by name.
 
         A shard counts when its sidecar parses and (``verify``) its bytes still
         hash to the recorded sha256; anything else is ignored, so its members
         are produced again and the file is swept at the end of the next sync.
         """
-        found: dict[str, Stored] = {}
         for sidecar in self.sidecars():
             try:
                 record = read_json(sidecar)
@@ -117,9 +124,7 @@ class ShardStore:
                 members = [Stored(shard=record["shard"], **m) for m in record["members"]]
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-            for member in members:
-                found.setdefault(member.id, member)
-        return found
+            yield sidecar, members
 
     def read(self, stored: Stored) -> bytes:
         """The bytes of one stored member."""
@@ -206,57 +211,12 @@ class ShardSync:
     def _write(self, c: _Chunk) -> None:
         c.written = True
         kept = [m for m in c.members if m.id not in self._dropped]
-        if not kept:
-            return
-        payload: dict[str, bytes] = {}
-        sums: dict[str, str] = {}
-        meta: dict[str, dict[str, Any] | None] = {}
-        for m in kept:
-            if m.id in self.reused:
-                sums[m.id] = self.old[m.id].sha256
-                meta[m.id] = self.old[m.id].meta
-            else:
-                payload[m.id] = self._produced.pop(m.id)
-                sums[m.id] = sha256_bytes(payload[m.id])
-                meta[m.id] = self._meta.pop(m.id)
-        name = f"{self.store.prefix}-{_digest((m.id, m.name, sums[m.id]) for m in kept)}"
-        sidecar = self.store.folder / f"{name}.json"
-        existing = self._existing(sidecar, {m.id: (m.key, sums[m.id], meta[m.id]) for m in kept})
-        if existing is not None:
-            for stored in existing:
-                self.result[stored.id] = stored
-            return
-        payload.update(self.store.read_many(self.old[m.id] for m in kept if m.id in self.reused))
-        data, placed = build_tar((m.name, payload[m.id]) for m in kept)
-        shard_sha = sha256_bytes(data)
-        atomic_write_bytes(self.store.folder / f"{name}.tar", data)
-        self.store.hashes.remember(self.store.folder / f"{name}.tar", shard_sha)
-        members = [Stored(m.id, m.name, m.group, m.key, sums[m.id], f"{name}.tar", p.offset, p.size, meta[m.id])
-                   for m, p in zip(kept, placed, strict=True)]
-        write_json(sidecar, {
-            "shard": f"{name}.tar", "sha256": shard_sha, "size": len(data),
-            "members": [_catalogue_entry(s) for s in members],
-        })
+        produced = {m.id: self._produced.pop(m.id) for m in kept if m.id not in self.reused}
+        meta = {m_id: self._meta.pop(m_id) for m_id in produced}
+        members, wrote = write_chunk(self.store, kept, self.reused, self.old, produced, meta)
         for stored in members:
             self.result[stored.id] = stored
-        self.written += 1
-
-    def _existing(self, sidecar: Path, expected: dict[str, tuple[str, str, Any]]) -> list[Stored] | None:
-        """The members of an identical shard already on disk (verified at load), if there is one.
-
-        Identical means the same members with the same keys, checksums and records,
-        so the sidecar on disk is byte for byte the one this run would write.
-        """
-        try:
-            record = read_json(sidecar)
-            members = [Stored(shard=record["shard"], **m) for m in record["members"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        if len(members) != len(expected):
-            return None
-        if all(self.old.get(s.id) == s and expected.get(s.id) == (s.key, s.sha256, s.meta) for s in members):
-            return members
-        return None
+        self.written += wrote
 
     def finish(self) -> dict[str, Stored]:
         """Check every member was resolved, delete shards no longer wanted; the stored members by id."""
@@ -281,6 +241,62 @@ class ShardSync:
         """Names of the shards and catalogues that hold the members resolved so far."""
         shards = {s.shard for s in self.result.values()}
         return shards | {Path(s).with_suffix(".json").name for s in shards}
+
+
+
+def write_chunk(store: ShardStore, kept: list[Member], reused: Collection[str], old: Mapping[str, Stored],
+                produced: dict[str, bytes], meta: dict[str, dict[str, Any] | None]) -> tuple[list[Stored], bool]:
+    """Write the shard of ``kept`` (in shard order) and its catalogue, unless an identical one is on disk.
+
+    Members in ``reused`` keep their stored copy in ``old`` (its bytes are read from its shard);
+    the others bring their bytes and record in ``produced`` and ``meta``. Returns the members as
+    stored and whether a file was written (``False``: the shard on disk already held exactly
+    these members, or ``kept`` is empty).
+    """
+    if not kept:
+        return [], False
+    payload: dict[str, bytes] = dict(produced)
+    sums = {m_id: sha256_bytes(data) for m_id, data in produced.items()}
+    metas = dict(meta)
+    for m in kept:
+        if m.id in reused:
+            sums[m.id], metas[m.id] = old[m.id].sha256, old[m.id].meta
+    name = f"{store.prefix}-{_digest((m.id, m.name, sums[m.id]) for m in kept)}"
+    sidecar = store.folder / f"{name}.json"
+    existing = _existing(sidecar, old, {m.id: (m.key, sums[m.id], metas[m.id]) for m in kept})
+    if existing is not None:
+        return existing, False
+    payload.update(store.read_many(old[m.id] for m in kept if m.id in reused))
+    data, placed = build_tar((m.name, payload[m.id]) for m in kept)
+    shard_sha = sha256_bytes(data)
+    atomic_write_bytes(store.folder / f"{name}.tar", data)
+    store.hashes.remember(store.folder / f"{name}.tar", shard_sha)
+    members = [Stored(m.id, m.name, m.group, m.key, sums[m.id], f"{name}.tar", p.offset, p.size, metas[m.id])
+               for m, p in zip(kept, placed, strict=True)]
+    write_json(sidecar, {
+        "shard": f"{name}.tar", "sha256": shard_sha, "size": len(data),
+        "members": [_catalogue_entry(s) for s in members],
+    })
+    return members, True
+
+
+def _existing(sidecar: Path, old: Mapping[str, Stored], expected: dict[str, tuple[str, str, Any]]
+              ) -> list[Stored] | None:
+    """The members of an identical shard already on disk (verified when the store was loaded), if there is one.
+
+    Identical means the same members with the same keys, checksums and records,
+    so the sidecar on disk is byte for byte the one this run would write.
+    """
+    try:
+        record = read_json(sidecar)
+        members = [Stored(shard=record["shard"], **m) for m in record["members"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if len(members) != len(expected):
+        return None
+    if all(old.get(s.id) == s and expected.get(s.id) == (s.key, s.sha256, s.meta) for s in members):
+        return members
+    return None
 
 
 def describe(stored: Stored, folder_rel: str) -> dict[str, Any]:
