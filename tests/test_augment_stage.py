@@ -351,3 +351,14 @@ def test_midi_cache_keys_do_not_depend_on_audio_libraries():
     midi, audio = code_fingerprint("midi"), code_fingerprint("audio")
     assert "mido" in midi and "librosa" not in midi and "libsndfile" not in midi
     assert {"librosa", "soxr", "libsndfile"} <= audio.keys() and "mido" not in audio
+
+
+def test_a_thousand_variants_or_more_are_planned_in_the_order_the_store_reads_them():
+    # The store takes a parent's variants in id order: "_aug1000" comes before "_aug999".
+    parents = [{"id": pid, "kind": "midi", "sha256": "0" * 64, "group": pid, "path": f"raw/midi/{pid}.mid"}
+               for pid in ("a1", "b2")]
+    planned = list(variants_module._plan(parents, "midi", 1001, {}, 0, variant_stems(parents)))
+    assert len(planned) == 2002 and len({m.id for m in planned}) == 2002
+    assert [(m.group, m.id) for m in planned] == sorted((m.group, m.id) for m in planned)
+    ids = [m.id for m in planned]
+    assert ids.index("a1_aug1000") < ids.index("a1_aug999") and ids[-1] == "b2_aug999"

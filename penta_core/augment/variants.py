@@ -64,7 +64,8 @@ _MODULES = {
 # What the stage reads of an imported entry: its content, group and where its bytes are.
 _PARENT_FIELDS = ("id", "kind", "sha256", "group", "path", "shard", "member")
 # Seconds per variant (``augment.timeout_s`` when the params define it); a
-# parent's limit is this times the number of variants it still needs.
+# parent's limit is this times ``augment.multiplier`` (the most variants it can need: the
+# stage streams its work, so it does not know them all before the first is sent).
 TIMEOUT_PER_VARIANT_S = 120.0
 
 
@@ -208,10 +209,12 @@ def _plan(parents: list[dict[str, Any]], kind: str, multiplier: int, ranges: dic
             continue
         folder, stem = stems[parent["id"]]
         suffix = AUDIO_SUFFIX if kind == "audio" else PurePosixPath(sample_path(parent)).suffix
+        members = []
         for k in range(1, multiplier + 1):
             name = variant_path(folder, stem, suffix, k)
             key = _key(parent, k, name, ranges, seed, fingerprint)
-            yield Member(variant_id(parent["id"], k), name, parent["id"], key)
+            members.append(Member(variant_id(parent["id"], k), name, parent["id"], key))
+        yield from sorted(members, key=lambda m: m.id)  # "_aug1000" sorts before "_aug999"
 
 
 def _to_make(missing: list[Member]) -> dict[str, list[int]]:
