@@ -24,7 +24,7 @@ import numpy as np
 
 from penta_core.features import groove, harmony
 from penta_core.features.key import key_of_finite_profile
-from penta_core.features.vector import finish_features
+from penta_core.features.vector import finish_features, finished_vector
 from penta_core.midi.tempo import (
     _SMALL_MAP,
     TempoMap,
@@ -290,7 +290,7 @@ def _pitch_features(f: dict, time, duration, pitch, pitch_class, track, tpq, com
         first = np.ones(order.size, dtype=bool)
         first[1:] = (t_sorted[1:] != t_sorted[:-1]) | (tr_sorted[1:] != tr_sorted[:-1])
         sky_p, sky_tr = p_sorted[first], tr_sorted[first]
-        track_onsets = np.unique(track * (1 << 32) + time)
+        track_onsets = _sorted_unique(np.sort(track * (1 << 32) + time))  # numpy 2.4's np.unique hashes: slower
         one_track = False
     intervals = sky_p[1:] - sky_p[:-1]
     if not one_track:
@@ -420,10 +420,6 @@ def _groove_features(f: dict, notes: _Notes, onsets, onset_s, tempo: TempoMap, m
         f.update(zip(DRUM_KEYS, (0.0,) * len(DRUM_KEYS), strict=True))
 
 
-def _finish(f: dict, flags: list, details: dict) -> dict[str, Any]:
-    return finish_features(f, MIDI_COLUMNS, flags, details)
-
-
 def extract_midi_features(source: Any) -> dict[str, Any]:
     """Extract every MIDI feature of one file.
 
@@ -447,6 +443,37 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
     >>> out["features"]["tempo_bpm"], out["features"]["mode"]  # doctest: +SKIP
     (120.0, 'minor')
     """
+    f, flags, details = _raw_features(source)
+    return finish_features(f, MIDI_COLUMNS, flags, details)
+
+
+def midi_feature_vector(source: Any) -> tuple[np.ndarray, str, list[str], dict[str, Any]]:
+    """:func:`extract_midi_features` as the feature table stores it: the values as one vector.
+
+    Parameters
+    ----------
+    source : path to a MIDI file, MIDI bytes, or a ``symusic.Score``.
+
+    Returns
+    -------
+    vector : float64, the values of ``extract_midi_features(source)["features"]``
+        in :data:`MIDI_COLUMNS` order, to the bit.
+    mode : ``"major"`` or ``"minor"``.
+    flags, details : as :func:`extract_midi_features` gives them.
+
+    Example
+    -------
+    >>> vector, mode, flags, details = midi_feature_vector("song.mid")  # doctest: +SKIP
+    >>> vector[MIDI_COLUMNS.index("tempo_bpm")], mode  # doctest: +SKIP
+    (120.0, 'minor')
+    """
+    f, flags, details = _raw_features(source)
+    vector, flags = finished_vector(f, MIDI_COLUMNS, flags)
+    return vector, f.get("mode", "major"), flags, details
+
+
+def _raw_features(source: Any) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """Every MIDI feature of one file before rounding (a column may be missing: it is 0), flags, details."""
     score = load_score(source)
     tpq = int(score.ticks_per_quarter)
     if tpq <= 0:
@@ -466,7 +493,7 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
     n_notes = time.size
     if n_notes == 0:
         flags.append("no_notes")
-        return _finish(f, flags, details)
+        return f, flags, details
 
     end = time + duration
     end_tick = float(end.max())
@@ -544,4 +571,4 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
         f["polyphony_mean"] = _polyphony(p_time, p_dur)
         _harmony_features(f, details, flags, profile, p_time, p_dur, p_pitch, p_class, tpq)
     _groove_features(f, notes, onsets, onset_s, tempo, meter, tpq, duration_beats)
-    return _finish(f, flags, details)
+    return f, flags, details
