@@ -162,7 +162,7 @@ def voiced_chords(chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     score : its cosine similarity.
     """
     energy = np.add.reduce(chroma, axis=1)
-    n_classes = np.count_nonzero(chroma > 1e-9, axis=1)
+    n_classes = np.add.reduce(chroma > 1e-9, axis=1, dtype=np.intp)  # np.count_nonzero(..., axis=1)
     norms = np.sqrt(np.add.reduce(chroma * chroma, axis=1))  # np.linalg.norm(chroma, axis=1)
     beats = np.flatnonzero((energy >= MIN_BEAT_ENERGY) & (n_classes >= 2))
     safe = np.where(norms > 0, norms, 1.0)
