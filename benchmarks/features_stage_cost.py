@@ -17,10 +17,16 @@ of each count: on a shared machine the least disturbed run is the steadiest
 figure. The load average is printed beside them. The projects given are
 copied first and never changed.
 
+Without ``--project`` or ``--pair`` (``make bench``) it builds the pair
+itself: this checkout's pipeline up to the features stage (``dvc repro
+features``) on the first ``--files``/2 and ``--files`` files of a generated
+corpus (``_corpus.py``), augmentation and synthesis off, ``features.n_jobs`` 1.
+
 Usage::
 
     python benchmarks/features_stage_cost.py --project /tmp/scale-main/1000/project \\
         --pair /tmp/fp/p500 /tmp/fp/p1000 [--baseline DIR] [--rounds 3]
+    python benchmarks/features_stage_cost.py [--files 200] [--baseline DIR]
 """
 from __future__ import annotations
 
@@ -33,6 +39,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _corpus import write_corpus
+from _project import Project, bench_params
 
 HERE = Path(__file__).resolve().parent
 SUMMARY = re.compile(r"features: (\d+) of (\d+) samples")
@@ -68,9 +77,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="two projects built alike on N/2 and N sources: the marginal cost (repeatable)")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout, run in turns with this one")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--files", type=int, default=200, help="corpus files of the pair built without projects")
     args = parser.parse_args(argv)
     if not args.project and not args.pair:
-        parser.error("give at least one --project or --pair")
+        with tempfile.TemporaryDirectory(prefix="penta-features-pair-") as tmp:
+            work, overrides = Path(tmp), bench_params(multiplier=0, synth=0, features=1)
+            pair = []
+            for n in (args.files // 2, args.files):
+                clips = write_corpus(work / f"corpus_{n}", n)
+                project = Project.create(work / f"p{n}", clips, overrides)
+                project.repro("features")
+                pair.append(project.root)
+            return main([*(argv or sys.argv[1:]), "--pair", *map(str, pair)])
     codes = {"this": HERE.parent}
     if args.baseline:
         codes["baseline"] = args.baseline.resolve()
