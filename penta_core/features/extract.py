@@ -40,7 +40,7 @@ from penta_core.engine.parallel import start_method_for
 from penta_core.features import audio as audio_features
 from penta_core.features import midi as midi_features
 from penta_core.features.parts import PartSync, Row, canonical_details, iter_parts
-from penta_core.store.access import is_packed, member_location, read_where, sample_where, where_as_file
+from penta_core.store.access import SampleLocator, is_packed, read_where, where_as_file
 
 INDEX_STEPS = ("imported", "augmented", "synthetic")
 KINDS = ("midi", "audio")
@@ -78,22 +78,38 @@ def feature_key(kind: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _extract_one(task: tuple[str, str, int, float, tuple]) -> dict[str, Any]:
-    """Worker entry point: ``(kind, sha256, sample_rate, max_audio_s, where)`` → features record.
+# Where the MIDI columns sit in a table row.
+_MIDI_AT = np.array([TABLE_COLUMNS.index(c) for c in midi_features.MIDI_COLUMNS])
+_IS_MIDI, _IS_AUDIO = TABLE_COLUMNS.index("is_midi"), TABLE_COLUMNS.index("is_audio")
+
+
+def _extract_one(task: tuple[str, str, int, float, tuple]) -> tuple[np.ndarray, list[str], str, str]:
+    """Worker entry point: ``(kind, sha256, sample_rate, max_audio_s, where)`` → the sample's stored row.
 
     ``where`` is ``(path,)`` for a plain file or ``(shard, offset, size, name)``
     for a shard member. The bytes are hashed as they are read so the stored
     features always belong to the content the index names.
+
+    Returns ``(x, flags, mode, details)``: the float64 row in :data:`TABLE_COLUMNS`
+    order, the sorted flags, the mode name and the details as canonical JSON,
+    what the table keeps of the extractor's record (a vector and a string pickle
+    to the parent in a fraction of the time a dict of every column takes).
     """
     kind, sha, sample_rate, max_audio_s, where = task
     data = read_where(where)
     if hashlib.sha256(data).hexdigest() != sha:
         raise ValueError("file content differs from the sha256 in its index; rerun the stage that wrote it")
     if kind == "midi":
-        return midi_features.extract_midi_features(data)
+        vector, mode, flags, details = midi_features.midi_feature_vector(data)
+        x = np.zeros(len(TABLE_COLUMNS))
+        x[_IS_MIDI] = 1.0
+        x[_MIDI_AT] = vector
+        return x, flags, str(mode), canonical_details(details)
     # The audio decoders want a file: a shard member is copied out for the time of its extraction.
     with where_as_file(where, data) as path:
-        return audio_features.extract_audio_features(path, sample_rate=sample_rate, max_audio_s=max_audio_s)
+        record = audio_features.extract_audio_features(path, sample_rate=sample_rate, max_audio_s=max_audio_s)
+    return (_row(record, kind), list(record["flags"]), str(record["features"].get("mode", "")),
+            canonical_details(record["details"]))
 
 
 # What the stage reads of an index entry: what to extract, from which bytes, and the part it goes to.
@@ -122,7 +138,7 @@ def read_samples(layout: DatasetLayout) -> tuple[list[dict[str, Any]], list[str]
     return samples, sorted(repeated)
 
 
-def _problem(layout: DatasetLayout, sample: dict[str, Any]) -> str | None:
+def _problem(layout: DatasetLayout, sample: dict[str, Any], locate: SampleLocator) -> str | None:
     if not (isinstance(sample.get("id"), str) and _SAFE_ID.fullmatch(sample["id"])):
         return f"sample id {sample.get('id')!r} cannot name a file"
     if sample.get("kind") not in KINDS:
@@ -131,7 +147,7 @@ def _problem(layout: DatasetLayout, sample: dict[str, Any]) -> str | None:
         return "index entry has no sha256"
     if is_packed(sample):
         try:
-            member_location(layout.abs(sample["shard"]), sample["member"])
+            locate.member_location(sample["shard"], sample["member"])
         except FileNotFoundError as err:
             return f"shard member missing: {err}"
         return None
@@ -185,8 +201,10 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
     failed: dict[str, str] = {}
     kinds: Counter[str] = Counter()
     wanted: list[dict[str, Any]] = []
+    # The stage holds the dataset's lock: no shard changes while it runs, so each one's catalogue is read once.
+    locate = SampleLocator(layout)
     for sample in samples:
-        problem = _problem(layout, sample)
+        problem = _problem(layout, sample, locate)
         if problem:
             failed[str(sample.get("id"))] = problem
         else:
@@ -231,7 +249,7 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
             # Before any worker exists: they inherit the cache folder and, when
             # several could compile at once, find librosa already compiled.
             prepare_numba(numba_cache_dir, warm_up=min(n_workers, n_audio) > 1)
-        tasks = ((s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"], sample_where(layout, s))
+        tasks = ((s["kind"], s["sha256"], opts["audio_sample_rate"], opts["max_audio_s"], locate.where(s))
                  for s in pending)
         for index, outcome in parallel_map(
             _extract_one, tasks, n_jobs=n_workers, timeout_s=opts["timeout_s"],
@@ -240,12 +258,10 @@ def extract_features(layout: DatasetLayout, params: dict[str, Any], *,
         ):
             sample = pending[index]
             if outcome.ok:
-                record = outcome.value
-                x = _row(record, sample["kind"])
+                x, flags, mode, details = outcome.value
                 if not np.isfinite(x).all():  # extractors replace non-finite values; this guards the table itself
                     raise RuntimeError(f"features of {sample['id']} hold NaN or inf; this is a bug in the extractors")
-                sync.put(row_of(sample, list(record["flags"]), str(record["features"].get("mode", "")),
-                                canonical_details(record["details"]), x))
+                sync.put(row_of(sample, flags, mode, details, x))
             else:
                 failed[sample["id"]] = outcome.reason
                 sync.drop(sample["id"])

@@ -104,8 +104,9 @@ def microtiming(onset_beats: np.ndarray) -> np.ndarray:
     """
     if onset_beats.size == 0:
         return onset_beats
-    d16 = onset_beats - np.round(onset_beats * 4) / 4
-    d12 = onset_beats - np.round(onset_beats * 3) / 3
+    # np.rint is what np.round does for floats with no decimals (half to even), without its wrapper.
+    d16 = onset_beats - np.rint(onset_beats * 4) / 4
+    d12 = onset_beats - np.rint(onset_beats * 3) / 3
     return np.where(np.abs(d16) <= np.abs(d12), d16, d12)
 
 

@@ -107,7 +107,7 @@ def beat_chroma_ticks(start: np.ndarray, end: np.ndarray, pitch_class: np.ndarra
     # Rows 0-11 hold the onsets of each pitch class, rows 12-23 the offsets.
     counts = np.bincount(pitch_class, minlength=12)
     counts = np.concatenate((counts, counts))
-    first = np.concatenate(([0], np.cumsum(counts)))  # index of each row's first key
+    first = np.concatenate(([0], counts.cumsum()))  # index of each row's first key
     width = int(counts.max()) + 1
     span = (n_beats + 1) * tpq + 1  # above every tick and every beat edge in ticks
     row_base = pitch_class * span
@@ -115,10 +115,10 @@ def beat_chroma_ticks(start: np.ndarray, end: np.ndarray, pitch_class: np.ndarra
     row_start = np.arange(24, dtype=np.int64) * span
     # Row r of the padded matrix: 0, then the sorted values of the row, then zeros.
     padded = np.zeros(24 * width)
-    padded[np.arange(keys.size) + np.repeat(np.arange(24) * width - first[:24] + 1, counts)] = \
-        (keys - np.repeat(row_start, counts)) / tpq
-    sums = np.cumsum(padded.reshape(24, width), axis=1)  # row r: 0, s1, s1 + s2, ... as np.cumsum
-    below = np.searchsorted(keys, row_start[:, None] + np.arange(n_beats + 1, dtype=np.int64) * tpq)
+    padded[np.arange(keys.size) + (np.arange(24) * width - first[:24] + 1).repeat(counts)] = \
+        (keys - row_start.repeat(counts)) / tpq
+    sums = padded.reshape(24, width).cumsum(axis=1)  # row r: 0, s1, s1 + s2, ... as np.cumsum
+    below = keys.searchsorted(row_start[:, None] + np.arange(n_beats + 1, dtype=np.int64) * tpq)
     below -= first[:24, None]  # per row: how many values lie before each beat edge
     at = np.arange(n_beats + 1, dtype=np.float64) * below
     at -= sums.ravel().take(below + (np.arange(24) * width)[:, None])  # edges * ks - cs[ks]
@@ -162,12 +162,12 @@ def voiced_chords(chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     score : its cosine similarity.
     """
     energy = np.add.reduce(chroma, axis=1)
-    n_classes = np.count_nonzero(chroma > 1e-9, axis=1)
+    n_classes = np.add.reduce(chroma > 1e-9, axis=1, dtype=np.intp)  # np.count_nonzero(..., axis=1)
     norms = np.sqrt(np.add.reduce(chroma * chroma, axis=1))  # np.linalg.norm(chroma, axis=1)
-    beats = np.flatnonzero((energy >= MIN_BEAT_ENERGY) & (n_classes >= 2))
+    beats = ((energy >= MIN_BEAT_ENERGY) & (n_classes >= 2)).nonzero()[0]  # np.flatnonzero
     safe = np.where(norms > 0, norms, 1.0)
     scores = ((chroma / safe[:, None]) @ TEMPLATES.T)[beats]
-    return beats, TEMPLATE_CODES[np.argmax(scores, axis=1)], np.maximum.reduce(scores, axis=1)
+    return beats, TEMPLATE_CODES[scores.argmax(axis=1)], np.maximum.reduce(scores, axis=1)
 
 
 # label(root, quality) at index root * 16 + quality
@@ -187,7 +187,7 @@ def change_starts(code: np.ndarray) -> np.ndarray:
     starts = np.empty(code.size, dtype=bool)
     starts[0] = True
     np.not_equal(code[1:], code[:-1], out=starts[1:])
-    return np.flatnonzero(starts)
+    return starts.nonzero()[0]  # np.flatnonzero, without its wrapper
 
 
 def changes(beats: np.ndarray, code: np.ndarray, starts: np.ndarray | None = None) -> list[list]:

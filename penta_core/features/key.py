@@ -87,7 +87,7 @@ def key_of_finite_profile(profile: np.ndarray) -> KeyEstimate:
         return KeyEstimate(0, "major", 0.0, 0.0, False)
     scores = _PROFILES @ (centred / norm)
     # A stable sort makes ties (symmetric profiles) resolve the same way everywhere.
-    order = np.argsort(-scores, kind="stable")
+    order = (-scores).argsort(kind="stable")
     best, second = int(order[0]), int(order[1])
     return KeyEstimate(
         tonic=best % 12,

@@ -24,7 +24,7 @@ import numpy as np
 
 from penta_core.features import groove, harmony
 from penta_core.features.key import key_of_finite_profile
-from penta_core.features.vector import finish_features
+from penta_core.features.vector import finish_features, finished_vector
 from penta_core.midi.tempo import (
     _SMALL_MAP,
     TempoMap,
@@ -212,24 +212,29 @@ class _Notes:
     """Every note of a score as flat arrays, in track order (then symusic's order within a track)."""
 
     def __init__(self, score) -> None:
-        parts, track_ids, counts, drums, programs = [], [], [], [], set()
+        lists, track_ids, counts, drums, programs = [], [], [], [], set()
         for index, track in enumerate(score.tracks):
-            n = len(track.notes)
+            notes = track.notes
+            n = len(notes)
             if n == 0:
                 continue
-            parts.append(track.notes.numpy())
+            lists.append(notes)
             track_ids.append(index)
             counts.append(n)
             drums.append(bool(track.is_drum))
             if not track.is_drum:
                 programs.add(int(track.program))
+        # One note list of every track, in track order, made into arrays at once: symusic's numpy()
+        # costs about 10 µs a call whatever the length, and copying the notes a fraction of that.
+        if len(lists) > 1:
+            merged = lists[0].copy()
+            for notes in lists[1:]:
+                merged.extend(notes)
+            lists = [merged]
+        arrays = lists[0].numpy() if lists else None
 
         def column(name: str, dtype) -> np.ndarray:
-            if not parts:
-                return np.zeros(0, dtype=dtype)
-            if len(parts) == 1:
-                return parts[0][name].astype(dtype)
-            return np.concatenate([p[name] for p in parts]).astype(dtype)
+            return arrays[name].astype(dtype) if arrays is not None else np.zeros(0, dtype=dtype)
 
         self.time = column("time", np.int64)
         np.maximum(self.time, 0, out=self.time)
@@ -237,14 +242,15 @@ class _Notes:
         np.maximum(self.duration, 0, out=self.duration)
         self.pitch = column("pitch", np.int64)
         self.velocity = column("velocity", np.float64)
-        self.track = np.repeat(np.array(track_ids, dtype=np.int64), counts)
-        self.drum = np.repeat(np.array(drums, dtype=bool), counts)
+        # Array methods where numpy's functions only wrap them (here and below): a µs less a call.
+        self.track = np.array(track_ids, dtype=np.int64).repeat(counts)
+        self.drum = np.array(drums, dtype=bool).repeat(counts)
         self.n_tracks = len(track_ids)
         self.n_pitched_tracks = drums.count(False)
         self.n_drum = sum(c for c, d in zip(counts, drums, strict=True) if d)
         self.n_programs = len(programs)
         # symusic's int32 ticks and int8 pitches fit the skyline's one-integer sort key.
-        self.compact = all(p["time"].dtype.itemsize <= 4 and p["pitch"].dtype.itemsize == 1 for p in parts)
+        self.compact = arrays is None or (arrays["time"].dtype.itemsize <= 4 and arrays["pitch"].dtype.itemsize == 1)
 
 
 def _pitch_features(f: dict, time, duration, pitch, pitch_class, track, tpq, compact: bool,
@@ -290,7 +296,7 @@ def _pitch_features(f: dict, time, duration, pitch, pitch_class, track, tpq, com
         first = np.ones(order.size, dtype=bool)
         first[1:] = (t_sorted[1:] != t_sorted[:-1]) | (tr_sorted[1:] != tr_sorted[:-1])
         sky_p, sky_tr = p_sorted[first], tr_sorted[first]
-        track_onsets = np.unique(track * (1 << 32) + time)
+        track_onsets = _sorted_unique(np.sort(track * (1 << 32) + time))  # numpy 2.4's np.unique hashes: slower
         one_track = False
     intervals = sky_p[1:] - sky_p[:-1]
     if not one_track:
@@ -330,7 +336,7 @@ def _articulation(f: dict, time, duration, track, onsets, one_track: bool) -> No
     (just the ticks when ``one_track``).
     """
     key = time if one_track else (track << 32) + time
-    nxt = np.searchsorted(onsets, key, side="right")
+    nxt = onsets.searchsorted(key, side="right")
     has_next = nxt < onsets.size
     nxt_key = onsets[np.minimum(nxt, onsets.size - 1)]
     if not one_track:
@@ -346,7 +352,7 @@ def _polyphony(time, duration) -> float:
     """Mean number of pitched notes sounding while at least one sounds."""
     if time.size == 0:
         return 0.0
-    order = np.argsort(time)  # the union's length does not depend on the order of equal onsets
+    order = time.argsort()  # the union's length does not depend on the order of equal onsets
     start, end = time[order], (time + duration)[order]
     reach = np.maximum.accumulate(end)
     # Time covered by the union of notes: span minus the gaps between them.
@@ -395,12 +401,12 @@ def _groove_features(f: dict, notes: _Notes, onsets, onset_s, tempo: TempoMap, m
     def bar_of_grid(g: np.ndarray) -> np.ndarray:
         return meter.bar_index(g * sixteenth)
 
-    # Onsets are sorted, so their rounded sixteenths are too.
-    grid = _sorted_unique(np.round(onsets / sixteenth).astype(np.int64))
+    # Onsets are sorted, so their rounded sixteenths are too. (np.rint: np.round of floats, without its wrapper.)
+    grid = _sorted_unique(np.rint(onsets / sixteenth).astype(np.int64))
     f["syncopation"] = groove.syncopation(grid, bar_of_grid)
     if notes.n_drum:
         pitched_onsets = _sorted_unique(np.sort(notes.time[~notes.drum]))
-        grid = _sorted_unique(np.round(pitched_onsets / sixteenth).astype(np.int64))
+        grid = _sorted_unique(np.rint(pitched_onsets / sixteenth).astype(np.int64))
         f["syncopation_pitched"] = groove.syncopation(grid, bar_of_grid)
     else:
         f["syncopation_pitched"] = f["syncopation"]
@@ -418,10 +424,6 @@ def _groove_features(f: dict, notes: _Notes, onsets, onset_s, tempo: TempoMap, m
         f.update(zip(DRUM_KEYS, (_div(c, duration_beats) for c in counts), strict=True))
     else:
         f.update(zip(DRUM_KEYS, (0.0,) * len(DRUM_KEYS), strict=True))
-
-
-def _finish(f: dict, flags: list, details: dict) -> dict[str, Any]:
-    return finish_features(f, MIDI_COLUMNS, flags, details)
 
 
 def extract_midi_features(source: Any) -> dict[str, Any]:
@@ -447,6 +449,37 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
     >>> out["features"]["tempo_bpm"], out["features"]["mode"]  # doctest: +SKIP
     (120.0, 'minor')
     """
+    f, flags, details = _raw_features(source)
+    return finish_features(f, MIDI_COLUMNS, flags, details)
+
+
+def midi_feature_vector(source: Any) -> tuple[np.ndarray, str, list[str], dict[str, Any]]:
+    """:func:`extract_midi_features` as the feature table stores it: the values as one vector.
+
+    Parameters
+    ----------
+    source : path to a MIDI file, MIDI bytes, or a ``symusic.Score``.
+
+    Returns
+    -------
+    vector : float64, the values of ``extract_midi_features(source)["features"]``
+        in :data:`MIDI_COLUMNS` order, to the bit.
+    mode : ``"major"`` or ``"minor"``.
+    flags, details : as :func:`extract_midi_features` gives them.
+
+    Example
+    -------
+    >>> vector, mode, flags, details = midi_feature_vector("song.mid")  # doctest: +SKIP
+    >>> vector[MIDI_COLUMNS.index("tempo_bpm")], mode  # doctest: +SKIP
+    (120.0, 'minor')
+    """
+    f, flags, details = _raw_features(source)
+    vector, flags = finished_vector(f, MIDI_COLUMNS, flags)
+    return vector, f.get("mode", "major"), flags, details
+
+
+def _raw_features(source: Any) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """Every MIDI feature of one file before rounding (a column may be missing: it is 0), flags, details."""
     score = load_score(source)
     tpq = int(score.ticks_per_quarter)
     if tpq <= 0:
@@ -466,7 +499,7 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
     n_notes = time.size
     if n_notes == 0:
         flags.append("no_notes")
-        return _finish(f, flags, details)
+        return f, flags, details
 
     end = time + duration
     end_tick = float(end.max())
@@ -544,4 +577,4 @@ def extract_midi_features(source: Any) -> dict[str, Any]:
         f["polyphony_mean"] = _polyphony(p_time, p_dur)
         _harmony_features(f, details, flags, profile, p_time, p_dur, p_pitch, p_class, tpq)
     _groove_features(f, notes, onsets, onset_s, tempo, meter, tpq, duration_beats)
-    return _finish(f, flags, details)
+    return f, flags, details

@@ -19,16 +19,74 @@ def _catalogue(sidecar: str, mtime_ns: int) -> dict[str, tuple[int, int]]:
     return {m["name"]: (m["offset"], m["size"]) for m in record["members"]}
 
 
-def member_location(shard: Path, member: str) -> tuple[int, int]:
-    """``(offset, size)`` of ``member`` in ``shard``, from the shard's catalogue."""
+def shard_catalogue(shard: Path) -> dict[str, tuple[int, int]]:
+    """``{member: (offset, size)}`` of ``shard``, from the catalogue beside it.
+
+    Raises
+    ------
+    FileNotFoundError : the catalogue is missing or unreadable.
+    """
     sidecar = shard.with_suffix(".json")
     try:
-        where = _catalogue(str(sidecar), sidecar.stat().st_mtime_ns)
+        return _catalogue(str(sidecar), sidecar.stat().st_mtime_ns)
     except (OSError, ValueError, KeyError) as err:
         raise FileNotFoundError(f"no readable catalogue beside shard {shard.name}: {err}") from None
+
+
+def member_location(shard: Path, member: str) -> tuple[int, int]:
+    """``(offset, size)`` of ``member`` in ``shard``, from the shard's catalogue."""
+    where = shard_catalogue(shard)
     if member not in where:
         raise FileNotFoundError(f"shard {shard.name} holds no member {member}")
     return where[member]
+
+
+class SampleLocator:
+    """:func:`member_location` and :func:`sample_where` for every sample of a run, each shard looked up once.
+
+    Those functions check the shard's catalogue on disk at every call (a
+    ``stat`` and a few paths, tens of µs a sample); a stage that locates all
+    of a dataset's samples while it holds the dataset's lock, so that no
+    shard changes meanwhile, asks this instead. Same answers, same errors.
+
+    Example
+    -------
+    >>> locate = SampleLocator(layout)  # doctest: +SKIP
+    >>> locate.where(sample)  # doctest: +SKIP
+    ('/data/ds/processed/variants/variants-0a1b.tar', 1536, 812, 'happy/a.v1.mid')
+    """
+
+    def __init__(self, layout: DatasetLayout) -> None:
+        self.layout = layout
+        # shard as the index names it -> (absolute path text, its catalogue or why it has none)
+        self._shards: dict[str, tuple[str, str, dict[str, tuple[int, int]] | str]] = {}
+
+    def _shard(self, rel: str) -> tuple[str, str, dict[str, tuple[int, int]] | str]:
+        found = self._shards.get(rel)
+        if found is None:
+            shard = self.layout.abs(rel)
+            try:
+                catalogue: dict[str, tuple[int, int]] | str = shard_catalogue(shard)
+            except FileNotFoundError as err:
+                catalogue = str(err)
+            found = self._shards[rel] = (str(shard), shard.name, catalogue)
+        return found
+
+    def member_location(self, rel: str, member: str) -> tuple[int, int]:
+        """:func:`member_location` of ``member`` in the shard at ``rel`` (relative to the dataset)."""
+        _, name, catalogue = self._shard(rel)
+        if isinstance(catalogue, str):
+            raise FileNotFoundError(catalogue)
+        if member not in catalogue:
+            raise FileNotFoundError(f"shard {name} holds no member {member}")
+        return catalogue[member]
+
+    def where(self, sample: dict[str, Any]) -> tuple:
+        """:func:`sample_where` of ``sample``."""
+        if is_packed(sample):
+            return (self._shard(sample["shard"])[0], *self.member_location(sample["shard"], sample["member"]),
+                    sample["member"])
+        return (str(self.layout.abs(sample["path"])),)
 
 
 def is_packed(sample: dict[str, Any]) -> bool:
