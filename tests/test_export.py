@@ -331,4 +331,4 @@ def test_the_plan_builds_each_record_on_demand_from_the_manifest_and_the_table(b
             assert sum(plan.stats[split].labels.values()) == len(records)
         order = list(range(plan.count("train")))[::-1]
         write_shard(layout, plan, "train", order, tmp_path / "s.tar")  # member by member, to a file
-        assert (tmp_path / "s.tar").read_bytes() == shard_bytes(layout, plan.records("train", order))
+        assert (tmp_path / "s.tar").read_bytes() == shard_bytes(plan.reader, plan.records("train", order))

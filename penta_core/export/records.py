@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,11 @@ import numpy as np
 from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.io import read_json, sha256_bytes
 from penta_core.core.layout import DatasetLayout
+from penta_core.export.sample_reader import SampleReader
 from penta_core.features.table import FeatureRowsFile
 from penta_core.manifest.load import ManifestIndex
 from penta_core.splits.lists import SPLITS, read_splits
-from penta_core.store.access import member_location, sample_bytes, sample_location
+from penta_core.store.access import sample_location
 
 # The split names a dataset hub expects (``validation``, not ``val``), used in the card's configs.
 HUB_SPLITS = {"train": "train", "val": "validation", "test": "test"}
@@ -34,6 +36,9 @@ SUFFIX = {"midi": "mid", "audio": "flac"}
 # Fields of a record's JSON part, in the order the Parquet columns take.
 META_FIELDS = ("id", "split", "kind", "origin", "label", "label_id", "valence", "arousal", "group", "parent",
                "transform", "sha256", "features_status")
+# json.dumps with options builds an encoder per call; these are built once (same options, same bytes).
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_RECORD_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class ExportSample:
 
     def digest(self) -> str:
         """Hash of everything the sample contributes to an export but its bytes (named by ``sha256``)."""
-        h = hashlib.sha256(json.dumps(self.meta, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        h = hashlib.sha256(_DIGEST_JSON.encode(self.meta).encode("utf-8"))
         h.update(b"\0" if self.features is None else self.features.astype("<f8").tobytes())
         return h.hexdigest()
 
@@ -81,8 +86,9 @@ class ExportPlan:
     The plan holds, per split, its ids and where each sample sits in the
     manifest and in the feature table; a record (manifest fields, feature
     row) is read back when a writer asks for it (:meth:`records`), so the
-    export holds a batch of records at a time, not the version. Close it (or
-    use it as a context manager) to drop the feature rows' temporary file.
+    export holds a batch of records at a time, not the version; the samples'
+    bytes come through :attr:`reader`. Close it (or use it as a context
+    manager) to drop the feature rows' temporary file and the open shards.
     """
 
     def __init__(self, layout: DatasetLayout, classes: list[str], manifest: ManifestIndex,
@@ -96,7 +102,12 @@ class ExportPlan:
         self._positions, self._rows = positions, rows
         self._class_id = {name: i for i, name in enumerate(classes)}
         self._approx: dict[str, int] = {}
-        self.stats = {split: self._stats(split) for split in ids}
+        self.reader = SampleReader(layout)
+        try:
+            self.stats = {split: self._stats(split) for split in ids}
+        except BaseException:
+            self.reader.close()
+            raise
 
     def count(self, split: str) -> int:
         return len(self.ids[split])
@@ -136,7 +147,7 @@ class ExportPlan:
     def approx_bytes(self, split: str, per_sample: int = 0) -> int:
         """The split's samples' sizes as stored (:func:`approx_size`), plus ``per_sample`` each."""
         if split not in self._approx:
-            self._approx[split] = sum(approx_size(self.layout, s) for s in self.iter_records(split))
+            self._approx[split] = sum(approx_size(self.reader, s) for s in self.iter_records(split))
         return self._approx[split] + per_sample * self.count(split)
 
     def _stats(self, split: str) -> SplitStats:
@@ -150,7 +161,7 @@ class ExportPlan:
             h.update(sample.digest().encode("ascii"))
             if size is not None:
                 try:
-                    size += approx_size(self.layout, sample)
+                    size += approx_size(self.reader, sample)
                 except MissingInput:
                     size = None
             labels[sample.meta["label"]] += 1
@@ -163,6 +174,7 @@ class ExportPlan:
 
     def close(self) -> None:
         self._features.close()
+        self.reader.close()
 
     def __enter__(self) -> ExportPlan:
         return self
@@ -218,20 +230,19 @@ def plan_export(layout: DatasetLayout) -> ExportPlan:
         raise
 
 
-def approx_size(layout: DatasetLayout, sample: ExportSample) -> int:
+def approx_size(reader: SampleReader, sample: ExportSample) -> int:
     """The sample's size in bytes as stored (audio re-encoded to FLAC comes out about this size or smaller)."""
     entry = sample.entry
     try:
-        if "shard" in entry:
-            return member_location(layout.abs(entry["shard"]), entry["member"])[1]
-        return layout.abs(entry["path"]).stat().st_size
+        return reader.size(entry)
     except OSError as err:
         raise MissingInput(f"sample {sample.id}: {sample_location(entry)} cannot be read ({err}); "
                            "run dvc checkout or the stage that made it") from None
 
 
-def payload(layout: DatasetLayout, sample: ExportSample) -> bytes:
-    """The bytes a format stores for ``sample``: MIDI as stored, audio as FLAC; checked against the manifest.
+def payload(reader: SampleReader, sample: ExportSample) -> bytes:
+    """The bytes a format stores for ``sample`` (read by ``reader``, the plan's): MIDI as stored, audio as
+    FLAC; checked against the manifest.
 
     Raises
     ------
@@ -239,7 +250,7 @@ def payload(layout: DatasetLayout, sample: ExportSample) -> bytes:
     MissingInput : the sample's file or shard is gone.
     """
     try:
-        data = sample_bytes(layout, sample.entry)
+        data = reader.read(sample.entry)
     except (OSError, ValueError) as err:
         raise MissingInput(f"sample {sample.id}: {sample_location(sample.entry)} cannot be read ({err}); "
                            "run dvc checkout or the stage that made it") from None
@@ -272,15 +283,29 @@ def to_flac(data: bytes) -> bytes:
 
 def record_json(sample: ExportSample) -> bytes:
     """The record's JSON part (every field of :data:`META_FIELDS`), compact, sorted keys, UTF-8."""
-    return json.dumps(sample.meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return _RECORD_JSON.encode(sample.meta).encode("utf-8")
 
 
 def features_npy(features: np.ndarray) -> bytes:
-    """A feature vector as ``.npy`` bytes (float64, little-endian): ``numpy.load`` reads it back."""
+    """A feature vector as ``.npy`` bytes (float64, little-endian): ``numpy.load`` reads it back.
+
+    The bytes ``numpy.save`` writes for a 1-D vector: its header (the same for
+    every vector of a length), then the values.
+    """
+    values = np.ascontiguousarray(features, dtype="<f8")
+    if values.ndim != 1:
+        buffer = io.BytesIO()
+        np.save(buffer, values, allow_pickle=False)
+        return buffer.getvalue()
+    return _npy_header(len(values)) + values.tobytes()
+
+
+@lru_cache(maxsize=8)
+def _npy_header(length: int) -> bytes:
+    """What ``numpy.save`` writes before the values of a float64 vector of ``length`` values."""
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(features, dtype="<f8"), allow_pickle=False)
-    return buffer.getvalue()
+    np.save(buffer, np.zeros(length, dtype="<f8"), allow_pickle=False)
+    return buffer.getvalue()[:buffer.tell() - 8 * length]
 
 
 def order_key(seed: int, sample_id: str) -> int:

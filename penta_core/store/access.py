@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
@@ -19,13 +20,24 @@ def _catalogue(sidecar: str, mtime_ns: int) -> dict[str, tuple[int, int]]:
     return {m["name"]: (m["offset"], m["size"]) for m in record["members"]}
 
 
-def member_location(shard: Path, member: str) -> tuple[int, int]:
-    """``(offset, size)`` of ``member`` in ``shard``, from the shard's catalogue."""
+def shard_catalogue(shard: str | os.PathLike) -> dict[str, tuple[int, int]]:
+    """``{member: (offset, size)}`` of every member of ``shard``, from the catalogue beside it.
+
+    Raises
+    ------
+    FileNotFoundError : the catalogue is missing or cannot be read.
+    """
+    shard = Path(shard)
     sidecar = shard.with_suffix(".json")
     try:
-        where = _catalogue(str(sidecar), sidecar.stat().st_mtime_ns)
+        return _catalogue(str(sidecar), sidecar.stat().st_mtime_ns)
     except (OSError, ValueError, KeyError) as err:
         raise FileNotFoundError(f"no readable catalogue beside shard {shard.name}: {err}") from None
+
+
+def member_location(shard: Path, member: str) -> tuple[int, int]:
+    """``(offset, size)`` of ``member`` in ``shard``, from the shard's catalogue."""
+    where = shard_catalogue(shard)
     if member not in where:
         raise FileNotFoundError(f"shard {shard.name} holds no member {member}")
     return where[member]

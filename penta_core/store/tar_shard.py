@@ -104,6 +104,13 @@ _MTIME = b"00000000000\x00"
 _TAIL = tarfile.REGTYPE + bytes(100) + tarfile.POSIX_MAGIC + bytes(32 + 32 + 8 + 8 + 155)
 
 
+# What follows the checksum field: a space, then the fixed tail and the zeros filling the block.
+_AFTER_CHECKSUM = b" " + _TAIL + bytes(tarfile.BLOCKSIZE - 148 - 8 - len(_TAIL))
+# tarfile's unsigned checksum is the sum of the block's bytes with the checksum field as eight spaces:
+# all but the name and the size digits are the same in every header.
+_FIXED_SUM = sum(_MODE_IDS) + sum(_MTIME) + 8 * ord(" ") + sum(_TAIL)
+
+
 def _ustar_header(name: str, size: int) -> bytes | None:
     """tarfile's PAX-format header block of an :func:`_info` member, or None when it needs PAX records."""
     try:
@@ -112,11 +119,10 @@ def _ustar_header(name: str, size: int) -> bytes | None:
         return None
     if len(encoded) > 100 or not 0 <= size < 8 ** 11 or b"\x00" in encoded:
         return None
-    head = encoded + bytes(100 - len(encoded)) + _MODE_IDS + b"%011o\x00" % size + _MTIME
-    block = head + b"        " + _TAIL
-    block += bytes(tarfile.BLOCKSIZE - len(block))
-    checksum = sum(block)  # tarfile's unsigned checksum, over the block with the field as spaces
-    return head + b"%06o\x00" % checksum + b" " + block[len(head) + 8:]
+    size_field = b"%011o\x00" % size
+    checksum = _FIXED_SUM + sum(encoded) + sum(size_field)
+    return b"".join((encoded, bytes(100 - len(encoded)), _MODE_IDS, size_field, _MTIME,
+                     b"%06o\x00" % checksum, _AFTER_CHECKSUM))
 
 
 def _build_tar_reference(members: Iterable[tuple[str, bytes]]) -> tuple[bytes, list[Placed]]:
