@@ -97,3 +97,27 @@ def test_the_system_memory_pool_is_used_inside_the_block_and_the_previous_one_af
         assert pa.default_memory_pool().backend_name == "system"
         assert pa.array([b"x" * 100]).nbytes > 0
     assert pa.default_memory_pool().backend_name == before
+
+
+def test_a_record_file_gives_back_each_record_as_appended_in_any_order(tmp_path):
+    from penta_core.export.record_file import RecordFile
+
+    records = [(f"id{n}", n, n / 3, None, {"x": [n, -0.0]}, "é") for n in range(50)]
+    with RecordFile(tmp_path) as kept:
+        for record in records:
+            kept.append(record)
+        kept.seal()
+        assert len(kept) == 50
+        assert kept.read(list(range(10, 40))) == records[10:40]  # a run: one read
+        assert kept.read([7, 3, 49, 3]) == [records[7], records[3], records[49], records[3]]
+        assert kept.read([]) == []
+    assert list(tmp_path.iterdir()) == []  # unnamed: nothing left behind
+
+
+def test_a_record_file_is_read_only_once_sealed(tmp_path):
+    from penta_core.export.record_file import RecordFile
+
+    with RecordFile(tmp_path) as kept:
+        kept.append(("a",))
+        with pytest.raises(RuntimeError, match="before seal"):
+            kept.read([0])

@@ -23,11 +23,12 @@ import numpy as np
 from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.io import read_json, sha256_bytes
 from penta_core.core.layout import DatasetLayout
+from penta_core.export.record_file import RecordFile
 from penta_core.export.sample_reader import SampleReader
 from penta_core.features.table import FeatureRowsFile
 from penta_core.manifest.load import ManifestIndex
 from penta_core.splits.lists import SPLITS, read_splits
-from penta_core.store.access import sample_location
+from penta_core.store.access import is_packed, sample_location
 
 # The split names a dataset hub expects (``validation``, not ``val``), used in the card's configs.
 HUB_SPLITS = {"train": "train", "val": "validation", "test": "test"}
@@ -47,7 +48,7 @@ class ExportSample:
 
     meta: dict[str, Any]
     features: np.ndarray | None  # float64, one value per feature column; None when extraction failed
-    entry: dict[str, Any]  # the manifest entry, to find the bytes
+    entry: dict[str, Any]  # where the bytes are: the manifest entry's "path", or its "shard" and "member"
 
     @property
     def id(self) -> str:
@@ -86,9 +87,11 @@ class ExportPlan:
     The plan holds, per split, its ids and where each sample sits in the
     manifest and in the feature table; a record (manifest fields, feature
     row) is read back when a writer asks for it (:meth:`records`), so the
-    export holds a batch of records at a time, not the version; the samples'
-    bytes come through :attr:`reader`. Close it (or use it as a context
-    manager) to drop the feature rows' temporary file and the open shards.
+    export holds a batch of records at a time, not the version. The manifest
+    is read once, to plan the splits: the fields a record takes are kept in a
+    :class:`~penta_core.export.record_file.RecordFile` for the writers. The
+    samples' bytes come through :attr:`reader`. Close the plan (or use it as
+    a context manager) to drop its temporary files and the open shards.
     """
 
     def __init__(self, layout: DatasetLayout, classes: list[str], manifest: ManifestIndex,
@@ -98,15 +101,23 @@ class ExportPlan:
         self.classes = classes
         self.columns = list(features.columns)
         self.ids = ids
-        self._manifest, self._features = manifest, features
+        self._manifest: ManifestIndex | None = manifest
+        self._features = features
         self._positions, self._rows = positions, rows
         self._class_id = {name: i for i, name in enumerate(classes)}
         self._approx: dict[str, int] = {}
+        self.stats: dict[str, SplitStats] = {}
         self.reader = SampleReader(layout)
+        self._kept = RecordFile(layout.root)
+        self._first: dict[str, int] = {}  # the number in _kept of each split's first record
         try:
-            self.stats = {split: self._stats(split) for split in ids}
+            for split in ids:
+                self._first[split] = len(self._kept)
+                self.stats[split] = self._stats(split)
+            self._kept.seal()
+            self._manifest = None  # every record is kept: the index of the manifest's lines is no longer needed
         except BaseException:
-            self.reader.close()
+            self.close()
             raise
 
     def count(self, split: str) -> int:
@@ -118,20 +129,29 @@ class ExportPlan:
 
     def records(self, split: str, indices: Iterable[int]) -> list[ExportSample]:
         """The records at ``indices`` of the split's list, in that order."""
-        indices = [int(i) for i in indices]
+        first = self._first[split]
+        return [self._sample(*kept) for kept in self._kept.read([first + int(i) for i in indices])]
+
+    def _from_manifest(self, split: str, indices: list[int]) -> list[tuple]:
+        """What a record is made of (see :meth:`_sample`) for ``indices``, from the manifest entries."""
         entries = self._manifest.entries([int(self._positions[split][i]) for i in indices])
         out = []
         for i, entry in zip(indices, entries, strict=True):
-            sid, row, label = self.ids[split][i], int(self._rows[split][i]), entry.get("label")
-            meta = {
-                "id": sid, "split": split, "kind": entry["kind"], "origin": entry["origin"], "label": label,
-                "label_id": self._class_id[label] if label is not None else -1,
-                "valence": entry.get("valence"), "arousal": entry.get("arousal"), "group": entry["group"],
-                "parent": entry.get("parent"), "transform": entry.get("transform"), "sha256": entry["sha256"],
-                "features_status": "ok" if row >= 0 else "missing",
-            }
-            out.append(ExportSample(meta, self._features.row(row) if row >= 0 else None, entry))
+            row, label = int(self._rows[split][i]), entry.get("label")
+            values = (self.ids[split][i], split, entry["kind"], entry["origin"], label,
+                      self._class_id[label] if label is not None else -1, entry.get("valence"),
+                      entry.get("arousal"), entry["group"], entry.get("parent"), entry.get("transform"),
+                      entry["sha256"], "ok" if row >= 0 else "missing")
+            where = (entry["shard"], entry["member"]) if is_packed(entry) else (entry["path"],)
+            out.append((values, row, where))
         return out
+
+    def _sample(self, values: tuple, row: int, where: tuple) -> ExportSample:
+        """The record of the :data:`META_FIELDS` ``values``, the feature table's ``row`` (-1: none) and ``where``
+        the bytes are (a path, or a shard and a member)."""
+        entry = {"path": where[0]} if len(where) == 1 else {"shard": where[0], "member": where[1]}
+        return ExportSample(dict(zip(META_FIELDS, values, strict=True)),
+                            self._features.row(row) if row >= 0 else None, entry)
 
     def iter_records(self, split: str, order: Iterable[int] | None = None) -> Iterator[ExportSample]:
         """The split's records in ``order`` (indices into its list; list order when ``None``), a batch at a time."""
@@ -157,23 +177,28 @@ class ExportPlan:
         kinds: Counter = Counter()
         no_features = 0
         size: int | None = 0  # the samples' sizes, while every one can be found (else counted again when needed)
-        for sample in self.iter_records(split):
-            h.update(sample.digest().encode("ascii"))
-            if size is not None:
-                try:
-                    size += approx_size(self.reader, sample)
-                except MissingInput:
-                    size = None
-            labels[sample.meta["label"]] += 1
-            origins[sample.meta["origin"]] += 1
-            kinds[sample.kind] += 1
-            no_features += sample.features is None
+        n = self.count(split)
+        for start in range(0, n, BATCH):  # the manifest's entries read a batch at a time, and kept
+            for record in self._from_manifest(split, list(range(start, min(start + BATCH, n)))):
+                self._kept.append(record)
+                sample = self._sample(*record)
+                h.update(sample.digest().encode("ascii"))
+                if size is not None:
+                    try:
+                        size += approx_size(self.reader, sample)
+                    except MissingInput:
+                        size = None
+                labels[sample.meta["label"]] += 1
+                origins[sample.meta["origin"]] += 1
+                kinds[sample.kind] += 1
+                no_features += sample.features is None
         if size is not None:
             self._approx[split] = size
         return SplitStats(self.count(split), h.hexdigest(), labels, origins, kinds, no_features)
 
     def close(self) -> None:
         self._features.close()
+        self._kept.close()
         self.reader.close()
 
     def __enter__(self) -> ExportPlan:
