@@ -121,3 +121,34 @@ def test_a_record_file_is_read_only_once_sealed(tmp_path):
         kept.append(("a",))
         with pytest.raises(RuntimeError, match="before seal"):
             kept.read([0])
+
+
+def _version_copy(clean_builds, tmp_path):
+    import shutil
+
+    root = tmp_path / "emotion_dataset_v1"
+    shutil.copytree(clean_builds[0] / DATASET, root, ignore=shutil.ignore_patterns("export"))
+    return root
+
+
+def test_a_split_listing_a_sample_the_manifest_lacks_is_refused_naming_it(clean_builds, tmp_path):
+    from penta_core.core.errors import InputError
+    from penta_core.export.records import plan_export
+
+    root = _version_copy(clean_builds, tmp_path)
+    (root / "splits" / "val.txt").write_text((root / "splits" / "val.txt").read_text() + "ffffffffffffffff\n")
+    with pytest.raises(InputError, match=r"splits/val\.txt lists ffffffffffffffff, which manifest\.json does not"):
+        plan_export(DatasetLayout(root))
+
+
+def test_a_sample_listed_in_two_splits_is_a_record_of_each(clean_builds, tmp_path):
+    from penta_core.export.records import plan_export
+
+    root = _version_copy(clean_builds, tmp_path)
+    moved = (root / "splits" / "train.txt").read_text().split()[0]
+    (root / "splits" / "test.txt").write_text((root / "splits" / "test.txt").read_text() + moved + "\n")
+    with plan_export(DatasetLayout(root)) as plan:
+        train, test = plan.records("train", [0])[0], plan.records("test", [plan.count("test") - 1])[0]
+    assert train.id == test.id == moved and (train.meta["split"], test.meta["split"]) == ("train", "test")
+    assert train.entry == test.entry and {k: v for k, v in train.meta.items() if k != "split"} == \
+        {k: v for k, v in test.meta.items() if k != "split"}

@@ -26,7 +26,7 @@ from penta_core.core.layout import DatasetLayout
 from penta_core.export.record_file import RecordFile
 from penta_core.export.sample_reader import SampleReader
 from penta_core.features.table import FeatureRowsFile
-from penta_core.manifest.load import ManifestIndex
+from penta_core.manifest.load import iter_samples
 from penta_core.splits.lists import SPLITS, read_splits
 from penta_core.store.access import is_packed, sample_location
 
@@ -84,38 +84,29 @@ class SplitStats:
 class ExportPlan:
     """The records of every split, built on demand, and what they share: class names and feature columns.
 
-    The plan holds, per split, its ids and where each sample sits in the
-    manifest and in the feature table; a record (manifest fields, feature
-    row) is read back when a writer asks for it (:meth:`records`), so the
-    export holds a batch of records at a time, not the version. The manifest
-    is read once, to plan the splits: the fields a record takes are kept in a
-    :class:`~penta_core.export.record_file.RecordFile` for the writers. The
-    samples' bytes come through :attr:`reader`. Close the plan (or use it as
-    a context manager) to drop its temporary files and the open shards.
+    The manifest is read once, by :func:`plan_export`: the dozen fields a
+    record takes from each exported sample's entry are kept in a
+    :class:`~penta_core.export.record_file.RecordFile` on disk, with its row
+    of the feature table; a record is read back when a writer asks for it
+    (:meth:`records`), so the export holds a batch of records at a time, not
+    the version. The samples' bytes come through :attr:`reader`. Close the
+    plan (or use it as a context manager) to drop its temporary files and the
+    open shards.
     """
 
-    def __init__(self, layout: DatasetLayout, classes: list[str], manifest: ManifestIndex,
-                 features: FeatureRowsFile, ids: dict[str, list[str]], positions: dict[str, np.ndarray],
-                 rows: dict[str, np.ndarray]) -> None:
+    def __init__(self, layout: DatasetLayout, classes: list[str], features: FeatureRowsFile,
+                 ids: dict[str, list[str]], kept: RecordFile, numbers: dict[str, np.ndarray]) -> None:
         self.layout = layout
         self.classes = classes
         self.columns = list(features.columns)
         self.ids = ids
-        self._manifest: ManifestIndex | None = manifest
-        self._features = features
-        self._positions, self._rows = positions, rows
+        self._features, self._kept, self._numbers = features, kept, numbers
         self._class_id = {name: i for i, name in enumerate(classes)}
         self._approx: dict[str, int] = {}
         self.stats: dict[str, SplitStats] = {}
         self.reader = SampleReader(layout)
-        self._kept = RecordFile(layout.root)
-        self._first: dict[str, int] = {}  # the number in _kept of each split's first record
         try:
-            for split in ids:
-                self._first[split] = len(self._kept)
-                self.stats[split] = self._stats(split)
-            self._kept.seal()
-            self._manifest = None  # every record is kept: the index of the manifest's lines is no longer needed
+            self.stats = {split: self._stats(split) for split in ids}
         except BaseException:
             self.close()
             raise
@@ -129,29 +120,20 @@ class ExportPlan:
 
     def records(self, split: str, indices: Iterable[int]) -> list[ExportSample]:
         """The records at ``indices`` of the split's list, in that order."""
-        first = self._first[split]
-        return [self._sample(*kept) for kept in self._kept.read([first + int(i) for i in indices])]
+        numbers = self._numbers[split]
+        return [self._sample(split, kept) for kept in self._kept.read([int(numbers[int(i)]) for i in indices])]
 
-    def _from_manifest(self, split: str, indices: list[int]) -> list[tuple]:
-        """What a record is made of (see :meth:`_sample`) for ``indices``, from the manifest entries."""
-        entries = self._manifest.entries([int(self._positions[split][i]) for i in indices])
-        out = []
-        for i, entry in zip(indices, entries, strict=True):
-            row, label = int(self._rows[split][i]), entry.get("label")
-            values = (self.ids[split][i], split, entry["kind"], entry["origin"], label,
-                      self._class_id[label] if label is not None else -1, entry.get("valence"),
-                      entry.get("arousal"), entry["group"], entry.get("parent"), entry.get("transform"),
-                      entry["sha256"], "ok" if row >= 0 else "missing")
-            where = (entry["shard"], entry["member"]) if is_packed(entry) else (entry["path"],)
-            out.append((values, row, where))
-        return out
-
-    def _sample(self, values: tuple, row: int, where: tuple) -> ExportSample:
-        """The record of the :data:`META_FIELDS` ``values``, the feature table's ``row`` (-1: none) and ``where``
-        the bytes are (a path, or a shard and a member)."""
+    def _sample(self, split: str, kept: tuple) -> ExportSample:
+        """The record of ``split`` made of what :func:`kept_fields` kept of the sample."""
+        sid, kind, origin, label, valence, arousal, group, parent, transform, sha256, row, where = kept
+        meta = {
+            "id": sid, "split": split, "kind": kind, "origin": origin, "label": label,
+            "label_id": self._class_id[label] if label is not None else -1,
+            "valence": valence, "arousal": arousal, "group": group, "parent": parent, "transform": transform,
+            "sha256": sha256, "features_status": "ok" if row >= 0 else "missing",
+        }
         entry = {"path": where[0]} if len(where) == 1 else {"shard": where[0], "member": where[1]}
-        return ExportSample(dict(zip(META_FIELDS, values, strict=True)),
-                            self._features.row(row) if row >= 0 else None, entry)
+        return ExportSample(meta, self._features.row(row) if row >= 0 else None, entry)
 
     def iter_records(self, split: str, order: Iterable[int] | None = None) -> Iterator[ExportSample]:
         """The split's records in ``order`` (indices into its list; list order when ``None``), a batch at a time."""
@@ -177,21 +159,17 @@ class ExportPlan:
         kinds: Counter = Counter()
         no_features = 0
         size: int | None = 0  # the samples' sizes, while every one can be found (else counted again when needed)
-        n = self.count(split)
-        for start in range(0, n, BATCH):  # the manifest's entries read a batch at a time, and kept
-            for record in self._from_manifest(split, list(range(start, min(start + BATCH, n)))):
-                self._kept.append(record)
-                sample = self._sample(*record)
-                h.update(sample.digest().encode("ascii"))
-                if size is not None:
-                    try:
-                        size += approx_size(self.reader, sample)
-                    except MissingInput:
-                        size = None
-                labels[sample.meta["label"]] += 1
-                origins[sample.meta["origin"]] += 1
-                kinds[sample.kind] += 1
-                no_features += sample.features is None
+        for sample in self.iter_records(split):
+            h.update(sample.digest().encode("ascii"))
+            if size is not None:
+                try:
+                    size += approx_size(self.reader, sample)
+                except MissingInput:
+                    size = None
+            labels[sample.meta["label"]] += 1
+            origins[sample.meta["origin"]] += 1
+            kinds[sample.kind] += 1
+            no_features += sample.features is None
         if size is not None:
             self._approx[split] = size
         return SplitStats(self.count(split), h.hexdigest(), labels, origins, kinds, no_features)
@@ -220,6 +198,16 @@ def class_names(layout: DatasetLayout, labels: Iterable[str | None]) -> list[str
     return names + extra
 
 
+def kept_fields(entry: dict[str, Any], row: int) -> tuple:
+    """What a record takes from a manifest entry: id, kind, origin, label, valence, arousal, group, parent,
+    transform, sha256, the feature table's ``row`` (-1: none), and where its bytes are (a path, or a shard
+    and a member)."""
+    where = (entry["shard"], entry["member"]) if is_packed(entry) else (entry["path"],)
+    return (entry["id"], entry["kind"], entry["origin"], entry.get("label"), entry.get("valence"),
+            entry.get("arousal"), entry["group"], entry.get("parent"), entry.get("transform"), entry["sha256"],
+            row, where)
+
+
 def plan_export(layout: DatasetLayout) -> ExportPlan:
     """The records of each split of the built version at ``layout`` (an :class:`ExportPlan`; close it).
 
@@ -228,30 +216,39 @@ def plan_export(layout: DatasetLayout) -> ExportPlan:
     MissingInput : the manifest, the split lists or the feature table are missing.
     InputError : a split lists a sample the manifest does not hold, or an id that cannot name a file.
     """
-    labels: set[str | None] = set()
-    manifest = ManifestIndex.build(layout, visit=lambda s: labels.add(s.get("label")))
     lists = read_splits(layout)
     features = FeatureRowsFile(layout)
+    kept = RecordFile(layout.root)
     try:
-        positions: dict[str, np.ndarray] = {}
-        rows: dict[str, np.ndarray] = {}
+        listed: dict[str, list[tuple[str, int]]] = {}  # id -> its places (split, index) in the split lists
         for split in SPLITS:
-            at, row = [], []
-            for sid in lists[split]:
-                position = manifest.position(sid)
-                if position is None:
+            for i, sid in enumerate(lists[split]):
+                listed.setdefault(sid, []).append((split, i))
+        numbers = {split: np.full(len(lists[split]), -1, np.int64) for split in SPLITS}
+        labels: set[str | None] = set()
+        for entry in iter_samples(layout):  # one pass over the manifest, a sample at a time
+            labels.add(entry.get("label"))
+            places = listed.get(entry["id"])
+            if places is None:
+                continue
+            row = features.position(entry["id"])
+            for split, i in places:  # an id the manifest holds twice: its last entry, as a dict of the samples
+                numbers[split][i] = len(kept)
+            kept.append(kept_fields(entry, -1 if row is None else row))
+        del listed
+        kept.seal()
+        for split in SPLITS:
+            for sid, number in zip(lists[split], numbers[split].tolist(), strict=True):
+                if number < 0:
                     raise InputError(f"splits/{split}.txt lists {sid}, which manifest.json does not hold; "
                                      "run the splits stage again")
                 if "." in sid or "/" in sid:
                     raise InputError(f"sample id {sid!r} holds '.' or '/', which WebDataset keys cannot")
-                at.append(position)
-                found = features.position(sid)
-                row.append(-1 if found is None else found)
-            positions[split], rows[split] = np.asarray(at, np.int64), np.asarray(row, np.int64)
-        return ExportPlan(layout, class_names(layout, labels), manifest, features,
-                          {split: lists[split] for split in SPLITS}, positions, rows)
+        return ExportPlan(layout, class_names(layout, labels), features, {split: lists[split] for split in SPLITS},
+                          kept, numbers)
     except BaseException:
         features.close()
+        kept.close()
         raise
 
 
