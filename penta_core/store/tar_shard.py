@@ -68,12 +68,13 @@ def write_tar(handle: BinaryIO, members: Iterable[tuple[str, bytes]]) -> None:
 
     Only one member's data is held at once, however large the archive.
     """
-    for piece in _pieces(members, []):
+    for piece in _pieces(members, None):
         handle.write(piece)
 
 
-def _pieces(members: Iterable[tuple[str, bytes]], placed: list[Placed]) -> Iterator[bytes]:
-    """The archive's bytes in pieces (header, data, padding per member, then the end); fills ``placed``."""
+def _pieces(members: Iterable[tuple[str, bytes]], placed: list[Placed] | None) -> Iterator[bytes]:
+    """The archive's bytes in pieces (a member's header, data and padding, then the end); fills ``placed``
+    unless it is None."""
     seen: set[str] = set()
     offset = 0
     for name, data in members:
@@ -84,11 +85,10 @@ def _pieces(members: Iterable[tuple[str, bytes]], placed: list[Placed]) -> Itera
         if header is None:
             header = _info(name, len(data)).tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         offset += len(header)
-        placed.append(Placed(name, offset, len(data)))
+        if placed is not None:
+            placed.append(Placed(name, offset, len(data)))
         pad = -len(data) % tarfile.BLOCKSIZE
-        yield header
-        yield data
-        yield _ZEROS[:pad]
+        yield b"".join((header, data, _ZEROS[:pad]))  # one write per member: small members are the usual case
         offset += len(data) + pad
     # Two zero blocks end the archive, and tarfile pads it to a whole record.
     end = offset + 2 * tarfile.BLOCKSIZE
