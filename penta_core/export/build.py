@@ -24,6 +24,7 @@ from penta_core.engine.fingerprint import library_versions, source_digest
 from penta_core.engine.incremental import cache_key, sweep
 from penta_core.engine.statcache import HashCache
 from penta_core.export import lmdb_store, parquet, webdataset
+from penta_core.export.arrow_memory import system_memory_pool
 from penta_core.export.card import card_text
 from penta_core.export.records import ExportPlan, plan_export
 from penta_core.splits.lists import SPLITS
@@ -33,7 +34,8 @@ CATALOGUE = "export.json"
 CARD = "README.md"
 # Modules and libraries whose change may change an export's bytes.
 CODE = ("penta_core.export.records", "penta_core.export.parquet", "penta_core.export.webdataset",
-        "penta_core.export.lmdb_store", "penta_core.store.access", "penta_core.store.tar_shard")
+        "penta_core.export.lmdb_store", "penta_core.export.sample_reader", "penta_core.store.access",
+        "penta_core.store.tar_shard")
 LIBRARIES = {"parquet": ("pyarrow", "numpy", "soundfile"), "webdataset": ("numpy", "soundfile"),
              "lmdb": ("lmdb", "numpy", "soundfile")}
 
@@ -140,7 +142,7 @@ def export_dataset(layout: DatasetLayout, params: dict[str, Any]) -> dict[str, A
     folder = export_dir(layout)
     # Unchanged exports are verified by stat, not read again (hundreds of MB at scale).
     hashes = HashCache(layout.hash_cache(folder, "export"), base=folder)
-    with plan_export(layout) as plan:
+    with system_memory_pool(), plan_export(layout) as plan:
         return _export(layout, params, plan, folder, hashes)
 
 

@@ -69,7 +69,7 @@ def write_split(layout: DatasetLayout, plan: ExportPlan, split: str, path: Path)
             meta = {"classes": plan.classes, "feature_columns": plan.columns, "split": split, "ids": list(ids)}
             txn.put(META_KEY, json.dumps(meta, separators=(",", ":")).encode("utf-8"))
             for sample in plan.iter_records(split, order):
-                parts = [("json", record_json(sample)), (SUFFIX[sample.kind], payload(layout, sample))]
+                parts = [("json", record_json(sample)), (SUFFIX[sample.kind], payload(plan.reader, sample))]
                 if sample.features is not None:
                     parts.append(("npy", features_npy(sample.features)))
                 txn.put(sample.id.encode("utf-8"), pack_value(parts))

@@ -99,11 +99,11 @@ def _table(layout: DatasetLayout, plan: ExportPlan, rows: list[ExportSample], au
     midi, audio = [], []
     for sample in rows:
         if sample.kind == "midi":
-            midi.append(payload(layout, sample))
+            midi.append(payload(plan.reader, sample))
             audio.append(None)
         else:
             midi.append(None)
-            audio.append({"bytes": payload(layout, sample), "path": None} if audio_mode == "bytes"
+            audio.append({"bytes": payload(plan.reader, sample), "path": None} if audio_mode == "bytes"
                          else {"bytes": None, "path": sample_location(sample.entry)})
     columns["midi"] = midi
     columns["audio"] = audio

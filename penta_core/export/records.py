@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,12 @@ import numpy as np
 from penta_core.core.errors import InputError, MissingInput
 from penta_core.core.io import read_json, sha256_bytes
 from penta_core.core.layout import DatasetLayout
+from penta_core.export.record_file import RecordFile
+from penta_core.export.sample_reader import SampleReader
 from penta_core.features.table import FeatureRowsFile
-from penta_core.manifest.load import ManifestIndex
+from penta_core.manifest.load import iter_samples
 from penta_core.splits.lists import SPLITS, read_splits
-from penta_core.store.access import member_location, sample_bytes, sample_location
+from penta_core.store.access import is_packed, sample_location
 
 # The split names a dataset hub expects (``validation``, not ``val``), used in the card's configs.
 HUB_SPLITS = {"train": "train", "val": "validation", "test": "test"}
@@ -34,6 +37,9 @@ SUFFIX = {"midi": "mid", "audio": "flac"}
 # Fields of a record's JSON part, in the order the Parquet columns take.
 META_FIELDS = ("id", "split", "kind", "origin", "label", "label_id", "valence", "arousal", "group", "parent",
                "transform", "sha256", "features_status")
+# json.dumps with options builds an encoder per call; these are built once (same options, same bytes).
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_RECORD_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class ExportSample:
 
     meta: dict[str, Any]
     features: np.ndarray | None  # float64, one value per feature column; None when extraction failed
-    entry: dict[str, Any]  # the manifest entry, to find the bytes
+    entry: dict[str, Any]  # where the bytes are: the manifest entry's "path", or its "shard" and "member"
 
     @property
     def id(self) -> str:
@@ -54,7 +60,7 @@ class ExportSample:
 
     def digest(self) -> str:
         """Hash of everything the sample contributes to an export but its bytes (named by ``sha256``)."""
-        h = hashlib.sha256(json.dumps(self.meta, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        h = hashlib.sha256(_DIGEST_JSON.encode(self.meta).encode("utf-8"))
         h.update(b"\0" if self.features is None else self.features.astype("<f8").tobytes())
         return h.hexdigest()
 
@@ -78,25 +84,32 @@ class SplitStats:
 class ExportPlan:
     """The records of every split, built on demand, and what they share: class names and feature columns.
 
-    The plan holds, per split, its ids and where each sample sits in the
-    manifest and in the feature table; a record (manifest fields, feature
-    row) is read back when a writer asks for it (:meth:`records`), so the
-    export holds a batch of records at a time, not the version. Close it (or
-    use it as a context manager) to drop the feature rows' temporary file.
+    The manifest is read once, by :func:`plan_export`: the dozen fields a
+    record takes from each exported sample's entry are kept in a
+    :class:`~penta_core.export.record_file.RecordFile` on disk, with its row
+    of the feature table; a record is read back when a writer asks for it
+    (:meth:`records`), so the export holds a batch of records at a time, not
+    the version. The samples' bytes come through :attr:`reader`. Close the
+    plan (or use it as a context manager) to drop its temporary files and the
+    open shards.
     """
 
-    def __init__(self, layout: DatasetLayout, classes: list[str], manifest: ManifestIndex,
-                 features: FeatureRowsFile, ids: dict[str, list[str]], positions: dict[str, np.ndarray],
-                 rows: dict[str, np.ndarray]) -> None:
+    def __init__(self, layout: DatasetLayout, classes: list[str], features: FeatureRowsFile,
+                 ids: dict[str, list[str]], kept: RecordFile, numbers: dict[str, np.ndarray]) -> None:
         self.layout = layout
         self.classes = classes
         self.columns = list(features.columns)
         self.ids = ids
-        self._manifest, self._features = manifest, features
-        self._positions, self._rows = positions, rows
+        self._features, self._kept, self._numbers = features, kept, numbers
         self._class_id = {name: i for i, name in enumerate(classes)}
         self._approx: dict[str, int] = {}
-        self.stats = {split: self._stats(split) for split in ids}
+        self.stats: dict[str, SplitStats] = {}
+        self.reader = SampleReader(layout)
+        try:
+            self.stats = {split: self._stats(split) for split in ids}
+        except BaseException:
+            self.close()
+            raise
 
     def count(self, split: str) -> int:
         return len(self.ids[split])
@@ -107,20 +120,20 @@ class ExportPlan:
 
     def records(self, split: str, indices: Iterable[int]) -> list[ExportSample]:
         """The records at ``indices`` of the split's list, in that order."""
-        indices = [int(i) for i in indices]
-        entries = self._manifest.entries([int(self._positions[split][i]) for i in indices])
-        out = []
-        for i, entry in zip(indices, entries, strict=True):
-            sid, row, label = self.ids[split][i], int(self._rows[split][i]), entry.get("label")
-            meta = {
-                "id": sid, "split": split, "kind": entry["kind"], "origin": entry["origin"], "label": label,
-                "label_id": self._class_id[label] if label is not None else -1,
-                "valence": entry.get("valence"), "arousal": entry.get("arousal"), "group": entry["group"],
-                "parent": entry.get("parent"), "transform": entry.get("transform"), "sha256": entry["sha256"],
-                "features_status": "ok" if row >= 0 else "missing",
-            }
-            out.append(ExportSample(meta, self._features.row(row) if row >= 0 else None, entry))
-        return out
+        numbers = self._numbers[split]
+        return [self._sample(split, kept) for kept in self._kept.read([int(numbers[int(i)]) for i in indices])]
+
+    def _sample(self, split: str, kept: tuple) -> ExportSample:
+        """The record of ``split`` made of what :func:`kept_fields` kept of the sample."""
+        sid, kind, origin, label, valence, arousal, group, parent, transform, sha256, row, where = kept
+        meta = {
+            "id": sid, "split": split, "kind": kind, "origin": origin, "label": label,
+            "label_id": self._class_id[label] if label is not None else -1,
+            "valence": valence, "arousal": arousal, "group": group, "parent": parent, "transform": transform,
+            "sha256": sha256, "features_status": "ok" if row >= 0 else "missing",
+        }
+        entry = {"path": where[0]} if len(where) == 1 else {"shard": where[0], "member": where[1]}
+        return ExportSample(meta, self._features.row(row) if row >= 0 else None, entry)
 
     def iter_records(self, split: str, order: Iterable[int] | None = None) -> Iterator[ExportSample]:
         """The split's records in ``order`` (indices into its list; list order when ``None``), a batch at a time."""
@@ -136,7 +149,7 @@ class ExportPlan:
     def approx_bytes(self, split: str, per_sample: int = 0) -> int:
         """The split's samples' sizes as stored (:func:`approx_size`), plus ``per_sample`` each."""
         if split not in self._approx:
-            self._approx[split] = sum(approx_size(self.layout, s) for s in self.iter_records(split))
+            self._approx[split] = sum(approx_size(self.reader, s) for s in self.iter_records(split))
         return self._approx[split] + per_sample * self.count(split)
 
     def _stats(self, split: str) -> SplitStats:
@@ -150,7 +163,7 @@ class ExportPlan:
             h.update(sample.digest().encode("ascii"))
             if size is not None:
                 try:
-                    size += approx_size(self.layout, sample)
+                    size += approx_size(self.reader, sample)
                 except MissingInput:
                     size = None
             labels[sample.meta["label"]] += 1
@@ -163,6 +176,8 @@ class ExportPlan:
 
     def close(self) -> None:
         self._features.close()
+        self._kept.close()
+        self.reader.close()
 
     def __enter__(self) -> ExportPlan:
         return self
@@ -183,6 +198,16 @@ def class_names(layout: DatasetLayout, labels: Iterable[str | None]) -> list[str
     return names + extra
 
 
+def kept_fields(entry: dict[str, Any], row: int) -> tuple:
+    """What a record takes from a manifest entry: id, kind, origin, label, valence, arousal, group, parent,
+    transform, sha256, the feature table's ``row`` (-1: none), and where its bytes are (a path, or a shard
+    and a member)."""
+    where = (entry["shard"], entry["member"]) if is_packed(entry) else (entry["path"],)
+    return (entry["id"], entry["kind"], entry["origin"], entry.get("label"), entry.get("valence"),
+            entry.get("arousal"), entry["group"], entry.get("parent"), entry.get("transform"), entry["sha256"],
+            row, where)
+
+
 def plan_export(layout: DatasetLayout) -> ExportPlan:
     """The records of each split of the built version at ``layout`` (an :class:`ExportPlan`; close it).
 
@@ -191,47 +216,55 @@ def plan_export(layout: DatasetLayout) -> ExportPlan:
     MissingInput : the manifest, the split lists or the feature table are missing.
     InputError : a split lists a sample the manifest does not hold, or an id that cannot name a file.
     """
-    labels: set[str | None] = set()
-    manifest = ManifestIndex.build(layout, visit=lambda s: labels.add(s.get("label")))
     lists = read_splits(layout)
     features = FeatureRowsFile(layout)
+    kept = RecordFile(layout.root)
     try:
-        positions: dict[str, np.ndarray] = {}
-        rows: dict[str, np.ndarray] = {}
+        listed: dict[str, list[tuple[str, int]]] = {}  # id -> its places (split, index) in the split lists
         for split in SPLITS:
-            at, row = [], []
-            for sid in lists[split]:
-                position = manifest.position(sid)
-                if position is None:
+            for i, sid in enumerate(lists[split]):
+                listed.setdefault(sid, []).append((split, i))
+        numbers = {split: np.full(len(lists[split]), -1, np.int64) for split in SPLITS}
+        labels: set[str | None] = set()
+        for entry in iter_samples(layout):  # one pass over the manifest, a sample at a time
+            labels.add(entry.get("label"))
+            places = listed.get(entry["id"])
+            if places is None:
+                continue
+            row = features.position(entry["id"])
+            for split, i in places:  # an id the manifest holds twice: its last entry, as a dict of the samples
+                numbers[split][i] = len(kept)
+            kept.append(kept_fields(entry, -1 if row is None else row))
+        del listed
+        kept.seal()
+        for split in SPLITS:
+            for sid, number in zip(lists[split], numbers[split].tolist(), strict=True):
+                if number < 0:
                     raise InputError(f"splits/{split}.txt lists {sid}, which manifest.json does not hold; "
                                      "run the splits stage again")
                 if "." in sid or "/" in sid:
                     raise InputError(f"sample id {sid!r} holds '.' or '/', which WebDataset keys cannot")
-                at.append(position)
-                found = features.position(sid)
-                row.append(-1 if found is None else found)
-            positions[split], rows[split] = np.asarray(at, np.int64), np.asarray(row, np.int64)
-        return ExportPlan(layout, class_names(layout, labels), manifest, features,
-                          {split: lists[split] for split in SPLITS}, positions, rows)
+        return ExportPlan(layout, class_names(layout, labels), features, {split: lists[split] for split in SPLITS},
+                          kept, numbers)
     except BaseException:
         features.close()
+        kept.close()
         raise
 
 
-def approx_size(layout: DatasetLayout, sample: ExportSample) -> int:
+def approx_size(reader: SampleReader, sample: ExportSample) -> int:
     """The sample's size in bytes as stored (audio re-encoded to FLAC comes out about this size or smaller)."""
     entry = sample.entry
     try:
-        if "shard" in entry:
-            return member_location(layout.abs(entry["shard"]), entry["member"])[1]
-        return layout.abs(entry["path"]).stat().st_size
+        return reader.size(entry)
     except OSError as err:
         raise MissingInput(f"sample {sample.id}: {sample_location(entry)} cannot be read ({err}); "
                            "run dvc checkout or the stage that made it") from None
 
 
-def payload(layout: DatasetLayout, sample: ExportSample) -> bytes:
-    """The bytes a format stores for ``sample``: MIDI as stored, audio as FLAC; checked against the manifest.
+def payload(reader: SampleReader, sample: ExportSample) -> bytes:
+    """The bytes a format stores for ``sample`` (read by ``reader``, the plan's): MIDI as stored, audio as
+    FLAC; checked against the manifest.
 
     Raises
     ------
@@ -239,7 +272,7 @@ def payload(layout: DatasetLayout, sample: ExportSample) -> bytes:
     MissingInput : the sample's file or shard is gone.
     """
     try:
-        data = sample_bytes(layout, sample.entry)
+        data = reader.read(sample.entry)
     except (OSError, ValueError) as err:
         raise MissingInput(f"sample {sample.id}: {sample_location(sample.entry)} cannot be read ({err}); "
                            "run dvc checkout or the stage that made it") from None
@@ -272,15 +305,29 @@ def to_flac(data: bytes) -> bytes:
 
 def record_json(sample: ExportSample) -> bytes:
     """The record's JSON part (every field of :data:`META_FIELDS`), compact, sorted keys, UTF-8."""
-    return json.dumps(sample.meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return _RECORD_JSON.encode(sample.meta).encode("utf-8")
 
 
 def features_npy(features: np.ndarray) -> bytes:
-    """A feature vector as ``.npy`` bytes (float64, little-endian): ``numpy.load`` reads it back."""
+    """A feature vector as ``.npy`` bytes (float64, little-endian): ``numpy.load`` reads it back.
+
+    The bytes ``numpy.save`` writes for a 1-D vector: its header (the same for
+    every vector of a length), then the values.
+    """
+    values = np.ascontiguousarray(features, dtype="<f8")
+    if values.ndim != 1:
+        buffer = io.BytesIO()
+        np.save(buffer, values, allow_pickle=False)
+        return buffer.getvalue()
+    return _npy_header(len(values)) + values.tobytes()
+
+
+@lru_cache(maxsize=8)
+def _npy_header(length: int) -> bytes:
+    """What ``numpy.save`` writes before the values of a float64 vector of ``length`` values."""
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(features, dtype="<f8"), allow_pickle=False)
-    return buffer.getvalue()
+    np.save(buffer, np.zeros(length, dtype="<f8"), allow_pickle=False)
+    return buffer.getvalue()[:buffer.tell() - 8 * length]
 
 
 def order_key(seed: int, sample_id: str) -> int:

@@ -30,6 +30,7 @@ from penta_core.export.records import (
     payload,
     record_json,
 )
+from penta_core.export.sample_reader import SampleReader
 from penta_core.store.tar_shard import build_tar, write_tar
 
 FOLDER = "webdataset"
@@ -71,26 +72,27 @@ def assign_shards(ids: Sequence[str], seed: int, count: int) -> list[list[int]]:
     return shards
 
 
-def shard_members(layout: DatasetLayout, samples: Iterable[ExportSample]) -> Iterator[tuple[str, bytes]]:
-    """The members of a shard holding ``samples`` in the given order: per sample its ``.json``, bytes, ``.npy``."""
+def shard_members(reader: SampleReader, samples: Iterable[ExportSample]) -> Iterator[tuple[str, bytes]]:
+    """The members of a shard holding ``samples`` in the given order: per sample its ``.json``, bytes (read
+    by ``reader``, the plan's), ``.npy``."""
     for sample in samples:
         # The record first, so a reader can judge a sample before reading (or skipping) its bytes.
         yield f"{sample.id}.json", record_json(sample)
-        yield f"{sample.id}.{SUFFIX[sample.kind]}", payload(layout, sample)
+        yield f"{sample.id}.{SUFFIX[sample.kind]}", payload(reader, sample)
         if sample.features is not None:
             yield f"{sample.id}.npy", features_npy(sample.features)
 
 
-def shard_bytes(layout: DatasetLayout, samples: Iterable[ExportSample]) -> bytes:
+def shard_bytes(reader: SampleReader, samples: Iterable[ExportSample]) -> bytes:
     """The tar holding ``samples`` in the given order (:func:`shard_members`)."""
-    return build_tar(shard_members(layout, samples))[0]
+    return build_tar(shard_members(reader, samples))[0]
 
 
 def write_shard(layout: DatasetLayout, plan: ExportPlan, split: str, indices: Sequence[int], path: Path) -> None:
     """Write the shard of the split's samples at ``indices`` to the new file ``path``, a batch of records
     at a time: the same bytes as :func:`shard_bytes`."""
     with open(path, "xb") as handle:
-        write_tar(handle, shard_members(layout, plan.iter_records(split, indices)))
+        write_tar(handle, shard_members(plan.reader, plan.iter_records(split, indices)))
         handle.flush()
         os.fsync(handle.fileno())
 

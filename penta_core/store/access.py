@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
@@ -19,13 +20,14 @@ def _catalogue(sidecar: str, mtime_ns: int) -> dict[str, tuple[int, int]]:
     return {m["name"]: (m["offset"], m["size"]) for m in record["members"]}
 
 
-def shard_catalogue(shard: Path) -> dict[str, tuple[int, int]]:
-    """``{member: (offset, size)}`` of ``shard``, from the catalogue beside it.
+def shard_catalogue(shard: str | os.PathLike) -> dict[str, tuple[int, int]]:
+    """``{member: (offset, size)}`` of every member of ``shard``, from the catalogue beside it.
 
     Raises
     ------
-    FileNotFoundError : the catalogue is missing or unreadable.
+    FileNotFoundError : the catalogue is missing or cannot be read.
     """
+    shard = Path(shard)
     sidecar = shard.with_suffix(".json")
     try:
         return _catalogue(str(sidecar), sidecar.stat().st_mtime_ns)

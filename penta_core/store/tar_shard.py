@@ -68,12 +68,13 @@ def write_tar(handle: BinaryIO, members: Iterable[tuple[str, bytes]]) -> None:
 
     Only one member's data is held at once, however large the archive.
     """
-    for piece in _pieces(members, []):
+    for piece in _pieces(members, None):
         handle.write(piece)
 
 
-def _pieces(members: Iterable[tuple[str, bytes]], placed: list[Placed]) -> Iterator[bytes]:
-    """The archive's bytes in pieces (header, data, padding per member, then the end); fills ``placed``."""
+def _pieces(members: Iterable[tuple[str, bytes]], placed: list[Placed] | None) -> Iterator[bytes]:
+    """The archive's bytes in pieces (a member's header, data and padding, then the end); fills ``placed``
+    unless it is None."""
     seen: set[str] = set()
     offset = 0
     for name, data in members:
@@ -84,11 +85,10 @@ def _pieces(members: Iterable[tuple[str, bytes]], placed: list[Placed]) -> Itera
         if header is None:
             header = _info(name, len(data)).tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         offset += len(header)
-        placed.append(Placed(name, offset, len(data)))
+        if placed is not None:
+            placed.append(Placed(name, offset, len(data)))
         pad = -len(data) % tarfile.BLOCKSIZE
-        yield header
-        yield data
-        yield _ZEROS[:pad]
+        yield b"".join((header, data, _ZEROS[:pad]))  # one write per member: small members are the usual case
         offset += len(data) + pad
     # Two zero blocks end the archive, and tarfile pads it to a whole record.
     end = offset + 2 * tarfile.BLOCKSIZE
@@ -104,6 +104,13 @@ _MTIME = b"00000000000\x00"
 _TAIL = tarfile.REGTYPE + bytes(100) + tarfile.POSIX_MAGIC + bytes(32 + 32 + 8 + 8 + 155)
 
 
+# What follows the checksum field: a space, then the fixed tail and the zeros filling the block.
+_AFTER_CHECKSUM = b" " + _TAIL + bytes(tarfile.BLOCKSIZE - 148 - 8 - len(_TAIL))
+# tarfile's unsigned checksum is the sum of the block's bytes with the checksum field as eight spaces:
+# all but the name and the size digits are the same in every header.
+_FIXED_SUM = sum(_MODE_IDS) + sum(_MTIME) + 8 * ord(" ") + sum(_TAIL)
+
+
 def _ustar_header(name: str, size: int) -> bytes | None:
     """tarfile's PAX-format header block of an :func:`_info` member, or None when it needs PAX records."""
     try:
@@ -112,11 +119,10 @@ def _ustar_header(name: str, size: int) -> bytes | None:
         return None
     if len(encoded) > 100 or not 0 <= size < 8 ** 11 or b"\x00" in encoded:
         return None
-    head = encoded + bytes(100 - len(encoded)) + _MODE_IDS + b"%011o\x00" % size + _MTIME
-    block = head + b"        " + _TAIL
-    block += bytes(tarfile.BLOCKSIZE - len(block))
-    checksum = sum(block)  # tarfile's unsigned checksum, over the block with the field as spaces
-    return head + b"%06o\x00" % checksum + b" " + block[len(head) + 8:]
+    size_field = b"%011o\x00" % size
+    checksum = _FIXED_SUM + sum(encoded) + sum(size_field)
+    return b"".join((encoded, bytes(100 - len(encoded)), _MODE_IDS, size_field, _MTIME,
+                     b"%06o\x00" % checksum, _AFTER_CHECKSUM))
 
 
 def _build_tar_reference(members: Iterable[tuple[str, bytes]]) -> tuple[bytes, list[Placed]]:
